@@ -1,0 +1,67 @@
+//! Errors of outgoing calls and the reason a connection ended.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ErrorObject;
+
+/// Why a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    /// The WebSocket close code, when a close frame was sent or received.
+    pub code: Option<u16>,
+    /// What happened, in words.
+    pub reason: Arc<str>,
+}
+
+impl Closed {
+    pub(crate) fn new(code: Option<u16>, reason: impl Into<Arc<str>>) -> Closed {
+        Closed {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for Closed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(code) => write!(f, "connection closed ({}, code {code})", self.reason),
+            None => write!(f, "connection closed ({})", self.reason),
+        }
+    }
+}
+
+impl std::error::Error for Closed {}
+
+/// Why an outgoing call, notification or subscription failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The peer answered with an error object.
+    #[error("the peer answered with an error: {0}")]
+    Rpc(ErrorObject),
+    /// The connection ended before an answer came.
+    #[error(transparent)]
+    Closed(Closed),
+    /// No answer within the call timeout.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The params did not serialize to JSON.
+    #[error("the params did not serialize: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// The answer did not decode as the expected type.
+    #[error("the answer did not decode: {0}")]
+    Decode(#[source] serde_json::Error),
+}
+
+impl CallError {
+    /// The peer's error object, when the peer answered with one.
+    pub fn as_rpc(&self) -> Option<&ErrorObject> {
+        match self {
+            CallError::Rpc(err) => Some(err),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The connection engine, the same for both ends of a WebSocket.
+//!
+//! Each socket gets exactly one reader task and one writer task. Everything
+//! that goes out — replies, calls, subscription items, pings, the close
+//! frame — passes through one bounded queue to the writer, so two writes can
+//! never race and memory stays bounded.
+
+mod config;
+mod error;
+mod peer;
+mod reader;
+mod session;
+mod tables;
+mod writer;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
+
+pub use config::ConnectionConfig;
+pub use error::{CallError, Closed};
+pub use peer::{Batch, BatchResponse, BatchSlot, Peer};
+pub(crate) use session::Session;
+pub(crate) use tables::ClientSubscriptionKey;
+
+use crate::router::{Context, Extensions, Router};
+
+/// Everything a new connection needs besides its socket.
+#[derive(Debug, Clone)]
+pub struct ConnectionParts {
+    /// Handlers for calls the peer makes.
+    pub router: Arc<Router>,
+    /// Limits and timers.
+    pub config: Arc<ConnectionConfig>,
+    /// The peer's address, if known.
+    pub remote_addr: Option<SocketAddr>,
+    /// Cancelling this asks the connection to stop reading, finish its
+    /// in-flight calls (up to `drain_deadline`) and close with code 1001.
+    pub drain: CancellationToken,
+    /// How long a graceful stop waits for in-flight calls.
+    pub drain_deadline: Duration,
+}
+
+impl ConnectionParts {
+    /// Parts with the given router and default limits.
+    pub fn new(router: Arc<Router>) -> ConnectionParts {
+        ConnectionParts {
+            router,
+            config: Arc::new(ConnectionConfig::default()),
+            remote_addr: None,
+            drain: CancellationToken::new(),
+            drain_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Runs the engine over an open WebSocket: spawns its reader and writer and
+/// returns the handle for calling the peer.
+///
+/// `extensions` become the per-connection data handlers see in their
+/// [`Context`].
+pub fn spawn<S>(socket: WebSocketStream<S>, parts: ConnectionParts, extensions: Extensions) -> Peer
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (session, queue) = Session::new(parts.config.clone());
+    let peer = Peer {
+        session: session.clone(),
+    };
+    let ctx = Context::with_peer(extensions, parts.remote_addr, Some(peer.clone()));
+    let (sink, stream) = socket.split();
+    tokio::spawn(writer::run(sink, queue, session.clone()));
+    let reader = reader::Reader::new(session, parts.router, ctx, parts.drain);
+    tokio::spawn(reader.run(stream, parts.drain_deadline));
+    peer
+}

@@ -1,0 +1,228 @@
+//! The state one connection shares between its reader, its writer, its
+//! handlers and every handle to it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_util::sync::CancellationToken;
+
+use super::tables::{
+    CallReply, ClientSubscriptionKey, ClientSubscriptions, PendingCalls, SubscriptionTable, Waiter,
+};
+use super::{CallError, Closed, ConnectionConfig};
+use crate::protocol::{encode, Id};
+
+/// What the writer task is asked to put on the wire.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    Text(String),
+    Ping,
+    Close(CloseFrame),
+}
+
+#[derive(Debug)]
+pub(crate) struct Session {
+    outbound: mpsc::Sender<Outbound>,
+    token: CancellationToken,
+    closed: OnceLock<Closed>,
+    pub(crate) pending: PendingCalls,
+    subscriptions: SubscriptionTable,
+    pub(crate) client_subscriptions: ClientSubscriptions,
+    next_id: AtomicU64,
+    call_permits: Semaphore,
+    pub(crate) config: Arc<ConnectionConfig>,
+}
+
+impl Session {
+    pub(crate) fn new(config: Arc<ConnectionConfig>) -> (Arc<Session>, mpsc::Receiver<Outbound>) {
+        let (outbound, receiver) = mpsc::channel(config.outbound_capacity.max(1));
+        let session = Session {
+            outbound,
+            token: CancellationToken::new(),
+            closed: OnceLock::new(),
+            pending: PendingCalls::default(),
+            subscriptions: SubscriptionTable::new(config.max_subscriptions),
+            client_subscriptions: ClientSubscriptions::default(),
+            next_id: AtomicU64::new(1),
+            call_permits: Semaphore::new(config.max_pending_calls.max(1)),
+            config,
+        };
+        (Arc::new(session), receiver)
+    }
+
+    /// Cancelled when the connection ends.
+    pub(crate) fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+
+    pub(crate) fn subscriptions(&self) -> &SubscriptionTable {
+        &self.subscriptions
+    }
+
+    pub(crate) fn closed_reason(&self) -> Closed {
+        self.closed
+            .get()
+            .cloned()
+            .unwrap_or_else(|| Closed::new(None, "the writer stopped"))
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get().is_some()
+    }
+
+    /// Frames waiting for the writer.
+    pub(crate) fn queued(&self) -> usize {
+        self.outbound.max_capacity() - self.outbound.capacity()
+    }
+
+    /// Queues a text frame, waiting while the queue is full.
+    pub(crate) async fn send_frame(&self, frame: String) -> Result<(), Closed> {
+        if self.is_closed() {
+            return Err(self.closed_reason());
+        }
+        self.outbound
+            .send(Outbound::Text(frame))
+            .await
+            .map_err(|_| self.closed_reason())
+    }
+
+    pub(crate) fn try_send(&self, message: Outbound) -> bool {
+        self.outbound.try_send(message).is_ok()
+    }
+
+    /// Queues a close frame behind everything already queued.
+    pub(crate) async fn send_close(&self, frame: CloseFrame) {
+        let _ = self.outbound.send(Outbound::Close(frame)).await;
+    }
+
+    /// Marks the connection ended and releases everyone waiting on it.
+    pub(crate) fn shut_down(&self, reason: Closed) {
+        let _ = self.closed.set(reason);
+        let reason = self.closed_reason();
+        self.token.cancel();
+        self.pending.fail_all(&reason);
+        self.subscriptions.close_all();
+        self.client_subscriptions.close_all(&reason);
+    }
+
+    fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Sends a call and waits for its answer (bounded by the call timeout).
+    pub(crate) async fn call(&self, method: &str, params: Option<&RawValue>) -> CallReply {
+        let _permit = self
+            .call_permits
+            .acquire()
+            .await
+            .map_err(|_| CallError::Closed(self.closed_reason()))?;
+        let (reply, answer) = oneshot::channel();
+        let id = self.register(Waiter::Call(reply))?;
+        self.send_request(id, method, params).await?;
+        self.await_answer(id, answer).await?
+    }
+
+    /// Registers a waiter under a fresh id, unless the connection has ended.
+    pub(crate) fn register(&self, waiter: Waiter) -> Result<u64, CallError> {
+        let id = self.next_id();
+        self.pending.insert(id, waiter);
+        if self.is_closed() {
+            self.pending.remove(id);
+            return Err(CallError::Closed(self.closed_reason()));
+        }
+        Ok(id)
+    }
+
+    pub(crate) async fn send_request(
+        &self,
+        id: u64,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Result<(), CallError> {
+        let frame = encode::request(&Id::from(id), method, params);
+        self.send_frame(frame).await.map_err(|closed| {
+            self.pending.remove(id);
+            CallError::Closed(closed)
+        })
+    }
+
+    pub(crate) async fn await_answer<T>(
+        &self,
+        id: u64,
+        answer: oneshot::Receiver<T>,
+    ) -> Result<T, CallError> {
+        match tokio::time::timeout(self.config.call_timeout, answer).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(_)) => Err(CallError::Closed(self.closed_reason())),
+            Err(_) => {
+                self.pending.remove(id);
+                Err(CallError::Timeout(self.config.call_timeout))
+            }
+        }
+    }
+
+    pub(crate) async fn acquire_call_permit(
+        &self,
+    ) -> Result<tokio::sync::SemaphorePermit<'_>, CallError> {
+        self.call_permits
+            .acquire()
+            .await
+            .map_err(|_| CallError::Closed(self.closed_reason()))
+    }
+
+    /// Ends a received subscription and waits for the peer to confirm.
+    pub(crate) async fn unsubscribe(&self, key: ClientSubscriptionKey) -> Result<(), CallError> {
+        self.client_subscriptions.remove(key.id.get());
+        let params = unsubscribe_params(&key);
+        let answer = self.call(&key.unsubscribe, Some(&params)).await?;
+        match serde_json::from_str::<bool>(answer.get()) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(CallError::Rpc(crate::ErrorObject::new(
+                crate::ErrorCode::ServerError(-32000),
+                "the peer refused to unsubscribe",
+            ))),
+            Err(err) => Err(CallError::Decode(err)),
+        }
+    }
+
+    /// Ends a received subscription without waiting (from a destructor).
+    pub(crate) fn unsubscribe_in_background(self: &Arc<Self>, key: &ClientSubscriptionKey) {
+        self.client_subscriptions.remove(key.id.get());
+        if self.is_closed() {
+            return;
+        }
+        let Ok(id) = self.register(Waiter::Discard) else {
+            return;
+        };
+        let frame = encode::request(
+            &Id::from(id),
+            &key.unsubscribe,
+            Some(&unsubscribe_params(key)),
+        );
+        if self
+            .outbound
+            .try_send(Outbound::Text(frame.clone()))
+            .is_ok()
+        {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let session = self.clone();
+            runtime.spawn(async move {
+                if session.send_frame(frame).await.is_err() {
+                    session.pending.remove(id);
+                }
+            });
+        } else {
+            self.pending.remove(id);
+            tracing::warn!(id = %key.id.get(), "could not send unsubscribe outside a runtime");
+        }
+    }
+}
+
+fn unsubscribe_params(key: &ClientSubscriptionKey) -> Box<RawValue> {
+    RawValue::from_string(format!("[{}]", key.id.get())).expect("valid JSON")
+}

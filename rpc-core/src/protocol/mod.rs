@@ -1,0 +1,11 @@
+//! The JSON-RPC 2.0 objects as Rust types, the classification of incoming
+//! frames, and the encoding of outgoing ones.
+
+pub mod encode;
+mod error;
+mod id;
+mod message;
+
+pub use error::{ErrorCode, ErrorObject};
+pub use id::{Id, IdError};
+pub use message::{Incoming, Message, Notification, Request, Response};

@@ -1,0 +1,127 @@
+//! What a handler knows about the connection its call came from.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A map from type to one value of that type: per-connection data such as the
+/// authenticated user, attached by the server's handshake hook.
+///
+/// # Examples
+///
+/// ```
+/// use rpc_core::router::Extensions;
+///
+/// struct User(String);
+/// let mut ext = Extensions::new();
+/// ext.insert(User("ada".into()));
+/// assert_eq!(ext.get::<User>().unwrap().0, "ada");
+/// ```
+#[derive(Default)]
+pub struct Extensions {
+    values: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+}
+
+impl Extensions {
+    /// An empty map.
+    pub fn new() -> Extensions {
+        Extensions::default()
+    }
+
+    /// Stores `value`, returning the value of the same type it replaces.
+    pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) -> Option<T> {
+        self.values
+            .insert(TypeId::of::<T>(), Box::new(value))
+            .and_then(|old| old.downcast().ok().map(|old| *old))
+    }
+
+    /// The stored value of type `T`, if any.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.values
+            .get(&TypeId::of::<T>())
+            .and_then(|v| v.downcast_ref())
+    }
+
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+impl fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Extensions")
+            .field("len", &self.values.len())
+            .finish()
+    }
+}
+
+/// The per-connection context handed to every handler: the data the handshake
+/// attached, the peer's address, and a handle for calling the peer back.
+///
+/// Cheap to clone; clone what a handler's future needs to keep.
+#[derive(Clone, Default)]
+pub struct Context {
+    inner: Arc<ContextInner>,
+}
+
+#[derive(Default)]
+struct ContextInner {
+    extensions: Extensions,
+    remote_addr: Option<SocketAddr>,
+    peer: Option<crate::connection::Peer>,
+}
+
+impl Context {
+    /// A context with the given data and address, and no peer handle.
+    pub fn new(extensions: Extensions, remote_addr: Option<SocketAddr>) -> Context {
+        Context::with_peer(extensions, remote_addr, None)
+    }
+
+    pub(crate) fn with_peer(
+        extensions: Extensions,
+        remote_addr: Option<SocketAddr>,
+        peer: Option<crate::connection::Peer>,
+    ) -> Context {
+        Context {
+            inner: Arc::new(ContextInner {
+                extensions,
+                remote_addr,
+                peer,
+            }),
+        }
+    }
+
+    /// The value of type `T` that the handshake attached, if any.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.inner.extensions.get()
+    }
+
+    /// All attached data.
+    pub fn extensions(&self) -> &Extensions {
+        &self.inner.extensions
+    }
+
+    /// The peer's socket address, when the connection has one.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.inner.remote_addr
+    }
+
+    /// A handle for calling methods the peer exposes over the same connection.
+    ///
+    /// `None` outside a live connection (for example in [`crate::Router::handle`]).
+    pub fn peer(&self) -> Option<&crate::connection::Peer> {
+        self.inner.peer.as_ref()
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("extensions", &self.inner.extensions)
+            .field("remote_addr", &self.inner.remote_addr)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,189 @@
+//! Method names mapped to async handlers, and the dispatch of classified
+//! messages to them.
+
+mod context;
+mod dispatch;
+mod params;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+pub use context::{Context, Extensions};
+pub use params::{Params, ParamsReader};
+
+use crate::subscription::SubscriptionEntry;
+use crate::ErrorObject;
+
+/// The future of one running call: its raw result or its error.
+pub(crate) type MethodFuture =
+    Pin<Box<dyn Future<Output = Result<Box<RawValue>, ErrorObject>> + Send + 'static>>;
+
+/// A registered method: decodes the params (borrowed from the frame) and
+/// returns the future that computes the result.
+pub(crate) type MethodFn =
+    dyn Fn(Params<'_>, &Context) -> Result<MethodFuture, ErrorObject> + Send + Sync;
+
+#[derive(Clone)]
+pub(crate) enum Entry {
+    Method(Arc<MethodFn>),
+    Subscribe(Arc<SubscriptionEntry>),
+    Unsubscribe(Arc<SubscriptionEntry>),
+}
+
+/// Maps method names to handlers.
+///
+/// Names are unique: registering one twice is an error, and names starting
+/// with `rpc.` are reserved by the spec. Several routers merge into one, so
+/// several services can share a connection.
+///
+/// # Examples
+///
+/// ```
+/// use rpc_core::{Context, Params, Router, ErrorObject};
+///
+/// # tokio_test_block_on(async {
+/// let mut router = Router::new();
+/// router
+///     .method("subtract", |params: Params<'_>, _: &Context| {
+///         let mut p = params.reader()?;
+///         let (minuend, subtrahend): (i64, i64) = (p.next("minuend")?, p.next("subtrahend")?);
+///         p.finish()?;
+///         Ok(async move { Ok::<_, ErrorObject>(minuend - subtrahend) })
+///     })
+///     .unwrap();
+/// let reply = router.handle(r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#).await;
+/// assert_eq!(reply.unwrap(), r#"{"jsonrpc":"2.0","id":1,"result":19}"#);
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Clone, Default)]
+pub struct Router {
+    entries: HashMap<Box<str>, Entry>,
+}
+
+/// Why a name could not be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegisterError {
+    /// The name is taken already.
+    #[error("method `{0}` is registered twice")]
+    Duplicate(String),
+    /// The name starts with `rpc.`, which the spec reserves.
+    #[error("method `{0}` uses the reserved `rpc.` prefix")]
+    Reserved(String),
+}
+
+impl Router {
+    /// An empty router.
+    pub fn new() -> Router {
+        Router::default()
+    }
+
+    /// Registers a method.
+    ///
+    /// `handler` runs as soon as the call is read: it decodes the params (see
+    /// [`Params::reader`]) and returns the future that produces the result.
+    /// The same handler serves notifications; their result is discarded.
+    ///
+    /// # Errors
+    ///
+    /// [`RegisterError`] when the name is taken or reserved.
+    pub fn method<F, Fut, T, E>(
+        &mut self,
+        name: &str,
+        handler: F,
+    ) -> Result<&mut Router, RegisterError>
+    where
+        F: Fn(Params<'_>, &Context) -> Result<Fut, ErrorObject> + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Serialize,
+        E: Into<ErrorObject>,
+    {
+        let method: Arc<MethodFn> = Arc::new(move |params, ctx| {
+            let future = handler(params, ctx)?;
+            Ok(Box::pin(async move {
+                match future.await {
+                    Ok(value) => serde_json::value::to_raw_value(&value).map_err(|err| {
+                        ErrorObject::internal_error(format!("the result did not serialize: {err}"))
+                    }),
+                    Err(err) => Err(err.into()),
+                }
+            }) as MethodFuture)
+        });
+        self.insert(name, Entry::Method(method))?;
+        Ok(self)
+    }
+
+    pub(crate) fn insert(&mut self, name: &str, entry: Entry) -> Result<(), RegisterError> {
+        if name.starts_with("rpc.") {
+            return Err(RegisterError::Reserved(name.to_owned()));
+        }
+        if self.entries.contains_key(name) {
+            return Err(RegisterError::Duplicate(name.to_owned()));
+        }
+        self.entries.insert(name.into(), entry);
+        Ok(())
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.entries.remove(name);
+    }
+
+    /// Moves every method of `other` into this router.
+    ///
+    /// # Errors
+    ///
+    /// [`RegisterError::Duplicate`] naming the first clash; nothing is moved then.
+    pub fn merge(&mut self, other: Router) -> Result<&mut Router, RegisterError> {
+        if let Some(name) = other
+            .entries
+            .keys()
+            .find(|name| self.entries.contains_key(*name))
+        {
+            return Err(RegisterError::Duplicate(name.to_string()));
+        }
+        self.entries.extend(other.entries);
+        Ok(self)
+    }
+
+    /// The registered method names, in no particular order.
+    pub fn method_names(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(AsRef::as_ref)
+    }
+
+    pub(crate) fn entry(&self, name: &str) -> Option<&Entry> {
+        self.entries.get(name)
+    }
+
+    /// Processes one frame end to end, outside any connection: returns the
+    /// frame to send back, or `None` when nothing must be sent (notifications,
+    /// a batch of notifications, a stray response).
+    ///
+    /// Subscriptions need a live connection and are answered with an error here.
+    pub async fn handle(&self, frame: &str) -> Option<String> {
+        self.handle_with(frame, &Context::default()).await
+    }
+
+    /// [`Router::handle`] with a given context.
+    pub async fn handle_with(&self, frame: &str, ctx: &Context) -> Option<String> {
+        let message = crate::protocol::Message::parse(frame);
+        dispatch::respond_message(self, message, ctx, None).await
+    }
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.method_names().collect();
+        names.sort_unstable();
+        f.debug_struct("Router").field("methods", &names).finish()
+    }
+}
+
+pub(crate) use dispatch::{prepare_message, Reply};

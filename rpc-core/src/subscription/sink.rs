@@ -1,0 +1,337 @@
+//! The server side of a subscription: a typed sink over a bounded buffer, and
+//! the task that forwards the buffer to the connection's outbound queue.
+
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+use tokio::sync::{oneshot, Notify};
+use tokio_util::sync::CancellationToken;
+
+use super::{Accepted, OverflowPolicy, PendingRaw, SinkConfig};
+use crate::connection::Session;
+use crate::protocol::encode::push_json_string;
+use crate::{ErrorCode, ErrorObject};
+
+/// Why [`super::PendingSubscription::accept`] failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AcceptError {
+    /// The connection has as many subscriptions as its limit allows.
+    #[error("the connection already has {0} subscriptions, its limit")]
+    TooMany(usize),
+    /// The connection is gone.
+    #[error("the connection is closed")]
+    Closed,
+}
+
+/// Why an item could not be sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The subscription ended: the client unsubscribed, was too slow under
+    /// [`OverflowPolicy::Close`], or the connection closed.
+    #[error("the subscription is closed")]
+    Closed,
+    /// The item did not serialize to JSON.
+    #[error("the item did not serialize: {0}")]
+    Serialize(#[source] serde_json::Error),
+}
+
+/// Sends items of type `T` to one subscriber.
+///
+/// Each item is serialized once, straight into its notification frame, and
+/// buffered (bounded by [`SinkConfig::buffer`]) until the connection can take
+/// it. Dropping the sink ends the subscription: buffered items still go out,
+/// then a notice that it ended.
+#[derive(Debug)]
+pub struct SubscriptionSink<T> {
+    shared: Arc<SinkShared>,
+    item: PhantomData<fn(&T)>,
+}
+
+impl<T: Serialize> SubscriptionSink<T> {
+    pub(crate) fn from_shared(shared: Arc<SinkShared>) -> SubscriptionSink<T> {
+        SubscriptionSink {
+            shared,
+            item: PhantomData,
+        }
+    }
+
+    /// Queues one item. Under [`OverflowPolicy::Wait`] this waits for room;
+    /// under the other policies it never waits.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] once the subscription has ended, or
+    /// [`SendError::Serialize`].
+    pub async fn send(&self, item: &T) -> Result<(), SendError> {
+        let json = serde_json::value::to_raw_value(item).map_err(SendError::Serialize)?;
+        self.send_raw(&json).await
+    }
+
+    /// Queues one item that is already JSON (for example serialized once for
+    /// many subscribers).
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] once the subscription has ended.
+    pub async fn send_raw(&self, item: &RawValue) -> Result<(), SendError> {
+        let frame = self.shared.item_frame(item);
+        self.shared.push(frame).await
+    }
+
+    /// The subscription id as JSON text (a string literal).
+    pub fn id(&self) -> &str {
+        self.shared.id.get()
+    }
+
+    /// Whether the subscription has ended.
+    pub fn is_closed(&self) -> bool {
+        self.shared.token.is_cancelled()
+    }
+
+    /// Resolves once the subscription has ended (unsubscribed, closed, or
+    /// the connection is gone).
+    pub async fn closed(&self) {
+        self.shared.token.cancelled().await;
+    }
+
+    /// Items buffered and not yet handed to the connection.
+    pub fn buffered(&self) -> usize {
+        self.shared.buffered()
+    }
+
+    /// Ends the subscription with `error`, sent to the client after the
+    /// buffered items.
+    pub fn close_with(self, error: impl Into<ErrorObject>) {
+        self.shared.end(error.into());
+    }
+}
+
+impl<T> Drop for SubscriptionSink<T> {
+    fn drop(&mut self) {
+        self.shared.end(ErrorObject::new(
+            ErrorCode::ServerError(-32000),
+            "subscription ended",
+        ));
+    }
+}
+
+/// The state a sink shares with its forwarder task and the connection.
+#[derive(Debug)]
+pub(crate) struct SinkShared {
+    pub(crate) id: Box<RawValue>,
+    pub(crate) notification: Arc<str>,
+    config: SinkConfig,
+    state: Mutex<SinkState>,
+    item_ready: Notify,
+    room_ready: Notify,
+    pub(crate) token: CancellationToken,
+}
+
+#[derive(Debug, Default)]
+struct SinkState {
+    items: VecDeque<String>,
+    lagged: u64,
+    /// Set once the producer is done: the error notice to send after the items.
+    ending: Option<ErrorObject>,
+    /// Set when nothing more may be sent at all (unsubscribed, connection gone).
+    silenced: bool,
+}
+
+enum Next {
+    Frame(String),
+    Last(Option<String>),
+    Wait,
+}
+
+impl SinkShared {
+    fn item_frame(&self, item: &RawValue) -> String {
+        let mut frame = self.envelope(item.get().len());
+        frame.push_str(r#","result":"#);
+        frame.push_str(item.get());
+        frame.push_str("}}");
+        frame
+    }
+
+    fn envelope(&self, extra: usize) -> String {
+        let mut frame = String::with_capacity(64 + self.notification.len() + extra);
+        frame.push_str(r#"{"jsonrpc":"2.0","method":"#);
+        push_json_string(&mut frame, &self.notification);
+        frame.push_str(r#","params":{"subscription":"#);
+        frame.push_str(self.id.get());
+        frame
+    }
+
+    fn notice_frame(&self, member: &str, value: &str) -> String {
+        let mut frame = self.envelope(value.len());
+        frame.push_str(",\"");
+        frame.push_str(member);
+        frame.push_str("\":");
+        frame.push_str(value);
+        frame.push_str("}}");
+        frame
+    }
+
+    async fn push(&self, frame: String) -> Result<(), SendError> {
+        loop {
+            let room = self.room_ready.notified();
+            {
+                let mut state = self.state.lock().expect("sink lock");
+                if state.silenced || state.ending.is_some() {
+                    return Err(SendError::Closed);
+                }
+                if state.items.len() < self.config.buffer.max(1) {
+                    state.items.push_back(frame);
+                    drop(state);
+                    self.item_ready.notify_one();
+                    return Ok(());
+                }
+                match self.config.policy {
+                    OverflowPolicy::DropOldest => {
+                        state.items.pop_front();
+                        state.lagged += 1;
+                        state.items.push_back(frame);
+                        return Ok(());
+                    }
+                    OverflowPolicy::Close => {
+                        state.items.clear();
+                        state.ending = Some(ErrorObject::new(
+                            ErrorCode::ServerError(-32001),
+                            "subscription closed: the client reads too slowly",
+                        ));
+                        drop(state);
+                        self.item_ready.notify_one();
+                        return Err(SendError::Closed);
+                    }
+                    OverflowPolicy::Wait => {}
+                }
+            }
+            tokio::select! {
+                () = room => {}
+                () = self.token.cancelled() => return Err(SendError::Closed),
+            }
+        }
+    }
+
+    pub(crate) fn buffered(&self) -> usize {
+        self.state.lock().expect("sink lock").items.len()
+    }
+
+    /// The producer is done: send what is buffered, then `error` as a notice.
+    pub(crate) fn end(&self, error: ErrorObject) {
+        let mut state = self.state.lock().expect("sink lock");
+        if state.ending.is_none() {
+            state.ending = Some(error);
+        }
+        drop(state);
+        self.item_ready.notify_one();
+    }
+
+    /// Stops at once without a notice (unsubscribed or connection gone).
+    pub(crate) fn finish_quietly(&self) {
+        self.state.lock().expect("sink lock").silenced = true;
+        self.token.cancel();
+        self.item_ready.notify_one();
+        self.room_ready.notify_waiters();
+    }
+
+    fn next(&self) -> Next {
+        let mut state = self.state.lock().expect("sink lock");
+        if state.silenced {
+            return Next::Last(None);
+        }
+        if state.lagged > 0 {
+            let lagged = std::mem::take(&mut state.lagged);
+            return Next::Frame(self.notice_frame("lagged", &lagged.to_string()));
+        }
+        if let Some(frame) = state.items.pop_front() {
+            drop(state);
+            self.room_ready.notify_one();
+            return Next::Frame(frame);
+        }
+        match &state.ending {
+            Some(error) => {
+                let error = serde_json::to_string(error).expect("an error object serializes");
+                Next::Last(Some(self.notice_frame("error", &error)))
+            }
+            None => Next::Wait,
+        }
+    }
+}
+
+/// Creates the subscription, registers it with the connection, and starts
+/// its forwarder.
+pub(super) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
+    let PendingRaw {
+        responder,
+        session,
+        notification,
+        config,
+        token,
+    } = raw;
+    let id = match session.subscriptions().next_id() {
+        Ok(id) => id,
+        Err(err) => {
+            let _ = responder.send(Err(ErrorObject::new(
+                ErrorCode::ServerError(-32002),
+                err.to_string(),
+            )));
+            return Err(err);
+        }
+    };
+    let shared = Arc::new(SinkShared {
+        id,
+        notification,
+        config,
+        state: Mutex::new(SinkState::default()),
+        item_ready: Notify::new(),
+        room_ready: Notify::new(),
+        token,
+    });
+    session.subscriptions().insert(shared.clone())?;
+    let (release, released) = oneshot::channel();
+    let accepted = Accepted {
+        id_json: shared.id.clone(),
+        release,
+    };
+    if responder.send(Ok(accepted)).is_err() {
+        session
+            .subscriptions()
+            .remove(shared.id.get(), &shared.notification);
+        return Err(AcceptError::Closed);
+    }
+    tokio::spawn(forward(shared.clone(), session, released));
+    Ok(shared)
+}
+
+/// Moves frames from the sink's buffer to the connection, in order, once the
+/// subscribe reply is queued.
+async fn forward(shared: Arc<SinkShared>, session: Arc<Session>, released: oneshot::Receiver<()>) {
+    if released.await.is_ok() {
+        loop {
+            let ready = shared.item_ready.notified();
+            match shared.next() {
+                Next::Frame(frame) => {
+                    if session.send_frame(frame).await.is_err() {
+                        break;
+                    }
+                }
+                Next::Last(notice) => {
+                    if let Some(frame) = notice {
+                        let _ = session.send_frame(frame).await;
+                    }
+                    break;
+                }
+                Next::Wait => ready.await,
+            }
+        }
+    }
+    shared.finish_quietly();
+    session
+        .subscriptions()
+        .remove(shared.id.get(), &shared.notification);
+}
