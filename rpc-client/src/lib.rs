@@ -1,1 +1,65 @@
-//! x
+//! wirecall's WebSocket client.
+//!
+//! [`Client::connect`] opens one multiplexed connection; the client is a
+//! cheap clone-able handle, usable from many tasks at once, that derefs to
+//! [`rpc_core::Peer`] for `call`, `notify`, `batch` and `subscribe`. Give the
+//! builder a [`rpc_core::Router`] to answer calls the server makes.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = rpc_client::Client::connect("ws://127.0.0.1:4000/").await?;
+//! let sum: i64 = client.call("sum", [1, 2, 4]).await?;
+//! assert_eq!(sum, 7);
+//! # Ok(()) }
+//! ```
+
+mod builder;
+mod error;
+
+pub use builder::ClientBuilder;
+pub use error::ConnectError;
+
+use std::ops::Deref;
+
+use rpc_core::Peer;
+
+/// A connected client: a handle to one WebSocket connection.
+///
+/// Clone it to share the connection; every method of [`Peer`] is available
+/// through `Deref`.
+#[derive(Debug, Clone)]
+pub struct Client {
+    peer: Peer,
+}
+
+impl Client {
+    /// Connects with the default settings.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError`] when the URL is bad, the server is unreachable or
+    /// refuses the upgrade, or the connect timeout passes.
+    pub async fn connect(url: &str) -> Result<Client, ConnectError> {
+        ClientBuilder::default().connect(url).await
+    }
+
+    /// A builder for timeouts, limits, headers, TLS and a router.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The connection handle.
+    pub fn peer(&self) -> &Peer {
+        &self.peer
+    }
+}
+
+impl Deref for Client {
+    type Target = Peer;
+
+    fn deref(&self) -> &Peer {
+        &self.peer
+    }
+}

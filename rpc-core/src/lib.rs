@@ -7,6 +7,7 @@
 pub mod connection;
 pub mod protocol;
 pub mod router;
+pub mod server;
 pub mod subscription;
 
 pub use connection::{CallError, Closed, ConnectionConfig, Peer};

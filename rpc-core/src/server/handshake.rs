@@ -1,0 +1,118 @@
+//! The HTTP upgrade request as the server's hook sees it, and the ways to
+//! refuse it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request};
+use tokio_tungstenite::tungstenite::http::{HeaderMap, StatusCode};
+
+use crate::router::Extensions;
+
+/// What the handshake hook knows about a connection before it is upgraded.
+#[derive(Debug)]
+pub struct HandshakeRequest<'a> {
+    /// The request path, e.g. `/rpc`.
+    pub path: &'a str,
+    /// The query string, if any.
+    pub query: Option<&'a str>,
+    /// Every request header (Authorization, Origin, cookies…).
+    pub headers: &'a HeaderMap,
+    /// The peer's address.
+    pub remote_addr: Option<SocketAddr>,
+}
+
+impl HandshakeRequest<'_> {
+    /// The `Origin` header, if present and readable.
+    pub fn origin(&self) -> Option<&str> {
+        self.header("origin")
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header.
+    pub fn bearer_token(&self) -> Option<&str> {
+        self.header("authorization")?.strip_prefix("Bearer ")
+    }
+}
+
+/// An HTTP refusal sent instead of the upgrade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    status: u16,
+    reason: String,
+}
+
+impl Rejection {
+    /// 401 Unauthorized: no or bad credentials.
+    pub fn unauthorized(reason: impl Into<String>) -> Rejection {
+        Rejection {
+            status: 401,
+            reason: reason.into(),
+        }
+    }
+
+    /// 403 Forbidden: known, but not allowed.
+    pub fn forbidden(reason: impl Into<String>) -> Rejection {
+        Rejection {
+            status: 403,
+            reason: reason.into(),
+        }
+    }
+
+    /// 429 Too Many Requests.
+    pub fn too_many(reason: impl Into<String>) -> Rejection {
+        Rejection {
+            status: 429,
+            reason: reason.into(),
+        }
+    }
+
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    pub(crate) fn into_response(self) -> ErrorResponse {
+        let mut response = ErrorResponse::new(Some(self.reason));
+        *response.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::FORBIDDEN);
+        response
+    }
+}
+
+/// Decides whether to upgrade and what to attach to the connection.
+pub type HandshakeHook =
+    Arc<dyn Fn(&HandshakeRequest<'_>) -> Result<Extensions, Rejection> + Send + Sync>;
+
+/// Runs the Origin allow-list and the hook on one upgrade request.
+pub(crate) fn admit(
+    request: &Request,
+    remote_addr: Option<SocketAddr>,
+    origins: Option<&[String]>,
+    hook: Option<&HandshakeHook>,
+) -> Result<Extensions, Rejection> {
+    let view = HandshakeRequest {
+        path: request.uri().path(),
+        query: request.uri().query(),
+        headers: request.headers(),
+        remote_addr,
+    };
+    if let Some(allowed) = origins {
+        match view.origin() {
+            Some(origin) if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) => {}
+            Some(origin) => {
+                return Err(Rejection::forbidden(format!(
+                    "origin {origin} is not allowed"
+                )))
+            }
+            None => return Err(Rejection::forbidden("an Origin header is required")),
+        }
+    }
+    match hook {
+        Some(hook) => hook(&view),
+        None => Ok(Extensions::new()),
+    }
+}
