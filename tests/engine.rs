@@ -49,7 +49,7 @@ async fn a_subscription_delivers_every_item_in_order() {
     }
     match items.next().await {
         Some(SubscriptionEvent::Closed(reason)) => {
-            assert!(reason.message.contains("ended"), "{reason}")
+            assert!(reason.message.contains("ended"), "{reason}");
         }
         other => panic!("expected the end notice, got {other:?}"),
     }
@@ -71,7 +71,7 @@ async fn a_slow_reader_sees_exact_lag_and_the_server_stays_bounded() {
         .unwrap();
     let mut last: Option<u64> = None;
     let mut lagged_since_last = 0u64;
-    let (mut items, mut lost) = (0u64, 0u64);
+    let (mut received, mut dropped) = (0u64, 0u64);
     while last != Some(TOTAL - 1) {
         for peer in handle.server().peers() {
             assert!(
@@ -89,21 +89,21 @@ async fn a_slow_reader_sees_exact_lag_and_the_server_stays_bounded() {
                 assert_eq!(i, expected, "gap not matched by the lag notices");
                 last = Some(i);
                 lagged_since_last = 0;
-                items += 1;
-                if items % 100 == 0 {
+                received += 1;
+                if received % 100 == 0 {
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
             }
             Some(SubscriptionEvent::Lagged(n)) => {
                 assert!(n > 0);
                 lagged_since_last += n;
-                lost += n;
+                dropped += n;
             }
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(items + lost, TOTAL);
-    assert!(lost > 0, "the reader was meant to fall behind");
+    assert_eq!(received + dropped, TOTAL);
+    assert!(dropped > 0, "the reader was meant to fall behind");
 }
 
 #[tokio::test]

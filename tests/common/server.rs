@@ -11,6 +11,7 @@ use wirecall::{
 /// `add(a, b)`, `echo(text)`, `sleep(ms)`, `hang()`, `big(bytes)`, and the
 /// subscriptions `count(n)` (Wait policy) and `burst(n)` (drop-oldest,
 /// buffer 16), `ask_client(x)` (calls the client's `double` and pushes the answer).
+#[allow(clippy::too_many_lines)] // one registration after another
 pub(crate) fn test_router() -> Router {
     let mut router = Router::new();
     router

@@ -278,13 +278,9 @@ impl Server {
 
     /// Handles to every open connection (to inspect them or call the clients).
     pub fn peers(&self) -> Vec<Peer> {
-        self.shared
-            .peers
-            .lock()
-            .expect("peers lock")
-            .values()
-            .cloned()
-            .collect()
+        let peers = self.shared.peers.lock();
+        let peers = peers.unwrap_or_else(std::sync::PoisonError::into_inner);
+        peers.values().cloned().collect()
     }
 }
 
@@ -392,6 +388,8 @@ async fn upgrade(shared: Arc<Shared>, tcp: TcpStream, remote_addr: SocketAddr) {
     }
 }
 
+// The callback's error type is fixed by tungstenite's `Callback` trait.
+#[allow(clippy::result_large_err)]
 async fn handshake<S>(shared: Arc<Shared>, stream: S, remote_addr: SocketAddr)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
