@@ -76,7 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             SubscriptionEvent::Item(tick) => println!("tick {tick}"),
             SubscriptionEvent::Lagged(missed) => println!("missed {missed} ticks"),
             SubscriptionEvent::Closed(reason) => {
-                println!("subscription closed: {}", reason.message)
+                println!("subscription closed: {}", reason.message);
             }
             other => println!("{other:?}"),
         }
