@@ -261,3 +261,53 @@ async fn call_timeout_and_client_close() {
         .unwrap();
     assert!(client.is_closed());
 }
+
+#[tokio::test]
+async fn handlers_calling_back_do_not_stall_the_reader() {
+    let config = wirecall::ConnectionConfig {
+        max_in_flight: 1,
+        ..Default::default()
+    };
+    let (_server, url) =
+        server::start(wirecall::core::server::Server::builder().connection_config(config)).await;
+    let mut router = Router::new();
+    router
+        .method("double", |p: Params<'_>, _: &Context| {
+            let x: i64 = p.reader()?.next("x")?;
+            Ok(async move { Ok::<_, ErrorObject>(x * 2) })
+        })
+        .unwrap();
+    let client = Client::builder()
+        .router(router)
+        .call_timeout(Duration::from_secs(5))
+        .connect(&url)
+        .await
+        .unwrap();
+    // One call runs, the next is parked while the reader keeps reading answers.
+    let calls = (0..2).map(|x| {
+        let client = client.clone();
+        async move { client.call::<i64>("ask_double", [x]).await }
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    for (x, answer) in (0..2i64).zip(answers) {
+        assert_eq!(answer.unwrap(), 2 * x);
+    }
+}
+
+#[tokio::test]
+async fn dropping_the_last_client_closes_its_connection() {
+    let (handle, url) = server::start_default().await;
+    let client = Client::connect(&url).await.unwrap();
+    let clone = client.clone();
+    assert_eq!(client.call::<i64>("add", [1, 2]).await.unwrap(), 3);
+    drop(client);
+    assert_eq!(clone.call::<i64>("add", [2, 2]).await.unwrap(), 4);
+    drop(clone);
+    for _ in 0..100 {
+        if handle.server().connection_count() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the server still counts the dropped client's connection");
+}

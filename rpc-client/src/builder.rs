@@ -139,7 +139,7 @@ impl ClientBuilder {
         let mut ws_config = WebSocketConfig::default();
         ws_config.max_message_size = Some(self.max_message_size);
         ws_config.max_frame_size = Some(self.max_message_size);
-        let connector = if url.starts_with("wss:") {
+        let connector = if request.uri().scheme_str() == Some("wss") {
             Connector::Rustls(self.tls.clone().unwrap_or_else(default_tls))
         } else {
             Connector::Plain
@@ -164,7 +164,7 @@ impl ClientBuilder {
         let mut parts = ConnectionParts::new(Arc::new(self.router));
         parts.config = Arc::new(self.config);
         let peer = connection::spawn(socket, parts, Extensions::new());
-        Ok(Client { peer })
+        Ok(Client::from_peer(peer))
     }
 }
 

@@ -22,16 +22,30 @@ pub use builder::ClientBuilder;
 pub use error::ConnectError;
 
 use std::ops::Deref;
+use std::sync::Arc;
 
 use rpc_core::Peer;
 
 /// A connected client: a handle to one WebSocket connection.
 ///
 /// Clone it to share the connection; every method of [`Peer`] is available
-/// through `Deref`.
+/// through `Deref`. When the last clone is dropped the connection is closed
+/// (code 1000).
 #[derive(Debug, Clone)]
 pub struct Client {
+    owner: Arc<Owner>,
+}
+
+/// Closes the connection when the last `Client` clone goes away.
+#[derive(Debug)]
+struct Owner {
     peer: Peer,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.peer.close_in_background();
+    }
 }
 
 impl Client {
@@ -52,7 +66,13 @@ impl Client {
 
     /// The connection handle.
     pub fn peer(&self) -> &Peer {
-        &self.peer
+        &self.owner.peer
+    }
+
+    pub(crate) fn from_peer(peer: Peer) -> Client {
+        Client {
+            owner: Arc::new(Owner { peer }),
+        }
     }
 }
 
@@ -60,6 +80,6 @@ impl Deref for Client {
     type Target = Peer;
 
     fn deref(&self) -> &Peer {
-        &self.peer
+        &self.owner.peer
     }
 }

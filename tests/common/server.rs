@@ -39,6 +39,17 @@ pub(crate) fn test_router() -> Router {
             })
         })
         .unwrap()
+        .method("ask_double", |p: Params<'_>, ctx: &Context| {
+            let x: i64 = p.reader()?.next("x")?;
+            let peer = ctx.peer().cloned();
+            Ok(async move {
+                let peer = peer.ok_or_else(|| ErrorObject::internal_error("no peer"))?;
+                peer.call::<i64>("double", [x])
+                    .await
+                    .map_err(ErrorObject::internal_error)
+            })
+        })
+        .unwrap()
         .method("hang", |_: Params<'_>, _: &Context| {
             Ok(async {
                 std::future::pending::<()>().await;

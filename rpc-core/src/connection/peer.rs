@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
-use super::session::Session;
+use super::session::{Forget, Session};
 use super::tables::Waiter;
 use super::{CallError, Closed};
 use crate::protocol::{encode, Id};
@@ -106,9 +106,17 @@ impl Peer {
             }
             return Err(CallError::Closed(closed));
         }
+        let _forget: Vec<_> = waiters
+            .iter()
+            .map(|(id, _)| Forget {
+                pending: &self.session.pending,
+                id: *id,
+            })
+            .collect();
+        let deadline = self.session.deadline();
         let mut outcomes = Vec::with_capacity(waiters.len());
-        for (id, answer) in waiters {
-            outcomes.push(match self.session.await_answer(id, answer).await {
+        for (_, answer) in waiters {
+            outcomes.push(match self.session.await_answer(answer, deadline).await {
                 Ok(reply) => reply,
                 Err(err) => Err(err),
             });
@@ -141,7 +149,10 @@ impl Peer {
         self.session
             .send_request(id, method, params.as_deref())
             .await?;
-        let (key, queue) = self.session.await_answer(id, answer).await??;
+        let (key, queue) = self
+            .session
+            .await_answer(answer, self.session.deadline())
+            .await??;
         Ok(Subscription::new(queue, key, self.session.clone()))
     }
 
@@ -162,6 +173,22 @@ impl Peer {
     pub async fn closed(&self) -> Closed {
         self.session.token().cancelled().await;
         self.session.closed_reason()
+    }
+
+    /// Starts closing (code 1000) without waiting; used when the last handle
+    /// to a client goes away.
+    pub fn close_in_background(&self) {
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "closed by this end".into(),
+        };
+        if !self
+            .session
+            .try_send(super::session::Outbound::Close(frame))
+        {
+            self.session
+                .shut_down(Closed::new(Some(1000), "closed by this end"));
+        }
     }
 
     /// Whether the connection has ended.

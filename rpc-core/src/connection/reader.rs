@@ -11,7 +11,7 @@ use std::time::Instant;
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -34,6 +34,10 @@ pub(crate) struct Reader {
     permits: Arc<Semaphore>,
     tasks: JoinSet<()>,
     last_heard: Instant,
+    /// A request frame that found no free permit, with its weight. The reader
+    /// keeps reading answers meanwhile, so handlers waiting on the peer can
+    /// finish; a second request frame makes it wait.
+    parked: Option<(String, u32)>,
 }
 
 /// How the read loop ended.
@@ -59,6 +63,7 @@ impl Reader {
             permits,
             tasks: JoinSet::new(),
             last_heard: Instant::now(),
+            parked: None,
         }
     }
 
@@ -108,8 +113,15 @@ impl Reader {
             .unwrap_or(std::time::Duration::from_secs(3600));
         let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
         loop {
+            let parked_weight = self.parked.as_ref().map_or(1, |(_, weight)| *weight);
             let next = tokio::select! {
                 next = stream.next() => next,
+                Ok(permit) = self.permits.clone().acquire_many_owned(parked_weight), if self.parked.is_some() => {
+                    if let Some((frame, _)) = self.parked.take() {
+                        self.run_parked(&frame, permit).await;
+                    }
+                    continue;
+                }
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => continue,
                 _ = keepalive.tick() => {
                     if let Some(end) = self.keep_alive() {
@@ -122,7 +134,10 @@ impl Reader {
             };
             self.last_heard = Instant::now();
             match next {
-                Some(Ok(WsMessage::Text(text))) => self.on_frame(text.as_str()).await,
+                Some(Ok(WsMessage::Text(text))) => {
+                    self.on_frame(text.as_str()).await;
+                    self.last_heard = Instant::now();
+                }
                 Some(Ok(WsMessage::Binary(bytes))) => {
                     if let Ok(text) = std::str::from_utf8(&bytes) {
                         self.on_frame(text).await;
@@ -191,16 +206,19 @@ impl Reader {
     }
 
     async fn on_frame(&mut self, frame: &str) {
+        let mut consumed_own = false;
         let message = match Message::parse(frame) {
             Message::Single(incoming) => match self.take_own(incoming) {
                 Some(incoming) => Message::Single(incoming),
                 None => return,
             },
             Message::Batch(items) => {
+                let total = items.len();
                 let rest: Vec<_> = items
                     .into_iter()
                     .filter_map(|item| self.take_own(item))
                     .collect();
+                consumed_own = rest.len() < total;
                 if rest.is_empty() {
                     return;
                 }
@@ -219,13 +237,34 @@ impl Reader {
                 Message::Batch(rest)
             }
         };
-        let weight = match &message {
-            Message::Single(_) => 1,
-            Message::Batch(items) => items.len().min(self.session.config.max_in_flight.max(1)),
+        let weight = weight_of(&message, self.session.config.max_in_flight);
+        if let Some((parked, _)) = self.parked.take() {
+            // A second request frame: now the reader waits for the first.
+            if let Ok(permit) = self.permits.clone().acquire_many_owned(weight).await {
+                self.run_parked(&parked, permit).await;
+            }
+        }
+        let permit = match self.permits.clone().try_acquire_many_owned(weight) {
+            Ok(permit) => permit,
+            Err(_) if !consumed_own => {
+                self.parked = Some((frame.to_owned(), weight));
+                return;
+            }
+            Err(_) => match self.permits.clone().acquire_many_owned(weight).await {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
         };
-        let Ok(permit) = self.permits.clone().acquire_many_owned(weight as u32).await else {
-            return;
-        };
+        self.dispatch(message, permit).await;
+    }
+
+    /// Runs a parked frame (it held only calls, so nothing is routed twice).
+    async fn run_parked(&mut self, frame: &str, permit: OwnedSemaphorePermit) {
+        let message = Message::parse(frame);
+        self.dispatch(message, permit).await;
+    }
+
+    async fn dispatch(&mut self, message: Message<'_>, permit: OwnedSemaphorePermit) {
         let reply = prepare_message(&self.router, message, &self.ctx, Some(&self.session));
         let mut reply = Box::pin(reply);
         // Most handlers finish without waiting: answer those here and save a task.
@@ -347,4 +386,13 @@ async fn send_reply(session: &Session, reply: Option<Reply>) {
             let _ = release.send(());
         }
     }
+}
+
+/// Permits a message takes: one per value, at most the in-flight bound.
+fn weight_of(message: &Message<'_>, max_in_flight: usize) -> u32 {
+    let values = match message {
+        Message::Single(_) => 1,
+        Message::Batch(items) => items.len(),
+    };
+    values.clamp(1, max_in_flight.max(1)) as u32
 }

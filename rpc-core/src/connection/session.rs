@@ -121,8 +121,17 @@ impl Session {
             .map_err(|_| CallError::Closed(self.closed_reason()))?;
         let (reply, answer) = oneshot::channel();
         let id = self.register(Waiter::Call(reply))?;
+        let _forget = Forget {
+            pending: &self.pending,
+            id,
+        };
         self.send_request(id, method, params).await?;
-        self.await_answer(id, answer).await?
+        self.await_answer(answer, self.deadline()).await?
+    }
+
+    /// When an outgoing call started now must have its answer.
+    pub(crate) fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.config.call_timeout
     }
 
     /// Registers a waiter under a fresh id, unless the connection has ended.
@@ -149,18 +158,18 @@ impl Session {
         })
     }
 
+    /// Waits for an answer until `deadline`. On timeout the waiter stays
+    /// registered: a late subscribe answer then unsubscribes by itself, and
+    /// calls drop theirs through [`Forget`].
     pub(crate) async fn await_answer<T>(
         &self,
-        id: u64,
         answer: oneshot::Receiver<T>,
+        deadline: tokio::time::Instant,
     ) -> Result<T, CallError> {
-        match tokio::time::timeout(self.config.call_timeout, answer).await {
+        match tokio::time::timeout_at(deadline, answer).await {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(_)) => Err(CallError::Closed(self.closed_reason())),
-            Err(_) => {
-                self.pending.remove(id);
-                Err(CallError::Timeout(self.config.call_timeout))
-            }
+            Err(_) => Err(CallError::Timeout(self.config.call_timeout)),
         }
     }
 
@@ -225,4 +234,17 @@ impl Session {
 
 fn unsubscribe_params(key: &ClientSubscriptionKey) -> Box<RawValue> {
     RawValue::from_string(format!("[{}]", key.id.get())).expect("valid JSON")
+}
+
+/// Drops a call's waiter when the call ends in any way, including when the
+/// caller stops waiting (a dropped future), so the table cannot fill up.
+pub(crate) struct Forget<'a> {
+    pub(crate) pending: &'a PendingCalls,
+    pub(crate) id: u64,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.pending.remove(self.id);
+    }
 }

@@ -50,6 +50,9 @@ where
         }
     }
     queue.close();
+    // Flushes a queued close reply (tungstenite answers a peer's close frame
+    // on the next write) so the peer sees a clean handshake, not 1006.
+    let _ = tokio::time::timeout(write_timeout, sink.close()).await;
 }
 
 enum Progress {

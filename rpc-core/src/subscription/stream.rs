@@ -93,6 +93,22 @@ impl EventQueue {
                 state.events.push_back(RawEvent::Closed(reason));
             }
         }
+        // Lag notices between items are not capped above; cap everything here
+        // by folding the oldest events into the count of what was missed.
+        while state.events.len() > 2 * self.capacity + 1 {
+            match state.events.pop_front() {
+                Some(RawEvent::Item(_)) => {
+                    state.items -= 1;
+                    state.dropped += 1;
+                }
+                Some(RawEvent::Lagged(n)) => state.dropped += n,
+                Some(closed @ RawEvent::Closed(_)) => {
+                    state.events.push_front(closed);
+                    break;
+                }
+                None => break,
+            }
+        }
         drop(state);
         self.waker.wake();
     }
