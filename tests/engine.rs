@@ -106,9 +106,8 @@ async fn a_slow_reader_sees_exact_lag_and_the_server_stays_bounded() {
     assert!(dropped > 0, "the reader was meant to fall behind");
 }
 
-#[tokio::test]
-async fn the_server_calls_the_client_during_a_subscription() {
-    let (_server, url) = server::start_default().await;
+/// What the client serves to the server: `double(x)`.
+fn doubling_router() -> Router {
     let mut router = Router::new();
     router
         .method("double", |p: Params<'_>, _: &Context| {
@@ -116,8 +115,14 @@ async fn the_server_calls_the_client_during_a_subscription() {
             Ok(async move { Ok::<_, ErrorObject>(x * 2) })
         })
         .unwrap();
+    router
+}
+
+#[tokio::test]
+async fn the_server_calls_the_client_during_a_subscription() {
+    let (_server, url) = server::start_default().await;
     let client = Client::builder()
-        .router(router)
+        .router(doubling_router())
         .connect(&url)
         .await
         .unwrap();
@@ -270,15 +275,8 @@ async fn handlers_calling_back_do_not_stall_the_reader() {
     };
     let (_server, url) =
         server::start(wirecall::core::server::Server::builder().connection_config(config)).await;
-    let mut router = Router::new();
-    router
-        .method("double", |p: Params<'_>, _: &Context| {
-            let x: i64 = p.reader()?.next("x")?;
-            Ok(async move { Ok::<_, ErrorObject>(x * 2) })
-        })
-        .unwrap();
     let client = Client::builder()
-        .router(router)
+        .router(doubling_router())
         .call_timeout(Duration::from_secs(5))
         .connect(&url)
         .await

@@ -114,11 +114,7 @@ impl Session {
 
     /// Sends a call and waits for its answer (bounded by the call timeout).
     pub(crate) async fn call(&self, method: &str, params: Option<&RawValue>) -> CallReply {
-        let _permit = self
-            .call_permits
-            .acquire()
-            .await
-            .map_err(|_| CallError::Closed(self.closed_reason()))?;
+        let _permit = self.acquire_call_permit().await?;
         let (reply, answer) = oneshot::channel();
         let id = self.register(Waiter::Call(reply))?;
         let _forget = Forget {
@@ -211,13 +207,14 @@ impl Session {
             &key.unsubscribe,
             Some(&unsubscribe_params(key)),
         );
-        if self
-            .outbound
-            .try_send(Outbound::Text(frame.clone()))
-            .is_ok()
-        {
-            return;
-        }
+        let frame = match self.outbound.try_send(Outbound::Text(frame)) {
+            Ok(()) => return,
+            Err(mpsc::error::TrySendError::Full(Outbound::Text(frame))) => frame,
+            Err(_) => {
+                self.pending.remove(id);
+                return;
+            }
+        };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let session = self.clone();
             runtime.spawn(async move {

@@ -7,7 +7,7 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures_util::future::join_all;
+use futures_util::future::{join_all, Either};
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
@@ -171,36 +171,34 @@ pub(crate) fn prepare_message(
     ctx: &Context,
     session: Option<&Arc<Session>>,
 ) -> impl std::future::Future<Output = Option<Reply>> + Send + 'static {
-    let (prepared, batch) = match message {
-        Message::Single(incoming) => (vec![prepare(router, incoming, ctx, session)], false),
-        Message::Batch(items) => (
-            items
+    match message {
+        Message::Single(incoming) => Either::Left(prepare(router, incoming, ctx, session).finish()),
+        Message::Batch(items) => {
+            let prepared: Vec<Prepared> = items
                 .into_iter()
                 .map(|item| prepare(router, item, ctx, session))
-                .collect(),
-            true,
-        ),
-    };
-    async move {
-        if !batch {
-            return prepared.into_iter().next()?.finish().await;
+                .collect();
+            Either::Right(finish_batch(prepared))
         }
-        let replies: Vec<Reply> = join_all(prepared.into_iter().map(Prepared::finish))
-            .await
-            .into_iter()
-            .flatten()
-            .collect();
-        if replies.is_empty() {
-            return None;
-        }
-        let mut release = Vec::new();
-        let frames = replies.into_iter().map(|reply| {
-            release.extend(reply.release);
-            reply.frame
-        });
-        let frame = encode::batch(frames.collect::<Vec<_>>());
-        Some(Reply { frame, release })
     }
+}
+
+async fn finish_batch(prepared: Vec<Prepared>) -> Option<Reply> {
+    let replies: Vec<Reply> = join_all(prepared.into_iter().map(Prepared::finish))
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    if replies.is_empty() {
+        return None;
+    }
+    let mut release = Vec::new();
+    let frames = replies.into_iter().map(|reply| {
+        release.extend(reply.release);
+        reply.frame
+    });
+    let frame = encode::batch(frames.collect::<Vec<_>>());
+    Some(Reply { frame, release })
 }
 
 /// [`prepare_message`] then its reply frame, for use outside a connection.
