@@ -5,7 +5,7 @@
 //! carries calls in both directions and server-pushed subscriptions.
 //!
 //! This crate re-exports the parts: [`core`] (protocol, router, engine,
-//! server) and, behind features, [`client`].
+//! server) and, behind features, [`client`] and the [`rpc`] macro.
 //!
 //! # Examples
 //!
@@ -39,3 +39,10 @@ pub use rpc_core::{
 
 #[cfg(feature = "client")]
 pub use rpc_client as client;
+
+#[cfg(feature = "macros")]
+#[doc = include_str!("../docs/MACRO.md")]
+pub use rpc_macros::rpc;
+
+#[doc(hidden)]
+pub mod __private;

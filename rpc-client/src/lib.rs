@@ -76,6 +76,12 @@ impl Client {
     }
 }
 
+impl rpc_core::connection::AsPeer for Client {
+    fn as_peer(&self) -> &Peer {
+        &self.owner.peer
+    }
+}
+
 impl Deref for Client {
     type Target = Peer;
 

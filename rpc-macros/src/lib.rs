@@ -1,4 +1,35 @@
-//! The `#[rpc]` attribute macro of wirecall.
-//!
-//! Not built yet: this crate reserves its place in the workspace. Until the
-//! macro lands, register handlers on `rpc_core::Router` by hand.
+//! The `#[rpc]` attribute macro of wirecall; use it through `wirecall::rpc`,
+//! whose documentation lists what it generates.
+
+mod args;
+mod ast;
+mod attr;
+mod check;
+mod ctxt;
+mod expand;
+
+use proc_macro::TokenStream;
+
+/// Generates a typed server trait and client from a trait of `async fn`s.
+/// See `wirecall::rpc` for the full description.
+#[proc_macro_attribute]
+pub fn rpc(args: TokenStream, input: TokenStream) -> TokenStream {
+    let cx = ctxt::Ctxt::default();
+    let args = args::parse(&cx, args.into());
+    let item: syn::ItemTrait = match syn::parse(input) {
+        Ok(item) => item,
+        Err(err) => {
+            let message = format!("`#[rpc]` goes on a trait: {err}");
+            return syn::Error::new(err.span(), message)
+                .to_compile_error()
+                .into();
+        }
+    };
+    let service = ast::Service::from_trait(&cx, &args, &item);
+    check::service(&cx, &service);
+    let mut output = expand::expand(&args, &service);
+    if cx.has_errors() {
+        output.extend(cx.into_compile_errors());
+    }
+    output.into()
+}

@@ -7,6 +7,7 @@
 
 mod config;
 mod error;
+mod params_builder;
 mod peer;
 mod reader;
 mod session;
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::ConnectionConfig;
 pub use error::{CallError, Closed};
+pub use params_builder::{AsPeer, ParamsBuilder};
 pub use peer::{Batch, BatchResponse, BatchSlot, Peer};
 pub(crate) use session::Session;
 pub(crate) use tables::ClientSubscriptionKey;
