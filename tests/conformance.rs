@@ -8,6 +8,12 @@
 
 #[path = "common/spec.rs"]
 mod spec;
+#[path = "common/spec_service.rs"]
+mod spec_service;
+
+use futures_util::{SinkExt, StreamExt};
+use spec_service::SpecServer;
+use tokio_tungstenite::tungstenite::Message;
 
 use serde_json::{json, Value};
 
@@ -351,6 +357,64 @@ async fn every_case_against_the_router() {
     assert!(cases.len() >= 30);
     for case in &cases {
         check(case, router.handle(&case.request).await);
+    }
+}
+
+#[tokio::test]
+async fn every_case_against_the_macro_service() {
+    let router = spec_service::SpecService.into_router();
+    for case in &cases() {
+        check(case, router.handle(&case.request).await);
+    }
+}
+
+#[tokio::test]
+async fn every_case_over_a_real_socket() {
+    let server = wirecall::core::server::Server::builder()
+        .build(spec_service::SpecService.into_router())
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let url = format!("ws://{}/", server.local_addr());
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    // After each case a marker call shows whether the case itself got a reply.
+    let marker = r#"{"jsonrpc":"2.0","method":"subtract","params":[0,0],"id":"marker"}"#;
+    for case in &cases() {
+        socket
+            .send(Message::text(case.request.clone()))
+            .await
+            .unwrap();
+        socket.send(Message::text(marker)).await.unwrap();
+        let first = next_text(&mut socket).await;
+        let reply = if first.contains(r#""id":"marker""#) {
+            None
+        } else {
+            let after = next_text(&mut socket).await;
+            assert!(
+                after.contains(r#""id":"marker""#),
+                "{}: extra frame {after}",
+                case.name
+            );
+            Some(first)
+        };
+        check(case, reply);
+    }
+    server.shutdown().await;
+}
+
+async fn next_text<S>(socket: &mut S) -> String
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+            .await
+            .expect("a reply within 5 s")
+            .expect("the socket stays open")
+            .expect("a readable frame");
+        if let Message::Text(text) = frame {
+            return text.as_str().to_owned();
+        }
     }
 }
 

@@ -1,0 +1,53 @@
+//! The JSON-RPC 2.0 specification's example methods, written with `#[rpc]`.
+
+use wirecall::ErrorObject;
+
+#[wirecall::rpc(server)]
+pub(crate) trait Spec {
+    #[method(name = "subtract")]
+    async fn subtract(&self, minuend: i64, subtrahend: i64) -> Result<i64, ErrorObject>;
+
+    #[method(name = "sum")]
+    async fn sum(&self, a: i64, b: Option<i64>, c: Option<i64>) -> Result<i64, ErrorObject>;
+
+    #[method(name = "get_data")]
+    async fn get_data(&self) -> Result<(String, u32), ErrorObject>;
+
+    #[method(name = "panic")]
+    async fn panic(&self) -> Result<u8, ErrorObject>;
+
+    #[notification(name = "update")]
+    async fn update(&self, a: i64, b: i64, c: i64, d: i64, e: i64);
+
+    #[notification(name = "notify_hello")]
+    async fn notify_hello(&self, n: i64);
+
+    #[notification(name = "notify_sum")]
+    async fn notify_sum(&self, a: i64, b: i64, c: i64);
+}
+
+pub(crate) struct SpecService;
+
+impl SpecServer for SpecService {
+    async fn subtract(&self, minuend: i64, subtrahend: i64) -> Result<i64, ErrorObject> {
+        Ok(minuend - subtrahend)
+    }
+
+    async fn sum(&self, a: i64, b: Option<i64>, c: Option<i64>) -> Result<i64, ErrorObject> {
+        Ok(a + b.unwrap_or(0) + c.unwrap_or(0))
+    }
+
+    async fn get_data(&self) -> Result<(String, u32), ErrorObject> {
+        Ok(("hello".into(), 5))
+    }
+
+    async fn panic(&self) -> Result<u8, ErrorObject> {
+        std::panic::panic_any("a deliberate panic")
+    }
+
+    async fn update(&self, _: i64, _: i64, _: i64, _: i64, _: i64) {}
+
+    async fn notify_hello(&self, _: i64) {}
+
+    async fn notify_sum(&self, _: i64, _: i64, _: i64) {}
+}
