@@ -9,7 +9,9 @@ use crate::ctxt::Ctxt;
 /// Method names the generated items use themselves.
 const GENERATED: [&str; 3] = ["into_router", "new", "inner"];
 
-pub(crate) fn service(cx: &Ctxt, service: &Service) {
+/// Reports every clash; methods whose Rust name clashes with a generated
+/// item are left out of the expansion so they cause no second error.
+pub(crate) fn service(cx: &Ctxt, service: &mut Service) {
     let mut seen: HashSet<String> = HashSet::new();
     let mut claim = |name: String, lit: &syn::LitStr| {
         if name.starts_with("rpc.") {
@@ -32,9 +34,13 @@ pub(crate) fn service(cx: &Ctxt, service: &Service) {
             Kind::Subscription(sub) => claim(sub.unsubscribe.clone(), &sub.unsubscribe_lit),
             Kind::Notification => {}
         }
+    }
+    service.methods.retain(|method| {
         let ident = method.ident.to_string();
-        if GENERATED.contains(&ident.as_str()) {
+        let clashes = GENERATED.contains(&ident.as_str());
+        if clashes {
             cx.error_spanned_by(&method.ident, format!("`{ident}` clashes with an item the macro generates; rename the Rust method (the wire name can stay)"));
         }
-    }
+        !clashes
+    });
 }

@@ -25,8 +25,8 @@ pub fn rpc(args: TokenStream, input: TokenStream) -> TokenStream {
                 .into();
         }
     };
-    let service = ast::Service::from_trait(&cx, &args, &item);
-    check::service(&cx, &service);
+    let mut service = ast::Service::from_trait(&cx, &args, &item);
+    check::service(&cx, &mut service);
     let mut output = expand::expand(&args, &service);
     if cx.has_errors() {
         output.extend(cx.into_compile_errors());

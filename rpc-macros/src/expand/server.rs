@@ -74,14 +74,15 @@ fn handler_body(
             quote!(#name)
         }
         Role::Context => quote!(__ctx),
-        Role::Sink => quote!(__pending),
+        // Spanned so an item type that differs from `item = T` is reported here.
+        Role::Sink => quote_spanned!(arg.ty.span()=> __pending),
     });
     quote! {
         let mut __reader = __params.reader()?;
         #(#decode)*
         __reader.finish()?;
         #ctx
-        let __this = #p::Arc::clone(&__this);
+        let __this = #p::Clone::clone(&__this);
         #p::Result::Ok(async move {
             let __output = <Self as #server>::#ident(&*__this, #(#call_args),*).await;
             #finish
@@ -96,7 +97,7 @@ fn registration(p: &TokenStream, server: &syn::Ident, method: &RpcMethod) -> Tok
             let body = handler_body(p, server, method, &quote!(__output));
             quote! {
                 {
-                    let __this = #p::Arc::clone(&__service);
+                    let __this = #p::Clone::clone(&__service);
                     let __handler = #p::method_handler(move |__params: #p::Params<'_>, __ctx: &#p::Context| {
                         #body
                     });
@@ -117,7 +118,7 @@ fn registration(p: &TokenStream, server: &syn::Ident, method: &RpcMethod) -> Tok
             );
             quote! {
                 {
-                    let __this = #p::Arc::clone(&__service);
+                    let __this = #p::Clone::clone(&__service);
                     let __handler = #p::method_handler(move |__params: #p::Params<'_>, __ctx: &#p::Context| {
                         #body
                     });
@@ -132,7 +133,7 @@ fn registration(p: &TokenStream, server: &syn::Ident, method: &RpcMethod) -> Tok
             let (notification, unsubscribe) = (&sub.notification, &sub.unsubscribe);
             quote! {
                 {
-                    let __this = #p::Arc::clone(&__service);
+                    let __this = #p::Clone::clone(&__service);
                     let __handler = #p::subscription_handler(
                         move |__params: #p::Params<'_>, __ctx: &#p::Context, __pending: #p::PendingSubscription<#item>| {
                             #body

@@ -1,0 +1,27 @@
+//! The hygiene crate's generated router answers like any other.
+
+#[tokio::test]
+async fn generated_code_works_under_a_renamed_crate() {
+    let router = rpc_hygiene::router();
+    let reply = router
+        .handle(r#"{"jsonrpc":"2.0","method":"h_echo","params":["a","b"],"id":1}"#)
+        .await
+        .unwrap();
+    assert_eq!(reply, r#"{"jsonrpc":"2.0","id":1,"result":"ab"}"#);
+    let reply = router
+        .handle(r#"{"jsonrpc":"2.0","method":"h_say","params":{"text":"c"},"id":2}"#)
+        .await
+        .unwrap();
+    assert_eq!(reply, r#"{"jsonrpc":"2.0","id":2,"result":"c"}"#);
+    let reply = router
+        .handle(r#"{"jsonrpc":"2.0","method":"h_add","params":{"a":1,"b":2},"id":3}"#)
+        .await
+        .unwrap();
+    assert_eq!(reply, r#"{"jsonrpc":"2.0","id":3,"result":3}"#);
+    let mut names: Vec<&str> = router.method_names().collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["h_add", "h_count", "h_echo", "h_note", "h_say", "h_uncount"]
+    );
+}

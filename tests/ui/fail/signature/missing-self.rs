@@ -1,0 +1,7 @@
+#[wirecall::rpc(server, client)]
+pub trait Service {
+    #[method(name = "a")]
+    async fn a(x: u8) -> Result<u8, wirecall::ErrorObject>;
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[wirecall::rpc(server, client)]
+pub trait Service {
+    #[notification(name = "a")]
+    async fn a(&self) -> Result<u8, wirecall::ErrorObject>;
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[wirecall::rpc(server, client)]
+pub trait Service {
+    #[subscription(name = "s", unsubscribe = "u", item = u8)]
+    async fn s(&self, sink: wirecall::PendingSubscription<String>);
+}
+
+fn main() {}
