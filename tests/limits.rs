@@ -283,35 +283,60 @@ async fn graceful_shutdown_finishes_calls_in_flight_and_refuses_new_ones() {
 #[tokio::test]
 async fn mounts_on_a_socket_another_stack_upgraded() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = Server::builder().build(server::test_router());
+    use wirecall::core::server::http;
+    let server = Server::builder()
+        .allowed_origins(["http://app.example"])
+        .build(server::test_router());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/rpc", listener.local_addr().unwrap());
     tokio::spawn(async move {
-        // A minimal "other HTTP stack": read the upgrade, answer 101, hand over.
-        let (mut tcp, addr) = listener.accept().await.unwrap();
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8; 1];
-            tcp.read_exact(&mut byte).await.unwrap();
-            head.push(byte[0]);
+        // A minimal "other HTTP stack": parse the request, let wirecall judge
+        // it, write the answer, then hand the socket over.
+        loop {
+            let (mut tcp, addr) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                let mut byte = [0u8; 1];
+                tcp.read_exact(&mut byte).await.unwrap();
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8(head).unwrap();
+            let mut request = http::Request::builder().method("GET").uri("/rpc");
+            for line in head.lines().skip(1).filter(|l| !l.is_empty()) {
+                let (name, value) = line.split_once(':').unwrap();
+                request = request.header(name.trim(), value.trim());
+            }
+            match server.accept_upgrade(&request.body(()).unwrap(), Some(addr)) {
+                Ok((response, extensions)) => {
+                    let headers: String = response
+                        .headers()
+                        .iter()
+                        .map(|(name, value)| format!("{name}: {}\r\n", value.to_str().unwrap()))
+                        .collect();
+                    let reply = format!("HTTP/1.1 101 Switching Protocols\r\n{headers}\r\n");
+                    tcp.write_all(reply.as_bytes()).await.unwrap();
+                    server.serve_upgraded(tcp, Some(addr), extensions).await;
+                }
+                Err(rejection) => {
+                    let reply = format!(
+                        "HTTP/1.1 {} Refused\r\ncontent-length: 0\r\n\r\n",
+                        rejection.status()
+                    );
+                    tcp.write_all(reply.as_bytes()).await.unwrap();
+                }
+            }
         }
-        let head = String::from_utf8(head).unwrap();
-        let key = head
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("Sec-WebSocket-Key: ")
-                    .or_else(|| l.strip_prefix("sec-websocket-key: "))
-            })
-            .unwrap();
-        let accept =
-            tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.trim().as_bytes());
-        let reply = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
-        tcp.write_all(reply.as_bytes()).await.unwrap();
-        server
-            .serve_upgraded(tcp, Some(addr), Extensions::new())
-            .await;
     });
-    let client = Client::connect(&url).await.unwrap();
+    let refused = Client::connect(&url).await.unwrap_err();
+    assert!(
+        matches!(refused, ConnectError::Refused { status: 403 }),
+        "{refused:?}"
+    );
+    let client = Client::builder()
+        .header("Origin", "http://app.example")
+        .connect(&url)
+        .await
+        .unwrap();
     assert_eq!(client.call::<i64>("add", [20, 22]).await.unwrap(), 42);
 }
 

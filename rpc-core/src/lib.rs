@@ -4,6 +4,7 @@
 //!
 //! Most users depend on the `wirecall` facade instead of this crate.
 
+pub mod bus;
 pub mod connection;
 pub mod protocol;
 pub mod router;

@@ -61,6 +61,9 @@ impl ConnectionParts {
     }
 }
 
+/// Numbers connections for [`Context::connection_id`]; 0 means "none".
+static NEXT_CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// Runs the engine over an open WebSocket: spawns its reader and writer and
 /// returns the handle for calling the peer.
 ///
@@ -74,7 +77,8 @@ where
     let peer = Peer {
         session: session.clone(),
     };
-    let ctx = Context::with_peer(extensions, parts.remote_addr, Some(peer.clone()));
+    let id = NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ctx = Context::with_peer(extensions, parts.remote_addr, Some(peer.clone()), id);
     let (sink, stream) = socket.split();
     tokio::spawn(writer::run(sink, queue, session.clone()));
     let reader = reader::Reader::new(session, parts.router, ctx, parts.drain);

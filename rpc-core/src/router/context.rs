@@ -72,26 +72,35 @@ struct ContextInner {
     extensions: Extensions,
     remote_addr: Option<SocketAddr>,
     peer: Option<crate::connection::Peer>,
+    connection_id: u64,
 }
 
 impl Context {
     /// A context with the given data and address, and no peer handle.
     pub fn new(extensions: Extensions, remote_addr: Option<SocketAddr>) -> Context {
-        Context::with_peer(extensions, remote_addr, None)
+        Context::with_peer(extensions, remote_addr, None, 0)
     }
 
     pub(crate) fn with_peer(
         extensions: Extensions,
         remote_addr: Option<SocketAddr>,
         peer: Option<crate::connection::Peer>,
+        connection_id: u64,
     ) -> Context {
         Context {
             inner: Arc::new(ContextInner {
                 extensions,
                 remote_addr,
                 peer,
+                connection_id,
             }),
         }
+    }
+
+    /// A number unique to this connection within the process (0 outside a
+    /// connection): a key for per-connection state such as who joined a room.
+    pub fn connection_id(&self) -> u64 {
+        self.inner.connection_id
     }
 
     /// The value of type `T` that the handshake attached, if any.

@@ -63,6 +63,14 @@ impl Rejection {
         }
     }
 
+    /// 400 Bad Request: not a WebSocket upgrade.
+    pub fn bad_request(reason: impl Into<String>) -> Rejection {
+        Rejection {
+            status: 400,
+            reason: reason.into(),
+        }
+    }
+
     /// 429 Too Many Requests.
     pub fn too_many(reason: impl Into<String>) -> Rejection {
         Rejection {
@@ -74,6 +82,11 @@ impl Rejection {
     /// The HTTP status code.
     pub fn status(&self) -> u16 {
         self.status
+    }
+
+    /// Why, in words (sent as the response body).
+    pub fn reason(&self) -> &str {
+        &self.reason
     }
 
     pub(crate) fn into_response(self) -> ErrorResponse {

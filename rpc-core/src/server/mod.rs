@@ -12,7 +12,9 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+pub use tokio_tungstenite::tungstenite::http;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
@@ -269,6 +271,53 @@ impl Server {
             WebSocketStream::from_raw_socket(io, Role::Server, Some(self.shared.ws_config)).await;
         let slot = Slot::take_unchecked(self.shared.clone());
         serve(slot, socket, remote_addr, extensions)
+    }
+
+    /// Checks an upgrade request that another HTTP stack received — the
+    /// WebSocket headers, the Origin allow-list, the handshake hook and the
+    /// connection limit — and returns the `101 Switching Protocols` response
+    /// to send, with the data the hook attached. Then hand the upgraded byte
+    /// stream and that data to [`Server::serve_upgraded`].
+    ///
+    /// # Errors
+    ///
+    /// The [`Rejection`] to answer with instead (400, 401, 403 or 429).
+    pub fn accept_upgrade(
+        &self,
+        request: &http::Request<()>,
+        remote_addr: Option<SocketAddr>,
+    ) -> Result<(http::Response<()>, Extensions), Rejection> {
+        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+        let upgrade = header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        if request.method() != http::Method::GET
+            || !upgrade
+            || header("sec-websocket-version") != Some("13")
+        {
+            return Err(Rejection::bad_request(
+                "expected a WebSocket upgrade (GET, Upgrade: websocket, version 13)",
+            ));
+        }
+        let Some(key) = header("sec-websocket-key") else {
+            return Err(Rejection::bad_request("missing Sec-WebSocket-Key"));
+        };
+        if self.connection_count() >= self.shared.builder.max_connections {
+            return Err(Rejection::too_many("too many connections"));
+        }
+        let origins = self.shared.builder.origins.as_deref();
+        let extensions = handshake::admit(
+            request,
+            remote_addr,
+            origins,
+            self.shared.builder.hook.as_ref(),
+        )?;
+        let response = http::Response::builder()
+            .status(http::StatusCode::SWITCHING_PROTOCOLS)
+            .header("connection", "Upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-accept", derive_accept_key(key.as_bytes()))
+            .body(())
+            .map_err(|err| Rejection::bad_request(err.to_string()))?;
+        Ok((response, extensions))
     }
 
     /// Open connections right now.

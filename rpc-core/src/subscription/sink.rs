@@ -104,6 +104,13 @@ impl<T: Serialize> SubscriptionSink<T> {
         self.shared.buffered()
     }
 
+    /// Tells the client that `missed` items were lost upstream (for example a
+    /// bus this sink is fed from overflowed); it arrives as a lag notice in
+    /// order with the items.
+    pub fn report_lagged(&self, missed: u64) {
+        self.shared.add_lagged(missed);
+    }
+
     /// Ends the subscription with `error`, sent to the client after the
     /// buffered items.
     pub fn close_with(self, error: impl Into<ErrorObject>) {
@@ -215,6 +222,19 @@ impl SinkShared {
                 () = self.token.cancelled() => return Err(SendError::Closed),
             }
         }
+    }
+
+    fn add_lagged(&self, missed: u64) {
+        let mut state = self.state.lock().expect("sink lock");
+        // Items already buffered were published before the loss: flush them first.
+        if state.items.is_empty() {
+            state.lagged += missed;
+        } else {
+            let notice = self.notice_frame("lagged", &missed.to_string());
+            state.items.push_back(notice);
+        }
+        drop(state);
+        self.item_ready.notify_one();
     }
 
     pub(crate) fn buffered(&self) -> usize {
