@@ -308,12 +308,12 @@ async fn mounts_on_a_socket_another_stack_upgraded() {
             }
             match server.accept_upgrade(&request.body(()).unwrap(), Some(addr)) {
                 Ok((response, extensions)) => {
-                    let headers: String = response
-                        .headers()
-                        .iter()
-                        .map(|(name, value)| format!("{name}: {}\r\n", value.to_str().unwrap()))
-                        .collect();
-                    let reply = format!("HTTP/1.1 101 Switching Protocols\r\n{headers}\r\n");
+                    let mut reply = String::from("HTTP/1.1 101 Switching Protocols\r\n");
+                    for (name, value) in response.headers() {
+                        use std::fmt::Write;
+                        write!(reply, "{name}: {}\r\n", value.to_str().unwrap()).unwrap();
+                    }
+                    reply.push_str("\r\n");
                     tcp.write_all(reply.as_bytes()).await.unwrap();
                     server.serve_upgraded(tcp, Some(addr), extensions).await;
                 }
