@@ -8,7 +8,7 @@
 
 #[path = "common/spec.rs"]
 mod spec;
-#[path = "common/spec_service.rs"]
+#[path = "../examples/spec/service.rs"]
 mod spec_service;
 
 use futures_util::{SinkExt, StreamExt};

@@ -176,7 +176,9 @@ mod tests {
         }
         assert!(matches!(slow.next().await, Some(BusEvent::Lagged(3))));
         for n in 3..5 {
-            let Some(BusEvent::Item(item)) = slow.next().await else { panic!() };
+            let Some(BusEvent::Item(item)) = slow.next().await else {
+                panic!()
+            };
             assert_eq!(item.get(), n.to_string());
         }
     }
@@ -189,7 +191,9 @@ mod tests {
         let mut other = bus.subscribe("other");
         publish(&bus, "room", &"hi").unwrap();
         for stream in [&mut a, &mut b] {
-            let Some(BusEvent::Item(item)) = stream.next().await else { panic!() };
+            let Some(BusEvent::Item(item)) = stream.next().await else {
+                panic!()
+            };
             assert_eq!(item.get(), r#""hi""#);
         }
         drop(bus);

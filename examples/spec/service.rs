@@ -1,6 +1,8 @@
-//! The JSON-RPC 2.0 specification's example methods, written with `#[rpc]`.
+//! The JSON-RPC 2.0 specification's example methods, written with `#[rpc]`,
+//! plus a counter subscription. Served by `spec_server.rs`; the conformance
+//! tests include this file too.
 
-use wirecall::ErrorObject;
+use wirecall::{ErrorObject, PendingSubscription};
 
 #[wirecall::rpc(server)]
 pub(crate) trait Spec {
@@ -24,6 +26,10 @@ pub(crate) trait Spec {
 
     #[notification(name = "notify_sum")]
     async fn notify_sum(&self, a: i64, b: i64, c: i64);
+
+    /// Pushes the integers `0..n` as `counter` notifications, then ends.
+    #[subscription(name = "subscribe_counter", unsubscribe = "unsubscribe_counter", notification = "counter", item = u64)]
+    async fn counter(&self, sink: PendingSubscription<u64>, n: u64);
 }
 
 pub(crate) struct SpecService;
@@ -50,4 +56,13 @@ impl SpecServer for SpecService {
     async fn notify_hello(&self, _: i64) {}
 
     async fn notify_sum(&self, _: i64, _: i64, _: i64) {}
+
+    async fn counter(&self, sink: PendingSubscription<u64>, n: u64) {
+        let Ok(sink) = sink.accept() else { return };
+        for i in 0..n {
+            if sink.send(&i).await.is_err() {
+                return;
+            }
+        }
+    }
 }

@@ -1,0 +1,232 @@
+//! The flagship: a chat server defined with `#[rpc]` (rooms, names,
+//! messages, live presence), mounted on an axum app beside the web page
+//! that uses it — the way wirecall joins an existing service.
+//!
+//! Run it with `cargo run --release --example chat`, then open
+//! <http://127.0.0.1:4000/> in two browser windows. `--listen ADDR` picks
+//! another address (port 0 picks a free port). `cargo run --example
+//! chat_bot` adds a bot to the room.
+
+#[path = "chat/api.rs"]
+mod api;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use api::{ChatError, ChatServer, RoomEvent};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hyper_util::rt::TokioIo;
+use wirecall::core::bus::{self, Bus, InProcessBus};
+use wirecall::core::server::{http, Server};
+use wirecall::{Context, PendingSubscription};
+
+const MAX_NAME: usize = 32;
+const MAX_TEXT: usize = 2000;
+
+/// Rooms by name, each with its members by connection.
+#[derive(Default)]
+struct ChatState {
+    bus: InProcessBus,
+    rooms: Mutex<HashMap<String, HashMap<u64, String>>>,
+    next_message: AtomicU64,
+}
+
+#[derive(Clone, Default)]
+struct ChatService(Arc<ChatState>);
+
+impl ChatService {
+    fn members(&self, room: &str) -> Vec<String> {
+        let rooms = self.0.rooms.lock().expect("rooms lock");
+        let mut names: Vec<String> = rooms
+            .get(room)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    fn publish(&self, room: &str, event: &RoomEvent) {
+        bus::publish(&self.0.bus, room, event).expect("room events serialize");
+    }
+
+    /// Removes the member when its connection ends, and tells the room.
+    fn leave_on_close(&self, ctx: &Context, room: String) {
+        let Some(peer) = ctx.peer().cloned() else {
+            return;
+        };
+        let (service, connection) = (self.clone(), ctx.connection_id());
+        tokio::spawn(async move {
+            peer.closed().await;
+            let name = {
+                let mut rooms = service.0.rooms.lock().expect("rooms lock");
+                let members = rooms.entry(room.clone()).or_default();
+                let name = members.remove(&connection);
+                if members.is_empty() {
+                    rooms.remove(&room);
+                }
+                name
+            };
+            if let Some(name) = name {
+                service.publish(&room, &RoomEvent::Left { name });
+            }
+        });
+    }
+}
+
+fn check(value: &str, max: usize, what: &'static str) -> Result<(), ChatError> {
+    if value.trim().is_empty() || value.chars().count() > max {
+        return Err(ChatError::Invalid(what));
+    }
+    Ok(())
+}
+
+impl ChatServer for ChatService {
+    async fn join(
+        &self,
+        ctx: Context,
+        room: String,
+        name: String,
+    ) -> Result<Vec<String>, ChatError> {
+        check(&room, MAX_NAME, "a room name is 1 to 32 characters")?;
+        check(&name, MAX_NAME, "a name is 1 to 32 characters")?;
+        let newcomer = {
+            let mut rooms = self.0.rooms.lock().expect("rooms lock");
+            let members = rooms.entry(room.clone()).or_default();
+            if members
+                .iter()
+                .any(|(id, taken)| *taken == name && *id != ctx.connection_id())
+            {
+                return Err(ChatError::NameTaken(name));
+            }
+            members.insert(ctx.connection_id(), name.clone()).is_none()
+        };
+        if newcomer {
+            self.leave_on_close(&ctx, room.clone());
+        }
+        self.publish(&room, &RoomEvent::Joined { name });
+        Ok(self.members(&room))
+    }
+
+    async fn send(&self, ctx: Context, room: String, text: String) -> Result<u64, ChatError> {
+        check(&text, MAX_TEXT, "a message is 1 to 2000 characters")?;
+        let from = {
+            let rooms = self.0.rooms.lock().expect("rooms lock");
+            rooms
+                .get(&room)
+                .and_then(|m| m.get(&ctx.connection_id()).cloned())
+        };
+        let from = from.ok_or(ChatError::NotJoined)?;
+        let id = self.0.next_message.fetch_add(1, Ordering::Relaxed);
+        self.publish(&room, &RoomEvent::Message { id, from, text });
+        Ok(id)
+    }
+
+    async fn users(&self, room: String) -> Result<Vec<String>, ChatError> {
+        Ok(self.members(&room))
+    }
+
+    async fn events(&self, sink: PendingSubscription<RoomEvent>, room: String) {
+        if let Err(err) = check(&room, MAX_NAME, "a room name is 1 to 32 characters") {
+            sink.reject(err);
+            return;
+        }
+        let topic = self.0.bus.subscribe(&room);
+        let Ok(sink) = sink.accept() else { return };
+        let _ = bus::forward(topic, &sink).await;
+    }
+}
+
+/// Hands a WebSocket upgrade on `/rpc` to wirecall.
+async fn rpc(
+    State(server): State<Server>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let mut head = http::Request::new(());
+    *head.method_mut() = parts.method.clone();
+    *head.uri_mut() = parts.uri.clone();
+    *head.headers_mut() = parts.headers.clone();
+    match server.accept_upgrade(&head, Some(addr)) {
+        Ok((response, extensions)) => {
+            let request = Request::from_parts(parts, body);
+            tokio::spawn(async move {
+                match hyper::upgrade::on(request).await {
+                    Ok(upgraded) => drop(
+                        server
+                            .serve_upgraded(TokioIo::new(upgraded), Some(addr), extensions)
+                            .await,
+                    ),
+                    Err(err) => eprintln!("upgrade failed: {err}"),
+                }
+            });
+            response.map(|()| Body::empty())
+        }
+        Err(rejection) => {
+            let status =
+                StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, rejection.reason().to_owned()).into_response()
+        }
+    }
+}
+
+async fn page() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        include_str!("chat/index.html"),
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("chat/app.js"),
+    )
+}
+
+fn listen_addr() -> Result<SocketAddr, String> {
+    let mut args = std::env::args().skip(1);
+    let mut listen = "127.0.0.1:4000".to_owned();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--listen" => listen = args.next().ok_or("--listen needs an address")?,
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; usage: chat [--listen ADDR]"
+                ))
+            }
+        }
+    }
+    listen
+        .parse()
+        .map_err(|err| format!("bad --listen address {listen:?}: {err}"))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr = listen_addr()?;
+    let rpc_server = Server::builder().build(ChatService::default().into_router());
+    let app = axum::Router::new()
+        .route("/", get(page))
+        .route("/app.js", get(script))
+        .route("/rpc", get(rpc))
+        .with_state(rpc_server);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    println!("listening on http://{local}/ (JSON-RPC over WebSocket at ws://{local}/rpc)");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! The chat service's interface, shared by the server (`chat.rs`) and the
+//! bot (`chat_bot.rs`).
+
+#![allow(dead_code)] // shared by two programs; each uses its own half
+
+use serde::{Deserialize, Serialize};
+use wirecall::{Context, ErrorCode, ErrorObject, PendingSubscription};
+
+/// What happens in a room, pushed to everyone subscribed to it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum RoomEvent {
+    /// Someone said something.
+    Message { id: u64, from: String, text: String },
+    /// Someone joined.
+    Joined { name: String },
+    /// Someone left (or their connection closed).
+    Left { name: String },
+}
+
+/// Why a chat call failed; each has its own error code.
+#[derive(Debug)]
+pub(crate) enum ChatError {
+    /// `send` before `join`.
+    NotJoined,
+    /// The name is in use in that room.
+    NameTaken(String),
+    /// An empty or over-long name, room or message.
+    Invalid(&'static str),
+}
+
+impl From<ChatError> for ErrorObject {
+    fn from(err: ChatError) -> ErrorObject {
+        match err {
+            ChatError::NotJoined => {
+                ErrorObject::new(ErrorCode::Application(1001), "join the room first")
+            }
+            ChatError::NameTaken(name) => {
+                ErrorObject::new(ErrorCode::Application(1002), "that name is taken")
+                    .with_data(&serde_json::json!({ "name": name }))
+            }
+            ChatError::Invalid(what) => ErrorObject::new(ErrorCode::Application(1003), what),
+        }
+    }
+}
+
+/// A chat server: rooms, names, messages, and live room events.
+#[wirecall::rpc(server, client, namespace = "chat")]
+pub(crate) trait Chat {
+    /// Joins `room` as `name` on this connection; answers who is in the room.
+    #[method(name = "join")]
+    async fn join(
+        &self,
+        ctx: Context,
+        room: String,
+        name: String,
+    ) -> Result<Vec<String>, ChatError>;
+
+    /// Says `text` in `room` (joined first); answers the message id.
+    #[method(name = "send")]
+    async fn send(&self, ctx: Context, room: String, text: String) -> Result<u64, ChatError>;
+
+    /// Who is in `room`.
+    #[method(name = "users")]
+    async fn users(&self, room: String) -> Result<Vec<String>, ChatError>;
+
+    /// Messages and presence changes of `room`, live.
+    #[subscription(name = "subscribe", unsubscribe = "unsubscribe", notification = "chat_event", item = RoomEvent)]
+    async fn events(&self, sink: PendingSubscription<RoomEvent>, room: String);
+}
