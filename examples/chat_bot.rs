@@ -35,7 +35,7 @@ fn options() -> Result<Options, String> {
             "--room" => options.room = value,
             "--name" => options.name = value,
             "--exit-after" => {
-                options.exit_after = Some(value.parse().map_err(|e| format!("--exit-after: {e}"))?)
+                options.exit_after = Some(value.parse().map_err(|e| format!("--exit-after: {e}"))?);
             }
             other => {
                 return Err(format!(

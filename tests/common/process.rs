@@ -1,0 +1,82 @@
+//! Runs the example programs as separate processes, the way a user would.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
+
+/// The built example `name`, building it first if `cargo test` did not.
+pub(crate) fn example(name: &str) -> PathBuf {
+    let deps = std::env::current_exe().expect("the test binary has a path");
+    let path = deps
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("target/<profile>")
+        .join("examples")
+        .join(name);
+    if !path.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--example", name])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building example {name} failed");
+    }
+    path
+}
+
+/// A running example; killed when dropped.
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) stdout: BufReader<ChildStdout>,
+}
+
+impl Running {
+    /// Starts example `name` with `args`, its stdout piped.
+    pub(crate) fn start(name: &str, args: &[&str]) -> Running {
+        let mut child = Command::new(example(name))
+            .args(args)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|err| panic!("starting {name}: {err}"));
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        Running { child, stdout }
+    }
+
+    /// The next line the program prints (within 60 s).
+    pub(crate) async fn line(&mut self) -> String {
+        let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(60), self.stdout.read_line(&mut line))
+            .await
+            .expect("the program printed a line in time")
+            .expect("stdout is readable");
+        line
+    }
+
+    /// The `HOST:PORT` from a `listening on ...://HOST:PORT/` line.
+    pub(crate) async fn listening_addr(&mut self) -> String {
+        let line = self.line().await;
+        let rest = line
+            .split("://")
+            .nth(1)
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        rest.split('/').next().unwrap().to_owned()
+    }
+
+    /// Waits (up to 60 s) for the program to exit; its status and the rest of its output.
+    pub(crate) async fn finish(mut self) -> (std::process::ExitStatus, String) {
+        let mut rest = String::new();
+        let outcome = tokio::time::timeout(Duration::from_secs(60), async {
+            self.stdout
+                .read_to_string(&mut rest)
+                .await
+                .expect("stdout is readable");
+            self.child.wait().await.expect("the program ends")
+        })
+        .await
+        .expect("the program ended in time");
+        (outcome, rest)
+    }
+}
