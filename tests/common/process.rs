@@ -1,5 +1,8 @@
 //! Runs the example programs as separate processes, the way a user would.
 
+// Shared by several test crates; each uses part of it.
+#![allow(dead_code)]
+
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;

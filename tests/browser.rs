@@ -1,0 +1,187 @@
+//! The chat page in a real browser: two headless Chromium sessions, driven
+//! over WebDriver, join one room; one sends a message and the other shows it.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`. Without them the test
+//! prints a one-line "skipped" notice, except under CI (`CI=true`), where a
+//! missing browser is a failure. Set `WIRECALL_SCREENSHOT=path.png` to save
+//! what the first browser shows at the end.
+
+#[path = "common/process.rs"]
+mod process;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use process::Running;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Starts chromedriver; the returned child is killed (and the browsers with
+/// it) when dropped.
+async fn start_driver() -> (tokio::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = tokio::process::Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return (child, format!("http://127.0.0.1:{port}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not listen on port {port}");
+}
+
+async fn open_browser(driver: &str, profile: &Path) -> Browser {
+    let args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--window-size=1100,720",
+    ];
+    let mut args: Vec<String> = args.iter().map(ToString::to_string).collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({ "binary": CHROMIUM, "args": args }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(driver)
+        .await
+        .expect("a browser session")
+}
+
+async fn join(browser: &Browser, url: &str, name: &str) {
+    browser.goto(url).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("#dot.on"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#name"))
+        .await
+        .unwrap()
+        .send_keys(name)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#joinbtn"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("#room.open"))
+        .await
+        .unwrap();
+}
+
+/// Waits until a message bubble with `text` is on the page.
+async fn shows_message(browser: &Browser, text: &str) -> bool {
+    for _ in 0..100 {
+        for bubble in browser.find_all(Locator::Css(".msg .text")).await.unwrap() {
+            if bubble.text().await.unwrap() == text {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn two_browsers_chat_in_one_room() {
+    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "chromium and chromium-driver must be installed under CI (.ci/run installs them)"
+        );
+        println!("skipped: chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)");
+        return;
+    }
+    let mut chat = Running::start("chat", &["--listen", "127.0.0.1:0"]);
+    let url = format!("http://{}/", chat.listening_addr().await);
+    let (_driver, driver_url) = start_driver().await;
+    let profiles = std::env::temp_dir().join(format!("wirecall-browser-{}", std::process::id()));
+
+    let ada = open_browser(&driver_url, &profiles.join("ada")).await;
+    let bob = open_browser(&driver_url, &profiles.join("bob")).await;
+    join(&ada, &url, "ada").await;
+    join(&bob, &url, "bob").await;
+
+    let input = bob.find(Locator::Css("#text")).await.unwrap();
+    input.send_keys("hello from bob").await.unwrap();
+    bob.find(Locator::Css("#sendform button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    assert!(
+        shows_message(&ada, "hello from bob").await,
+        "ada's page never showed bob's message"
+    );
+    let users = ada
+        .find(Locator::Css("#users"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        users.contains("bob") && users.contains("ada (you)"),
+        "{users}"
+    );
+
+    ada.find(Locator::Css("#text"))
+        .await
+        .unwrap()
+        .send_keys("hi bob!")
+        .await
+        .unwrap();
+    ada.find(Locator::Css("#sendform button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        shows_message(&bob, "hi bob!").await,
+        "bob's page never showed ada's reply"
+    );
+    assert!(shows_message(&ada, "hi bob!").await);
+
+    if let Ok(path) = std::env::var("WIRECALL_SCREENSHOT") {
+        std::fs::write(&path, ada.screenshot().await.unwrap()).unwrap();
+    }
+    ada.close().await.unwrap();
+    bob.close().await.unwrap();
+    chat.child.kill().await.unwrap();
+    let _ = std::fs::remove_dir_all(profiles);
+}
