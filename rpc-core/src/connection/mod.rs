@@ -33,7 +33,7 @@ pub(crate) use tables::ClientSubscriptionKey;
 use crate::router::{Context, Extensions, Router};
 
 /// Everything a new connection needs besides its socket.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConnectionParts {
     /// Handlers for calls the peer makes.
     pub router: Arc<Router>,
@@ -46,6 +46,20 @@ pub struct ConnectionParts {
     pub drain: CancellationToken,
     /// How long a graceful stop waits for in-flight calls.
     pub drain_deadline: Duration,
+    /// Held for the connection's life and dropped when it has ended (the
+    /// server keeps its connection slot here).
+    pub guard: Option<Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for ConnectionParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionParts")
+            .field("router", &self.router)
+            .field("config", &self.config)
+            .field("remote_addr", &self.remote_addr)
+            .field("drain_deadline", &self.drain_deadline)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConnectionParts {
@@ -57,6 +71,7 @@ impl ConnectionParts {
             remote_addr: None,
             drain: CancellationToken::new(),
             drain_deadline: Duration::from_secs(10),
+            guard: None,
         }
     }
 }
@@ -81,7 +96,8 @@ where
     let ctx = Context::with_peer(extensions, parts.remote_addr, Some(peer.clone()), id);
     let (sink, stream) = socket.split();
     tokio::spawn(writer::run(sink, queue, session.clone()));
-    let reader = reader::Reader::new(session, parts.router, ctx, parts.drain);
+    let mut reader = reader::Reader::new(session, parts.router, ctx, parts.drain);
+    reader.guard = parts.guard;
     tokio::spawn(reader.run(stream, parts.drain_deadline));
     peer
 }

@@ -31,6 +31,8 @@ pub(crate) struct Reader {
     pub(crate) router: Arc<Router>,
     pub(crate) ctx: Context,
     pub(crate) drain: CancellationToken,
+    /// Dropped with the reader, when the connection has ended.
+    pub(crate) guard: Option<Arc<dyn std::any::Any + Send + Sync>>,
     permits: Arc<Semaphore>,
     tasks: JoinSet<()>,
     last_heard: Instant,
@@ -60,6 +62,7 @@ impl Reader {
             router,
             ctx,
             drain,
+            guard: None,
             permits,
             tasks: JoinSet::new(),
             last_heard: Instant::now(),

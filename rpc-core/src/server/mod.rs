@@ -377,25 +377,43 @@ impl ServerHandle {
 /// One place among `max_connections`, given back when dropped.
 struct Slot {
     shared: Arc<Shared>,
+    /// The connection's entry in the server's peer list, once it has one.
+    key: Option<u64>,
 }
 
 impl Slot {
+    /// A slot if fewer than `max_connections` are taken; refused handshakes
+    /// never count, even for a moment.
     fn take(shared: &Arc<Shared>) -> Option<Slot> {
-        let previous = shared.active.fetch_add(1, Ordering::AcqRel);
-        let slot = Slot {
+        let max = shared.builder.max_connections;
+        shared
+            .active
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()?;
+        Some(Slot {
             shared: shared.clone(),
-        };
-        (previous < shared.builder.max_connections).then_some(slot)
+            key: None,
+        })
     }
 
     fn take_unchecked(shared: Arc<Shared>) -> Slot {
         shared.active.fetch_add(1, Ordering::AcqRel);
-        Slot { shared }
+        Slot { shared, key: None }
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        if let Some(key) = self.key {
+            let mut peers = self
+                .shared
+                .peers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            peers.remove(&key);
+        }
         if self.shared.active.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.shared.all_closed.notify_waiters();
         }
@@ -487,25 +505,26 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let shared = slot.shared.clone();
+    let key = shared.next_peer.fetch_add(1, Ordering::Relaxed);
+    let mut slot = slot;
+    slot.key = Some(key);
     let parts = ConnectionParts {
         router: shared.router.clone(),
         config: shared.connection.clone(),
         remote_addr,
         drain: shared.drain.child_token(),
         drain_deadline: shared.builder.shutdown_deadline,
+        // Released, with the peer-list entry, when the connection ends.
+        guard: Some(Arc::new(slot)),
     };
     let peer = connection::spawn(socket, parts, extensions);
-    let key = shared.next_peer.fetch_add(1, Ordering::Relaxed);
-    shared
+    let mut peers = shared
         .peers
         .lock()
-        .expect("peers lock")
-        .insert(key, peer.clone());
-    let watched = peer.clone();
-    tokio::spawn(async move {
-        watched.closed().await;
-        slot.shared.peers.lock().expect("peers lock").remove(&key);
-        drop(slot);
-    });
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !peer.is_closed() {
+        peers.insert(key, peer.clone());
+    }
+    drop(peers);
     peer
 }

@@ -37,12 +37,16 @@ use crate::ErrorObject;
 #[non_exhaustive]
 pub enum OverflowPolicy {
     /// Drop the oldest buffered item and tell the client how many it missed
-    /// (a `"lagged": n` notice before the next item).
-    #[default]
+    /// (a `"lagged": n` notice before the next item). For producers that must
+    /// never wait, such as market data where only the latest matters.
     DropOldest,
     /// End the subscription with an error notice saying the client was too slow.
     Close,
-    /// Make [`SubscriptionSink::send`] wait for room (backpressure to the producer).
+    /// Make [`SubscriptionSink::send`] wait for room (backpressure to the
+    /// producer): nothing is lost. The default. A subscription fed from a
+    /// [`crate::bus::Bus`] still never holds the bus up: it falls behind the
+    /// bus instead, and the client gets an exact lag notice.
+    #[default]
     Wait,
 }
 
@@ -56,11 +60,11 @@ pub struct SinkConfig {
 }
 
 impl Default for SinkConfig {
-    /// 1024 items, [`OverflowPolicy::DropOldest`].
+    /// 1024 items, [`OverflowPolicy::Wait`].
     fn default() -> SinkConfig {
         SinkConfig {
             buffer: 1024,
-            policy: OverflowPolicy::DropOldest,
+            policy: OverflowPolicy::Wait,
         }
     }
 }

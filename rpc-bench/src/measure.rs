@@ -1,0 +1,91 @@
+//! What a run measures: throughput, latency percentiles, and CPU and memory
+//! read from `/proc`.
+
+use std::time::Duration;
+
+/// The result of one workload against one server.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Outcome {
+    /// Operations completed (calls, items, deliveries, handshakes).
+    pub(crate) ops: u64,
+    pub(crate) elapsed: Duration,
+    /// Per-operation latency, when the workload has one.
+    pub(crate) latencies: Vec<Duration>,
+    /// Server CPU over the workload, microseconds.
+    pub(crate) server_cpu_us: u64,
+    /// This process's CPU over the workload, microseconds.
+    pub(crate) client_cpu_us: u64,
+    /// Anything else worth a column (loss, memory per connection…).
+    pub(crate) note: String,
+    /// A scenario-specific figure compared in the ratios (e.g. KiB/conn).
+    pub(crate) figure: Option<f64>,
+}
+
+impl Outcome {
+    pub(crate) fn ops_per_sec(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub(crate) fn percentile_us(&mut self, p: f64) -> Option<f64> {
+        if self.latencies.is_empty() {
+            return None;
+        }
+        self.latencies.sort_unstable();
+        let index = ((self.latencies.len() - 1) as f64 * p).round() as usize;
+        Some(self.latencies[index].as_secs_f64() * 1e6)
+    }
+
+    pub(crate) fn server_us_per_op(&self) -> f64 {
+        self.server_cpu_us as f64 / self.ops.max(1) as f64
+    }
+
+    pub(crate) fn client_us_per_op(&self) -> f64 {
+        self.client_cpu_us as f64 / self.ops.max(1) as f64
+    }
+}
+
+/// Clock ticks per second of `/proc/*/stat` times.
+fn ticks_per_second() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100)
+}
+
+/// User plus system CPU time of a process, in microseconds.
+pub(crate) fn cpu_us(pid: u32) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    ticks * 1_000_000 / ticks_per_second()
+}
+
+/// Resident memory of a process, in KiB.
+pub(crate) fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The median of `runs` by throughput (the middle run, not averaged figures).
+pub(crate) fn median(mut runs: Vec<Outcome>) -> Outcome {
+    runs.sort_by(|a, b| a.ops_per_sec().total_cmp(&b.ops_per_sec()));
+    let middle = runs.len() / 2;
+    runs.swap_remove(middle)
+}

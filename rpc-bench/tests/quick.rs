@@ -1,0 +1,35 @@
+//! Runs the benchmark's small version so the harness cannot rot. Nothing
+//! about timing is asserted: only that every scenario ran and reported.
+
+#[test]
+fn quick_run_reports_every_scenario() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rpc-bench"))
+        .args(["all", "--quick"])
+        .output()
+        .expect("the benchmark runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for scenario in [
+        "seq",
+        "concurrent",
+        "multi-conn",
+        "batch",
+        "subscription",
+        "fan-out",
+        "idle-small",
+        "idle-large",
+        "connect",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(scenario) && l.contains("wirecall")),
+            "no {scenario} line:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("ratios"), "{stdout}");
+}
