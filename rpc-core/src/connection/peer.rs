@@ -184,7 +184,7 @@ impl Peer {
         };
         if !self
             .session
-            .try_send(super::session::Outbound::Close(frame))
+            .try_send(super::session::Outbound::Close(Box::new(frame)))
         {
             self.session
                 .shut_down(Closed::new(Some(1000), "closed by this end"));

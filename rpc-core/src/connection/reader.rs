@@ -138,12 +138,13 @@ impl Reader {
             self.last_heard = Instant::now();
             match next {
                 Some(Ok(WsMessage::Text(text))) => {
-                    self.on_frame(text.as_str()).await;
+                    // Boxed so an idle connection does not carry dispatch state.
+                    Box::pin(self.on_frame(text.as_str())).await;
                     self.last_heard = Instant::now();
                 }
                 Some(Ok(WsMessage::Binary(bytes))) => {
                     if let Ok(text) = std::str::from_utf8(&bytes) {
-                        self.on_frame(text).await;
+                        Box::pin(self.on_frame(text)).await;
                     } else {
                         let reply = encode::response_err(&Id::Null, &ErrorObject::parse_error());
                         let _ = self.session.send_frame(reply).await;
@@ -174,7 +175,7 @@ impl Reader {
                 code: CloseCode::Away,
                 reason: "keep-alive timeout".into(),
             };
-            self.session.try_send(Outbound::Close(frame));
+            self.session.try_send(Outbound::Close(Box::new(frame)));
             return Some(End::Closed(Closed::new(
                 Some(1001),
                 "the peer stayed silent past the idle timeout",

@@ -20,7 +20,8 @@ use crate::protocol::{encode, Id};
 pub(crate) enum Outbound {
     Text(String),
     Ping,
-    Close(CloseFrame),
+    // Boxed: rare, and it would double the size of every queue slot.
+    Close(Box<CloseFrame>),
 }
 
 #[derive(Debug)]
@@ -95,7 +96,7 @@ impl Session {
 
     /// Queues a close frame behind everything already queued.
     pub(crate) async fn send_close(&self, frame: CloseFrame) {
-        let _ = self.outbound.send(Outbound::Close(frame)).await;
+        let _ = self.outbound.send(Outbound::Close(Box::new(frame))).await;
     }
 
     /// Marks the connection ended and releases everyone waiting on it.

@@ -26,8 +26,11 @@ where
             () = session.token().cancelled() => None,
         };
         let Some(first) = first else { break };
-        let written =
-            tokio::time::timeout(write_timeout, write_some(&mut sink, &mut queue, first)).await;
+        let written = tokio::time::timeout(
+            write_timeout,
+            Box::pin(write_some(&mut sink, &mut queue, first)),
+        )
+        .await;
         match written {
             Ok(Ok(Progress::More)) => {}
             Ok(Ok(Progress::Closed(frame))) => {
@@ -76,7 +79,7 @@ where
             Outbound::Ping => sink.feed(Message::Ping(Bytes::default())).await?,
             Outbound::Close(frame) => {
                 let closed = (u16::from(frame.code), frame.reason.to_string());
-                sink.send(Message::Close(Some(frame))).await?;
+                sink.send(Message::Close(Some(*frame))).await?;
                 return Ok(Progress::Closed(closed));
             }
         }
