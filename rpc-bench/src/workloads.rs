@@ -376,8 +376,11 @@ async fn open_raw(
     from: SocketAddr,
 ) -> Option<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
     let socket = tokio::net::TcpSocket::new_v4().ok()?;
-    // Ports of earlier runs may still sit in TIME_WAIT.
+    // Ports of earlier runs may still sit in TIME_WAIT; and closing with a
+    // reset leaves none behind, so later plain connects find free ports.
     socket.set_reuseaddr(true).ok()?;
+    #[allow(deprecated)]
+    socket.set_linger(Some(Duration::ZERO)).ok()?;
     socket.bind(from).ok()?;
     let tcp = socket.connect(server).await.ok()?;
     let url = format!("ws://{server}/");
