@@ -2,7 +2,10 @@
 //!
 //! `cargo run --release -p rpc-bench -- all` runs every scenario against
 //! each server in a child process on 127.0.0.1 and prints one line per
-//! scenario and server, then the ratios against the targets. `--quick` is a
+//! scenario and server, then the ratios against the targets. `seq`,
+//! `concurrent`, `multi-conn` and `batch` drive every server with the same
+//! bare WebSocket client, so they compare servers; the `-client` scenarios
+//! use each library's own client end to end. `--quick` is a
 //! small version (a test runs it); `--runs N` takes the median of N runs;
 //! `--only seq,batch` picks scenarios. `rpc-bench serve KIND` is the child.
 
@@ -19,7 +22,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
 use measure::Outcome;
-use workloads::Kind;
+use workloads::{Caller, Kind};
 
 /// How big each scenario is.
 struct Sizes {
@@ -114,11 +117,13 @@ impl Drop for ServerProcess {
 }
 
 /// Every scenario, in the order they run.
-pub(crate) const SCENARIOS: [&str; 9] = [
+pub(crate) const SCENARIOS: [&str; 11] = [
     "seq",
     "concurrent",
     "multi-conn",
     "batch",
+    "seq-client",
+    "concurrent-client",
     "subscription",
     "fan-out",
     "idle-small",
@@ -140,10 +145,14 @@ async fn run_once(kind: Kind, scenario: &str, sizes: &Sizes) -> Outcome {
     let (server_before, client_before) =
         (measure::cpu_us(pid), measure::cpu_us(std::process::id()));
     let mut outcome = match scenario {
-        "seq" => workloads::calls(kind, &url, 1, 1, sizes.seq, 1).await,
-        "concurrent" => workloads::calls(kind, &url, 1, 64, sizes.concurrent, 1).await,
-        "multi-conn" => workloads::calls(kind, &url, 32, 16, sizes.multi, 1).await,
-        "batch" => workloads::calls(kind, &url, 1, 1, sizes.batches, 100).await,
+        "seq" => workloads::calls(kind, Caller::Raw, &url, 1, 1, sizes.seq, 1).await,
+        "concurrent" => workloads::calls(kind, Caller::Raw, &url, 1, 64, sizes.concurrent, 1).await,
+        "multi-conn" => workloads::calls(kind, Caller::Raw, &url, 32, 16, sizes.multi, 1).await,
+        "batch" => workloads::calls(kind, Caller::Raw, &url, 1, 1, sizes.batches, 100).await,
+        "seq-client" => workloads::calls(kind, Caller::Own, &url, 1, 1, sizes.seq, 1).await,
+        "concurrent-client" => {
+            workloads::calls(kind, Caller::Own, &url, 1, 64, sizes.concurrent, 1).await
+        }
         "subscription" => workloads::subscription(kind, &url, sizes.items).await,
         "fan-out" => workloads::fan_out(kind, &url, sizes.fan_conns, sizes.fan_subs).await,
         "idle-small" => workloads::idle_memory(kind, server.addr, pid, sizes.idle[0]).await,

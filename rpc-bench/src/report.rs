@@ -95,6 +95,19 @@ pub(crate) fn ratios(results: &mut [(String, Kind, Outcome)]) {
             );
         }
     }
+    for scenario in ["seq-client", "concurrent-client"] {
+        if let (Some(w), Some(j)) = (
+            get(scenario, Kind::Wirecall),
+            get(scenario, Kind::Jsonrpsee),
+        ) {
+            check(
+                &format!("{scenario}: calls/s vs jsonrpsee, both own clients"),
+                w.0 / j.0,
+                "-",
+                true,
+            );
+        }
+    }
     if let (Some(w), Some(j)) = (get("batch", Kind::Wirecall), get("batch", Kind::Jsonrpsee)) {
         check(
             "batch: calls/s vs jsonrpsee",

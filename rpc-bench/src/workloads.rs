@@ -97,10 +97,20 @@ impl RpcClient {
     }
 }
 
+/// How the calls of a workload are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// The same bare WebSocket client against every server: compares servers.
+    Raw,
+    /// Each library's own client (the raw echo keeps the bare client).
+    Own,
+}
+
 /// Calls `add` `total` times over `conns` connections with `in_flight`
 /// outstanding per connection; `batch` > 1 sends batches of that many.
 pub(crate) async fn calls(
     kind: Kind,
+    caller: Caller,
     url: &str,
     conns: usize,
     in_flight: usize,
@@ -113,7 +123,7 @@ pub(crate) async fn calls(
     for _ in 0..conns {
         let url = url.to_owned();
         tasks.push(tokio::spawn(async move {
-            if kind == Kind::Raw {
+            if kind == Kind::Raw || caller == Caller::Raw {
                 raw_pipeline(&url, in_flight, per_conn, batch).await
             } else {
                 rpc_calls(kind, &url, in_flight, per_conn, batch).await
@@ -176,7 +186,8 @@ fn small_buffers() -> WebSocketConfig {
     config
 }
 
-/// Echo round trips on one raw socket, `in_flight` outstanding at a time.
+/// Round trips on one bare socket, `in_flight` outstanding at a time (the
+/// latency assumes answers in order, which holds for these handlers).
 async fn raw_pipeline(url: &str, in_flight: usize, total: u64, batch: usize) -> Vec<Duration> {
     let (socket, _) =
         tokio_tungstenite::connect_async_with_config(url, Some(small_buffers()), true)
@@ -399,7 +410,7 @@ pub(crate) async fn idle_memory(
     count: usize,
 ) -> Outcome {
     let url = format!("ws://{server}/");
-    let probe_before = calls(kind, &url, 1, 1, 50, 1).await;
+    let probe_before = calls(kind, Caller::Own, &url, 1, 1, 50, 1).await;
     drop(probe_before);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = crate::measure::rss_kib(server_pid);
@@ -423,7 +434,7 @@ pub(crate) async fn idle_memory(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = crate::measure::rss_kib(server_pid);
     let open = opened.lock().expect("lock").len();
-    let mut probe = calls(kind, &url, 1, 1, 200, 1).await;
+    let mut probe = calls(kind, Caller::Own, &url, 1, 1, 200, 1).await;
     let p50 = probe.percentile_us(0.5).unwrap_or(0.0);
     let per_conn = after.saturating_sub(before) as f64 / open.max(1) as f64;
     drop(opened);

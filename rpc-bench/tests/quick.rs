@@ -18,6 +18,8 @@ fn quick_run_reports_every_scenario() {
         "concurrent",
         "multi-conn",
         "batch",
+        "seq-client",
+        "concurrent-client",
         "subscription",
         "fan-out",
         "idle-small",
