@@ -11,7 +11,7 @@ pub(crate) fn line(scenario: &str, kind: Kind, outcome: &mut Outcome) {
         .percentile_us(0.99)
         .map_or("-".into(), |v| format!("{v:.1}"));
     println!(
-        "{scenario:<13}{:<10}{:>12.0} ops/s  p50 {p50:>8} µs  p99 {p99:>8} µs  server {:>7.2} µs/op  client {:>7.2} µs/op  {}",
+        "{scenario:<18}{:<10}{:>12.0} ops/s  p50 {p50:>8} µs  p99 {p99:>8} µs  server {:>7.2} µs/op  client {:>7.2} µs/op  {}",
         kind.name(),
         outcome.ops_per_sec(),
         outcome.server_us_per_op(),
