@@ -1,9 +1,10 @@
 //! The connection engine, the same for both ends of a WebSocket.
 //!
-//! Each socket gets exactly one reader task and one writer task. Everything
-//! that goes out — replies, calls, subscription items, pings, the close
-//! frame — passes through one bounded queue to the writer, so two writes can
-//! never race and memory stays bounded.
+//! Each socket gets exactly one I/O task, its only reader and only writer.
+//! Answers it computes at once are written straight away; everything other
+//! tasks produce — replies of waiting handlers, calls, subscription items —
+//! passes through one bounded queue to it, so two writes can never race and
+//! memory stays bounded.
 
 mod config;
 mod error;
@@ -18,7 +19,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
@@ -94,10 +94,8 @@ where
     };
     let id = NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let ctx = Context::with_peer(extensions, parts.remote_addr, Some(peer.clone()), id);
-    let (sink, stream) = socket.split();
-    tokio::spawn(writer::run(sink, queue, session.clone()));
     let mut reader = reader::Reader::new(session, parts.router, ctx, parts.drain);
     reader.guard = parts.guard;
-    tokio::spawn(reader.run(stream, parts.drain_deadline));
+    tokio::spawn(reader.run(socket, queue, parts.drain_deadline));
     peer
 }

@@ -1,17 +1,22 @@
-//! The task that reads a socket: it routes answers to waiting calls, items
-//! to received subscriptions, and everything else to the router, with at
-//! most `max_in_flight` calls running; it also keeps the connection alive.
+//! The one I/O task of a connection. It reads the socket and routes answers
+//! to waiting calls, items to received subscriptions, and everything else to
+//! the router, with at most `max_in_flight` calls running. It is also the
+//! only writer: answers ready at once are written straight away (several
+//! frames read together are answered with one flush), and everything other
+//! tasks produce arrives through the bounded outbound queue. It keeps the
+//! connection alive and closes it.
 
+use std::collections::VecDeque;
 use std::future::Future;
 
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
-use futures_util::{Stream, StreamExt};
+use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -20,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::session::{Outbound, Session};
 use super::tables::Waiter;
+use super::writer;
 use super::{CallError, Closed};
 use crate::protocol::{encode, Id, Incoming, Message, Notification, Response};
 use crate::router::{prepare_message, Context, Reply, Router};
@@ -36,11 +42,17 @@ pub(crate) struct Reader {
     permits: Arc<Semaphore>,
     tasks: JoinSet<()>,
     last_heard: Instant,
-    /// A request frame that found no free permit, with its weight. The reader
-    /// keeps reading answers meanwhile, so handlers waiting on the peer can
-    /// finish; a second request frame makes it wait.
-    parked: Option<(String, u32)>,
+    /// Request frames that found no free permit, with their weights, in
+    /// order. With one parked the task keeps reading (answers to calls its
+    /// handlers made can still arrive); with [`PARK_MAX`] it stops reading
+    /// until a permit frees, while it keeps writing.
+    parked: VecDeque<(String, u32)>,
+    /// Answers computed in this task, written before the next read.
+    outbox: Vec<Reply>,
 }
+
+/// Parked request frames at which the task stops reading.
+const PARK_MAX: usize = 2;
 
 /// How the read loop ended.
 enum End {
@@ -66,48 +78,67 @@ impl Reader {
             permits,
             tasks: JoinSet::new(),
             last_heard: Instant::now(),
-            parked: None,
+            parked: VecDeque::new(),
+            outbox: Vec::new(),
         }
     }
 
-    pub(crate) async fn run<R>(mut self, mut stream: R, drain_deadline: std::time::Duration)
-    where
-        R: Stream<Item = Result<WsMessage, WsError>> + Unpin,
+    pub(crate) async fn run<W>(
+        mut self,
+        mut ws: W,
+        mut queue: mpsc::Receiver<Outbound>,
+        drain_deadline: std::time::Duration,
+    ) where
+        W: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin,
     {
-        let end = self.read_loop(&mut stream).await;
-        match end {
+        let write_timeout = self.session.config.write_timeout;
+        let closed = match self.io_loop(&mut ws, &mut queue).await {
             End::Closed(closed) => {
                 self.tasks.abort_all();
-                self.session.shut_down(closed);
+                // Flushes a close reply tungstenite may have queued.
+                let _ = tokio::time::timeout(write_timeout, ws.close()).await;
+                closed
             }
             End::Drain => {
-                let finished = tokio::time::timeout(drain_deadline, async {
-                    while self.tasks.join_next().await.is_some() {}
-                })
-                .await;
-                if finished.is_err() {
-                    tracing::warn!("calls still running at the shutdown deadline were cancelled");
+                let deadline = tokio::time::Instant::now() + drain_deadline;
+                // In-flight calls finish; their answers still go out.
+                loop {
+                    tokio::select! {
+                        joined = self.tasks.join_next() => if joined.is_none() { break },
+                        Some(out) = queue.recv() => {
+                            if writer::write_queued(&mut ws, &mut queue, out, write_timeout).await.is_err() {
+                                break;
+                            }
+                        }
+                        () = tokio::time::sleep_until(deadline) => {
+                            tracing::warn!("calls still running at the shutdown deadline were cancelled");
+                            break;
+                        }
+                    }
                 }
                 self.tasks.abort_all();
+                while let Ok(out) = queue.try_recv() {
+                    if writer::write_queued(&mut ws, &mut queue, out, write_timeout)
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
                 let frame = CloseFrame {
                     code: CloseCode::Away,
                     reason: "server shutting down".into(),
                 };
-                self.session.send_close(frame).await;
-                let _ = tokio::time::timeout(
-                    self.session.config.write_timeout,
-                    self.session.token().cancelled(),
-                )
-                .await;
-                self.session
-                    .shut_down(Closed::new(Some(1001), "server shutting down"));
+                writer::close(&mut ws, frame, write_timeout).await
             }
-        }
+        };
+        self.session.shut_down(closed);
+        queue.close();
     }
 
-    async fn read_loop<R>(&mut self, stream: &mut R) -> End
+    async fn io_loop<W>(&mut self, ws: &mut W, queue: &mut mpsc::Receiver<Outbound>) -> End
     where
-        R: Stream<Item = Result<WsMessage, WsError>> + Unpin,
+        W: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin,
     {
         let config = self.session.config.clone();
         let tick = config
@@ -116,58 +147,129 @@ impl Reader {
             .unwrap_or(std::time::Duration::from_secs(3600));
         let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
         loop {
-            let parked_weight = self.parked.as_ref().map_or(1, |(_, weight)| *weight);
+            let parked_weight = self.parked.front().map_or(1, |(_, weight)| *weight);
             let next = tokio::select! {
-                next = stream.next() => next,
-                Ok(permit) = self.permits.clone().acquire_many_owned(parked_weight), if self.parked.is_some() => {
-                    if let Some((frame, _)) = self.parked.take() {
-                        self.run_parked(&frame, permit).await;
+                biased;
+                Some(out) = queue.recv() => {
+                    if let Err(closed) = writer::write_queued(ws, queue, out, config.write_timeout).await {
+                        return End::Closed(closed);
                     }
                     continue;
                 }
+                next = ws.next(), if self.parked.len() < PARK_MAX => next,
+                Ok(permit) = self.permits.clone().acquire_many_owned(parked_weight), if !self.parked.is_empty() => {
+                    if let Some((frame, _)) = self.parked.pop_front() {
+                        self.run_parked(&frame, permit);
+                    }
+                    match self.flush_outbox(ws).await {
+                        Ok(()) => continue,
+                        Err(closed) => return End::Closed(closed),
+                    }
+                }
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => continue,
                 _ = keepalive.tick() => {
-                    if let Some(end) = self.keep_alive() {
-                        return end;
+                    match self.keep_alive(ws).await {
+                        Some(end) => return end,
+                        None => continue,
                     }
-                    continue;
                 }
                 () = self.drain.cancelled() => return End::Drain,
                 () = self.session.token().cancelled() => return End::Closed(self.session.closed_reason()),
             };
-            self.last_heard = Instant::now();
-            match next {
-                Some(Ok(WsMessage::Text(text))) => {
-                    // Boxed so an idle connection does not carry dispatch state.
-                    Box::pin(self.on_frame(text.as_str())).await;
-                    self.last_heard = Instant::now();
+            // Answer this frame and any others already readable, then flush once.
+            let mut next = Some(next);
+            let mut handled = 0;
+            while let Some(message) = next.take() {
+                if let Some(end) = self.on_message(ws, message).await {
+                    return end;
                 }
-                Some(Ok(WsMessage::Binary(bytes))) => {
-                    if let Ok(text) = std::str::from_utf8(&bytes) {
-                        Box::pin(self.on_frame(text)).await;
-                    } else {
-                        let reply = encode::response_err(&Id::Null, &ErrorObject::parse_error());
-                        let _ = self.session.send_frame(reply).await;
-                    }
+                handled += 1;
+                if handled < writer::COALESCE {
+                    next = ws.next().now_or_never();
                 }
-                Some(Ok(WsMessage::Close(frame))) => {
-                    let (code, reason) = frame.map_or((1005, String::new()), |f| {
-                        (u16::from(f.code), f.reason.to_string())
-                    });
-                    return End::Closed(Closed::new(
-                        Some(code),
-                        format!("closed by the peer: {reason}"),
-                    ));
-                }
-                Some(Ok(_)) => {}
-                Some(Err(err)) => return self.on_error(err).await,
-                None => return End::Closed(Closed::new(None, "the peer went away")),
+            }
+            if let Err(closed) = self.flush_outbox(ws).await {
+                return End::Closed(closed);
             }
         }
     }
 
+    /// Handles one read result; `Some` when the connection must end.
+    async fn on_message<W>(
+        &mut self,
+        ws: &mut W,
+        next: Option<Result<WsMessage, WsError>>,
+    ) -> Option<End>
+    where
+        W: Sink<WsMessage, Error = WsError> + Unpin,
+    {
+        self.last_heard = Instant::now();
+        match next {
+            Some(Ok(WsMessage::Text(text))) => {
+                self.on_frame(text.as_str());
+                self.last_heard = Instant::now();
+            }
+            Some(Ok(WsMessage::Binary(bytes))) => {
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    self.on_frame(text);
+                } else {
+                    self.answer(encode::response_err(&Id::Null, &ErrorObject::parse_error()));
+                }
+            }
+            Some(Ok(WsMessage::Close(frame))) => {
+                let (code, reason) = frame.map_or((1005, String::new()), |f| {
+                    (u16::from(f.code), f.reason.to_string())
+                });
+                return Some(End::Closed(Closed::new(
+                    Some(code),
+                    format!("closed by the peer: {reason}"),
+                )));
+            }
+            Some(Ok(_)) => {}
+            Some(Err(err)) => return Some(self.on_error(ws, err).await),
+            None => return Some(End::Closed(Closed::new(None, "the peer went away"))),
+        }
+        None
+    }
+
+    /// Queues an answer made in this task for the next flush.
+    fn answer(&mut self, frame: String) {
+        self.outbox.push(Reply {
+            frame,
+            release: Vec::new(),
+        });
+    }
+
+    /// Writes the answers made in this task, then lets any subscription they
+    /// accepted start sending.
+    async fn flush_outbox<W>(&mut self, ws: &mut W) -> Result<(), Closed>
+    where
+        W: Sink<WsMessage, Error = WsError> + Unpin,
+    {
+        if self.outbox.is_empty() {
+            return Ok(());
+        }
+        let replies = std::mem::take(&mut self.outbox);
+        let mut release = Vec::new();
+        let frames: Vec<String> = replies
+            .into_iter()
+            .map(|reply| {
+                release.extend(reply.release);
+                reply.frame
+            })
+            .collect();
+        writer::write_frames(ws, frames, self.session.config.write_timeout).await?;
+        for gate in release {
+            let _ = gate.send(());
+        }
+        Ok(())
+    }
+
     /// Pings a quiet peer; ends the connection when it stays silent too long.
-    fn keep_alive(&self) -> Option<End> {
+    async fn keep_alive<W>(&self, ws: &mut W) -> Option<End>
+    where
+        W: Sink<WsMessage, Error = WsError> + Unpin,
+    {
         let silent = self.last_heard.elapsed();
         let config = &self.session.config;
         if config.idle_timeout.is_some_and(|limit| silent >= limit) {
@@ -175,19 +277,31 @@ impl Reader {
                 code: CloseCode::Away,
                 reason: "keep-alive timeout".into(),
             };
-            self.session.try_send(Outbound::Close(Box::new(frame)));
+            writer::close(ws, frame, config.write_timeout).await;
             return Some(End::Closed(Closed::new(
                 Some(1001),
                 "the peer stayed silent past the idle timeout",
             )));
         }
         if config.ping_interval.is_some_and(|every| silent >= every) {
-            self.session.try_send(Outbound::Ping);
+            let ping = tokio::time::timeout(
+                config.write_timeout,
+                ws.send(WsMessage::Ping(
+                    tokio_tungstenite::tungstenite::Bytes::default(),
+                )),
+            )
+            .await;
+            if !matches!(ping, Ok(Ok(()))) {
+                return Some(End::Closed(Closed::new(None, "could not ping the peer")));
+            }
         }
         None
     }
 
-    async fn on_error(&self, err: WsError) -> End {
+    async fn on_error<W>(&self, ws: &mut W, err: WsError) -> End
+    where
+        W: Sink<WsMessage, Error = WsError> + Unpin,
+    {
         let (code, reason) = match &err {
             WsError::Capacity(_) => (CloseCode::Size, "message too big"),
             WsError::Utf8(_) => (CloseCode::Invalid, "text frame is not UTF-8"),
@@ -195,21 +309,14 @@ impl Reader {
             _ => return End::Closed(Closed::new(None, format!("read failed: {err}"))),
         };
         tracing::debug!(%err, "closing the connection");
-        self.session
-            .send_close(CloseFrame {
-                code,
-                reason: reason.into(),
-            })
-            .await;
-        let _ = tokio::time::timeout(
-            self.session.config.write_timeout,
-            self.session.token().cancelled(),
-        )
-        .await;
-        End::Closed(Closed::new(Some(code.into()), reason))
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        End::Closed(writer::close(ws, frame, self.session.config.write_timeout).await)
     }
 
-    async fn on_frame(&mut self, frame: &str) {
+    fn on_frame(&mut self, frame: &str) {
         let mut consumed_own = false;
         let message = match Message::parse(frame) {
             Message::Single(incoming) => match self.take_own(incoming) {
@@ -232,43 +339,34 @@ impl Reader {
                         rest.len(),
                         self.session.config.max_batch_len
                     ));
-                    let _ = self
-                        .session
-                        .send_frame(encode::response_err(&Id::Null, &error))
-                        .await;
+                    self.answer(encode::response_err(&Id::Null, &error));
                     return;
                 }
                 Message::Batch(rest)
             }
         };
         let weight = weight_of(&message, self.session.config.max_in_flight);
-        if let Some((parked, _)) = self.parked.take() {
-            // A second request frame: now the reader waits for the first.
-            if let Ok(permit) = self.permits.clone().acquire_many_owned(weight).await {
-                self.run_parked(&parked, permit).await;
+        if self.parked.is_empty() {
+            if let Ok(permit) = self.permits.clone().try_acquire_many_owned(weight) {
+                return self.dispatch(message, Some(permit));
             }
         }
-        let permit = match self.permits.clone().try_acquire_many_owned(weight) {
-            Ok(permit) => permit,
-            Err(_) if !consumed_own => {
-                self.parked = Some((frame.to_owned(), weight));
-                return;
-            }
-            Err(_) => match self.permits.clone().acquire_many_owned(weight).await {
-                Ok(permit) => permit,
-                Err(_) => return,
-            },
-        };
-        self.dispatch(message, permit).await;
+        if consumed_own {
+            // Its own answers are routed already, so it cannot wait as text:
+            // it runs past the bound (a peer mixing answers and calls in one
+            // batch is rare, and the frame itself is size-limited).
+            return self.dispatch(message, None);
+        }
+        self.parked.push_back((frame.to_owned(), weight));
     }
 
     /// Runs a parked frame (it held only calls, so nothing is routed twice).
-    async fn run_parked(&mut self, frame: &str, permit: OwnedSemaphorePermit) {
+    fn run_parked(&mut self, frame: &str, permit: OwnedSemaphorePermit) {
         let message = Message::parse(frame);
-        self.dispatch(message, permit).await;
+        self.dispatch(message, Some(permit));
     }
 
-    async fn dispatch(&mut self, message: Message<'_>, permit: OwnedSemaphorePermit) {
+    fn dispatch(&mut self, message: Message<'_>, permit: Option<OwnedSemaphorePermit>) {
         let reply = prepare_message(&self.router, message, &self.ctx, Some(&self.session));
         let mut reply = Box::pin(reply);
         // Most handlers finish without waiting: answer those here and save a task.
@@ -278,7 +376,7 @@ impl Reader {
         match polled {
             Poll::Ready(reply) => {
                 drop(permit);
-                send_reply(&self.session, reply).await;
+                self.outbox.extend(reply);
             }
             Poll::Pending => {
                 let session = self.session.clone();

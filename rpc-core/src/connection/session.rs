@@ -19,7 +19,6 @@ use crate::protocol::{encode, Id};
 #[derive(Debug)]
 pub(crate) enum Outbound {
     Text(String),
-    Ping,
     // Boxed: rare, and it would double the size of every queue slot.
     Close(Box<CloseFrame>),
 }

@@ -1,93 +1,92 @@
-//! The one task that writes to a socket: it drains the bounded outbound
-//! queue, coalesces whatever is waiting into one flush, and gives up on a
-//! peer that stops reading.
+//! Writing to the socket, for the connection's one I/O task: frames are fed
+//! in batches and flushed once, and a write that makes no progress within
+//! the write timeout ends the connection (a peer that stops reading).
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::{Sink, SinkExt};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::session::{Outbound, Session};
+use super::session::Outbound;
 use super::Closed;
 
 /// Frames written before one flush, at most.
-const COALESCE: usize = 64;
+pub(crate) const COALESCE: usize = 64;
 
-pub(crate) async fn run<W>(mut sink: W, mut queue: mpsc::Receiver<Outbound>, session: Arc<Session>)
-where
-    W: Sink<Message, Error = WsError> + Unpin,
-{
-    let write_timeout = session.config.write_timeout;
-    loop {
-        let first = tokio::select! {
-            biased;
-            next = queue.recv() => next,
-            () = session.token().cancelled() => None,
-        };
-        let Some(first) = first else { break };
-        let written = tokio::time::timeout(
-            write_timeout,
-            Box::pin(write_some(&mut sink, &mut queue, first)),
-        )
-        .await;
-        match written {
-            Ok(Ok(Progress::More)) => {}
-            Ok(Ok(Progress::Closed(frame))) => {
-                tracing::debug!(?frame, "close frame sent");
-                session.shut_down(Closed::new(Some(frame.0), frame.1));
-                break;
-            }
-            Ok(Err(err)) => {
-                session.shut_down(Closed::new(None, format!("write failed: {err}")));
-                break;
-            }
-            Err(_) => {
-                tracing::warn!("peer is not reading; closing the connection");
-                session.shut_down(Closed::new(
-                    None,
-                    "the peer stopped reading (write timeout)",
-                ));
-                break;
-            }
-        }
-    }
-    queue.close();
-    // Flushes a queued close reply (tungstenite answers a peer's close frame
-    // on the next write) so the peer sees a clean handshake, not 1006.
-    let _ = tokio::time::timeout(write_timeout, sink.close()).await;
-}
-
-enum Progress {
-    More,
-    Closed((u16, String)),
-}
-
-async fn write_some<W>(
-    sink: &mut W,
+/// Writes `first` and whatever else is queued (up to [`COALESCE`] frames),
+/// then flushes. `Err` says why the connection must end.
+pub(crate) async fn write_queued<W>(
+    ws: &mut W,
     queue: &mut mpsc::Receiver<Outbound>,
     first: Outbound,
-) -> Result<Progress, WsError>
+    timeout: Duration,
+) -> Result<(), Closed>
 where
     W: Sink<Message, Error = WsError> + Unpin,
 {
-    let mut next = Some(first);
-    let mut written = 0;
-    while let Some(outbound) = next.take() {
-        match outbound {
-            Outbound::Text(text) => sink.feed(Message::text(text)).await?,
-            Outbound::Ping => sink.feed(Message::Ping(Bytes::default())).await?,
-            Outbound::Close(frame) => {
-                let closed = (u16::from(frame.code), frame.reason.to_string());
-                sink.send(Message::Close(Some(*frame))).await?;
-                return Ok(Progress::Closed(closed));
+    let written = tokio::time::timeout(timeout, async {
+        let mut next = Some(first);
+        let mut count = 0;
+        while let Some(outbound) = next.take() {
+            match outbound {
+                Outbound::Text(text) => ws.feed(Message::text(text)).await?,
+                Outbound::Close(frame) => return Ok(Some(*frame)),
+            }
+            count += 1;
+            if count < COALESCE {
+                next = queue.try_recv().ok();
             }
         }
-        written += 1;
-        if written < COALESCE {
-            next = queue.try_recv().ok();
-        }
+        ws.flush().await?;
+        Ok::<_, WsError>(None)
+    })
+    .await;
+    match written {
+        Ok(Ok(None)) => Ok(()),
+        Ok(Ok(Some(frame))) => Err(close(ws, frame, timeout).await),
+        Ok(Err(err)) => Err(Closed::new(None, format!("write failed: {err}"))),
+        Err(_) => Err(stalled()),
     }
-    sink.flush().await?;
-    Ok(Progress::More)
+}
+
+/// Writes frames produced by this task itself, then flushes.
+pub(crate) async fn write_frames<W, I>(
+    ws: &mut W,
+    frames: I,
+    timeout: Duration,
+) -> Result<(), Closed>
+where
+    W: Sink<Message, Error = WsError> + Unpin,
+    I: IntoIterator<Item = String>,
+{
+    let written = tokio::time::timeout(timeout, async {
+        for frame in frames {
+            ws.feed(Message::text(frame)).await?;
+        }
+        ws.flush().await
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(Closed::new(None, format!("write failed: {err}"))),
+        Err(_) => Err(stalled()),
+    }
+}
+
+/// Sends a close frame (best effort, bounded by `timeout`) and says why the
+/// connection ended.
+pub(crate) async fn close<W>(ws: &mut W, frame: CloseFrame, timeout: Duration) -> Closed
+where
+    W: Sink<Message, Error = WsError> + Unpin,
+{
+    let closed = Closed::new(Some(u16::from(frame.code)), frame.reason.to_string());
+    let _ = tokio::time::timeout(timeout, ws.send(Message::Close(Some(frame)))).await;
+    closed
+}
+
+fn stalled() -> Closed {
+    tracing::warn!("peer is not reading; closing the connection");
+    Closed::new(None, "the peer stopped reading (write timeout)")
 }
