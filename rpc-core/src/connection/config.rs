@@ -23,10 +23,12 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct ConnectionConfig {
     /// Incoming calls handled at once (a batch counts once per entry, up to
-    /// this bound). When all are busy the reader stops reading. Default 64.
+    /// this bound). When all are busy, request frames wait and, at two waiting,
+    /// the connection stops reading. Default 64.
     pub max_in_flight: usize,
-    /// Frames queued for the writer. When full, handlers wait to reply and,
-    /// through `max_in_flight`, the reader stops. Default 256.
+    /// Frames other tasks queue for the connection's I/O task. When full,
+    /// handlers wait to reply and, through `max_in_flight`, reading stops.
+    /// Default 256.
     pub outbound_capacity: usize,
     /// Entries allowed in one incoming batch; a longer batch is answered with
     /// one -32600 error. Default 1000.

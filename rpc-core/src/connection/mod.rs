@@ -79,7 +79,7 @@ impl ConnectionParts {
 /// Numbers connections for [`Context::connection_id`]; 0 means "none".
 static NEXT_CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-/// Runs the engine over an open WebSocket: spawns its reader and writer and
+/// Runs the engine over an open WebSocket: spawns its I/O task and
 /// returns the handle for calling the peer.
 ///
 /// `extensions` become the per-connection data handlers see in their

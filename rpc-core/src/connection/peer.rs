@@ -196,7 +196,7 @@ impl Peer {
         self.session.is_closed()
     }
 
-    /// Frames queued for the writer right now (bounded by
+    /// Frames queued for the I/O task right now (bounded by
     /// [`super::ConnectionConfig::outbound_capacity`]).
     pub fn queued_frames(&self) -> usize {
         self.session.queued()

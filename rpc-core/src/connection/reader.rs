@@ -37,7 +37,7 @@ pub(crate) struct Reader {
     pub(crate) router: Arc<Router>,
     pub(crate) ctx: Context,
     pub(crate) drain: CancellationToken,
-    /// Dropped with the reader, when the connection has ended.
+    /// Dropped with the task, when the connection has ended.
     pub(crate) guard: Option<Arc<dyn std::any::Any + Send + Sync>>,
     permits: Arc<Semaphore>,
     tasks: JoinSet<()>,

@@ -1,4 +1,4 @@
-//! The state one connection shares between its reader, its writer, its
+//! The state one connection shares between its I/O task, its
 //! handlers and every handle to it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +15,7 @@ use super::tables::{
 use super::{CallError, Closed, ConnectionConfig};
 use crate::protocol::{encode, Id};
 
-/// What the writer task is asked to put on the wire.
+/// What other tasks ask the I/O task to put on the wire.
 #[derive(Debug)]
 pub(crate) enum Outbound {
     Text(String),
@@ -66,14 +66,14 @@ impl Session {
         self.closed
             .get()
             .cloned()
-            .unwrap_or_else(|| Closed::new(None, "the writer stopped"))
+            .unwrap_or_else(|| Closed::new(None, "the connection stopped"))
     }
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.get().is_some()
     }
 
-    /// Frames waiting for the writer.
+    /// Frames waiting for the I/O task.
     pub(crate) fn queued(&self) -> usize {
         self.outbound.max_capacity() - self.outbound.capacity()
     }

@@ -1,5 +1,5 @@
 //! The client side of a subscription: a bounded event queue filled by the
-//! connection's reader, read as a typed `Stream`.
+//! connection's I/O task, read as a typed `Stream`.
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
