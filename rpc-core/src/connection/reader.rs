@@ -54,6 +54,24 @@ pub(crate) struct Reader {
 /// Parked request frames at which the task stops reading.
 const PARK_MAX: usize = 2;
 
+/// What the I/O loop woke up for.
+enum Event {
+    /// A frame another task queued for writing.
+    Queued(Outbound),
+    /// The socket's next read.
+    Read(Option<Result<WsMessage, WsError>>),
+    /// A permit for the oldest parked request frame.
+    Permit(OwnedSemaphorePermit),
+    /// A spawned call finished.
+    Joined,
+    /// Time to check on a quiet peer.
+    Tick,
+    /// A graceful stop was asked for.
+    Drain,
+    /// The session ended (closed from this side).
+    Ended,
+}
+
 /// How the read loop ended.
 enum End {
     Closed(Closed),
@@ -146,18 +164,27 @@ impl Reader {
             .or(config.idle_timeout)
             .unwrap_or(std::time::Duration::from_secs(3600));
         let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
+        // Writing and everything else take turns when both are ready, so a
+        // queue that never empties (subscriptions streaming at full speed)
+        // cannot starve reading, and a peer that never stops sending cannot
+        // starve writing. Each turn handles at most `writer::COALESCE` frames.
+        let mut write_turn = true;
         loop {
-            let parked_weight = self.parked.front().map_or(1, |(_, weight)| *weight);
-            let next = tokio::select! {
-                biased;
-                Some(out) = queue.recv() => {
-                    if let Err(closed) = writer::write_queued(ws, queue, out, config.write_timeout).await {
-                        return End::Closed(closed);
+            let event = {
+                let others = self.next_event(ws, &mut keepalive);
+                let queued = async { queue.recv().await.map_or(Event::Ended, Event::Queued) };
+                race(queued, others, write_turn).await
+            };
+            write_turn = !matches!(event, Event::Queued(_));
+            let next = match event {
+                Event::Queued(out) => {
+                    match writer::write_queued(ws, queue, out, config.write_timeout).await {
+                        Ok(()) => continue,
+                        Err(closed) => return End::Closed(closed),
                     }
-                    continue;
                 }
-                next = ws.next(), if self.parked.len() < PARK_MAX => next,
-                Ok(permit) = self.permits.clone().acquire_many_owned(parked_weight), if !self.parked.is_empty() => {
+                Event::Read(next) => next,
+                Event::Permit(permit) => {
                     if let Some((frame, _)) = self.parked.pop_front() {
                         self.run_parked(&frame, permit);
                     }
@@ -166,15 +193,13 @@ impl Reader {
                         Err(closed) => return End::Closed(closed),
                     }
                 }
-                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => continue,
-                _ = keepalive.tick() => {
-                    match self.keep_alive(ws).await {
-                        Some(end) => return end,
-                        None => continue,
-                    }
-                }
-                () = self.drain.cancelled() => return End::Drain,
-                () = self.session.token().cancelled() => return End::Closed(self.session.closed_reason()),
+                Event::Joined => continue,
+                Event::Tick => match self.keep_alive(ws).await {
+                    Some(end) => return end,
+                    None => continue,
+                },
+                Event::Drain => return End::Drain,
+                Event::Ended => return End::Closed(self.session.closed_reason()),
             };
             // Answer this frame and any others already readable, then flush once.
             let mut next = Some(next);
@@ -184,13 +209,33 @@ impl Reader {
                     return end;
                 }
                 handled += 1;
-                if handled < writer::COALESCE {
+                if handled < writer::COALESCE && self.parked.len() < PARK_MAX {
                     next = ws.next().now_or_never();
                 }
             }
             if let Err(closed) = self.flush_outbox(ws).await {
                 return End::Closed(closed);
             }
+        }
+    }
+
+    /// Waits for anything but the outbound queue: a stop, a freed permit
+    /// for a parked frame, a finished call, a frame to read, a keep-alive tick.
+    async fn next_event<W>(&mut self, ws: &mut W, keepalive: &mut tokio::time::Interval) -> Event
+    where
+        W: Stream<Item = Result<WsMessage, WsError>> + Unpin,
+    {
+        let parked_weight = self.parked.front().map_or(1, |(_, weight)| *weight);
+        tokio::select! {
+            biased;
+            () = self.drain.cancelled() => Event::Drain,
+            () = self.session.token().cancelled() => Event::Ended,
+            Ok(permit) = self.permits.clone().acquire_many_owned(parked_weight), if !self.parked.is_empty() => {
+                Event::Permit(permit)
+            }
+            Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => Event::Joined,
+            next = ws.next(), if self.parked.len() < PARK_MAX => Event::Read(next),
+            _ = keepalive.tick() => Event::Tick,
         }
     }
 
@@ -479,6 +524,26 @@ impl Reader {
         }
         true
     }
+}
+
+/// Waits for whichever of `a` and `b` is ready first, polling `a` first when
+/// `a_first` and `b` first otherwise.
+async fn race<T>(a: impl Future<Output = T>, b: impl Future<Output = T>, a_first: bool) -> T {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    std::future::poll_fn(|cx| {
+        if a_first {
+            if let Poll::Ready(out) = a.as_mut().poll(cx) {
+                return Poll::Ready(out);
+            }
+            b.as_mut().poll(cx)
+        } else {
+            if let Poll::Ready(out) = b.as_mut().poll(cx) {
+                return Poll::Ready(out);
+            }
+            a.as_mut().poll(cx)
+        }
+    })
+    .await
 }
 
 async fn send_reply(session: &Session, reply: Option<Reply>) {

@@ -96,10 +96,16 @@ impl SubscriptionTable {
     }
 
     /// A fresh id as a JSON string, if there is room for one more.
-    pub(crate) fn next_id(&self) -> Result<Box<RawValue>, AcceptError> {
+    /// `Err` when the table is at its limit.
+    pub(crate) fn check_room(&self) -> Result<(), AcceptError> {
         if self.len() >= self.limit {
             return Err(AcceptError::TooMany(self.limit));
         }
+        Ok(())
+    }
+
+    pub(crate) fn next_id(&self) -> Result<Box<RawValue>, AcceptError> {
+        self.check_room()?;
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         Ok(RawValue::from_string(format!("\"{n:x}\"")).expect("valid JSON"))
     }

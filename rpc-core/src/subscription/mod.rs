@@ -194,6 +194,12 @@ pub(crate) fn start(
     };
     let future = std::panic::catch_unwind(AssertUnwindSafe(|| (entry.start)(params, ctx, raw)))
         .unwrap_or_else(|_| Err(ErrorObject::internal_error("the handler panicked")))?;
+    // At the limit the handler could not accept anyway: answer at once,
+    // without a task, so a flood of subscribe calls is refused as fast as read.
+    session
+        .subscriptions()
+        .check_room()
+        .map_err(|err| err.to_error_object())?;
     tokio::spawn(async move {
         tokio::select! {
             () = token.cancelled() => {}

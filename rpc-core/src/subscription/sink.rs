@@ -27,6 +27,13 @@ pub enum AcceptError {
     Closed,
 }
 
+impl AcceptError {
+    /// The error object a refused subscribe call is answered with.
+    pub(crate) fn to_error_object(&self) -> ErrorObject {
+        ErrorObject::new(ErrorCode::ServerError(-32002), self.to_string())
+    }
+}
+
 /// Why an item could not be sent.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -296,10 +303,7 @@ pub(super) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
     let id = match session.subscriptions().next_id() {
         Ok(id) => id,
         Err(err) => {
-            let _ = responder.send(Err(ErrorObject::new(
-                ErrorCode::ServerError(-32002),
-                err.to_string(),
-            )));
+            let _ = responder.send(Err(err.to_error_object()));
             return Err(err);
         }
     };
