@@ -5,7 +5,7 @@
 //! Run it with `cargo run --example bidirectional`.
 
 use wirecall::client::Client;
-use wirecall::core::server::Server;
+use wirecall::server::Server;
 use wirecall::{Context, ErrorCode, ErrorObject};
 
 /// What the server offers.

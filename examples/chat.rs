@@ -22,8 +22,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper_util::rt::TokioIo;
-use wirecall::core::bus::{self, Bus, InProcessBus};
-use wirecall::core::server::{http, Server};
+use wirecall::bus::{self, Bus, InProcessBus};
+use wirecall::server::{http, Server};
 use wirecall::{Context, PendingSubscription};
 
 const MAX_NAME: usize = 32;

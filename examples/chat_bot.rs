@@ -9,7 +9,6 @@
 mod api;
 
 use api::{ChatClient, RoomEvent};
-use futures_util::StreamExt;
 use wirecall::client::Client;
 use wirecall::SubscriptionEvent;
 

@@ -10,11 +10,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use wirecall::bus::{self, Bus, InProcessBus};
 use wirecall::client::Client;
-use wirecall::core::bus::{self, Bus, InProcessBus};
-use wirecall::core::server::Server;
+use wirecall::server::Server;
 use wirecall::{ErrorObject, PendingSubscription, SubscriptionEvent};
 
 /// One change of one key.

@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use wirecall::client::Client;
-use wirecall::core::connection::Batch;
-use wirecall::core::server::Server;
+use wirecall::server::Server;
+use wirecall::Batch;
 use wirecall::{
     Context, ErrorObject, Params, PendingSubscription, Router, SinkConfig, SubscriptionEvent,
 };

@@ -11,7 +11,7 @@
 mod service;
 
 use service::SpecServer;
-use wirecall::core::server::Server;
+use wirecall::server::Server;
 
 fn listen_addr() -> Result<String, String> {
     let mut args = std::env::args().skip(1);

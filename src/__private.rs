@@ -8,7 +8,7 @@ pub use core::marker::{Send, Sized, Sync};
 pub use core::result::Result;
 pub use std::sync::Arc;
 
-pub use rpc_core::connection::{AsPeer, ParamsBuilder};
+pub use rpc_core::{AsPeer, ParamsBuilder};
 pub use rpc_core::{
     CallError, Context, ErrorObject, OverflowPolicy, Params, PendingSubscription, Router,
     SinkConfig, Subscription,
@@ -24,6 +24,13 @@ where
     E: Into<ErrorObject>,
 {
     handler
+}
+
+/// A method's result with its error turned into an error object; a call
+/// spanned at the method's return type, so a missing conversion is reported
+/// there.
+pub fn method_output<T, E: Into<ErrorObject>>(output: Result<T, E>) -> Result<T, ErrorObject> {
+    output.map_err(Into::into)
 }
 
 /// The same for subscription handlers.

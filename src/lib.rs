@@ -1,48 +1,36 @@
-//! wirecall: JSON-RPC 2.0 over WebSockets.
-//!
-//! Write one trait, put `#[wirecall::rpc]` on it, and get a server dispatcher
-//! and a typed client; both ends share one multiplexed connection that
-//! carries calls in both directions and server-pushed subscriptions.
-//!
-//! This crate re-exports the parts: [`core`] (protocol, router, engine,
-//! server) and, behind features, [`client`] and the [`rpc`] macro.
-//!
-//! # Examples
-//!
-//! ```
-//! use wirecall::{Context, ErrorObject, Params, Router};
-//!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let mut router = Router::new();
-//! router
-//!     .method("add", |params: Params<'_>, _: &Context| {
-//!         let mut p = params.reader()?;
-//!         let (a, b): (i64, i64) = (p.next("a")?, p.next("b")?);
-//!         p.finish()?;
-//!         Ok(async move { Ok::<_, ErrorObject>(a + b) })
-//!     })
-//!     .unwrap();
-//! let reply = router
-//!     .handle(r#"{"jsonrpc":"2.0","method":"add","params":{"a":1,"b":2},"id":1}"#)
-//!     .await;
-//! assert_eq!(reply.unwrap(), r#"{"jsonrpc":"2.0","id":1,"result":3}"#);
-//! # });
-//! ```
-#![doc = include_str!("../docs/ARCHITECTURE.md")]
+#![doc = include_str!("../docs/GUIDE.md")]
 
-pub use rpc_core as core;
 pub use rpc_core::{
-    CallError, Closed, ConnectionConfig, Context, ErrorCode, ErrorObject, Extensions, Id,
-    OverflowPolicy, Params, Peer, PendingSubscription, RegisterError, Router, SinkConfig,
+    AcceptError, AsPeer, Batch, BatchResponse, BatchSlot, CallError, Closed, ConnectionConfig,
+    Context, ErrorCode, ErrorObject, Extensions, Id, OverflowPolicy, Params, ParamsBuilder,
+    ParamsReader, Peer, PendingSubscription, RegisterError, Router, SendError, SinkConfig,
     Subscription, SubscriptionEvent, SubscriptionSink,
 };
+#[cfg(feature = "server")]
+pub use rpc_core::{Server, ServerHandle};
 
 #[cfg(feature = "client")]
-pub use rpc_client as client;
+pub use rpc_client::Client;
 
 #[cfg(feature = "macros")]
 #[doc = include_str!("../docs/MACRO.md")]
 pub use rpc_macros::rpc;
 
+#[cfg(feature = "client")]
+#[doc(inline)]
+pub use rpc_client as client;
+
+#[cfg(feature = "server")]
+#[doc(inline)]
+pub use rpc_core::server;
+
+#[doc(inline)]
+pub use rpc_core::{bus, io, protocol};
+
 #[doc(hidden)]
 pub mod __private;
+
+/// The README's example, compiled by the test suite so it cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;

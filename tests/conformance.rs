@@ -36,7 +36,7 @@ async fn every_case_against_the_macro_service() {
 
 #[tokio::test]
 async fn every_case_over_a_real_socket() {
-    let server = wirecall::core::server::Server::builder()
+    let server = wirecall::Server::builder()
         .build(spec_service::SpecService.into_router())
         .bind("127.0.0.1:0")
         .await

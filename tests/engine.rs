@@ -7,9 +7,8 @@ mod server;
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use wirecall::client::Client;
-use wirecall::core::connection::Batch;
+use wirecall::Batch;
 use wirecall::{CallError, Context, ErrorObject, Params, Router, SubscriptionEvent};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,10 +220,9 @@ async fn batches_notifications_and_errors() {
 
 #[tokio::test]
 async fn pending_calls_fail_at_once_when_the_connection_dies() {
-    let (handle, url) = server::start(
-        wirecall::core::server::Server::builder().shutdown_deadline(Duration::from_millis(100)),
-    )
-    .await;
+    let (handle, url) =
+        server::start(wirecall::Server::builder().shutdown_deadline(Duration::from_millis(100)))
+            .await;
     let client = Client::connect(&url).await.unwrap();
     let hanging = tokio::spawn({
         let client = client.clone();
@@ -273,8 +271,7 @@ async fn handlers_calling_back_do_not_stall_the_reader() {
         max_in_flight: 1,
         ..Default::default()
     };
-    let (_server, url) =
-        server::start(wirecall::core::server::Server::builder().connection_config(config)).await;
+    let (_server, url) = server::start(wirecall::Server::builder().connection_config(config)).await;
     let client = Client::builder()
         .router(doubling_router())
         .call_timeout(Duration::from_secs(5))

@@ -11,7 +11,6 @@ mod table;
 use std::time::Duration;
 
 use chat_api::{ChatClient, RoomEvent};
-use futures_util::StreamExt;
 use process::Running;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wirecall::client::Client;

@@ -6,7 +6,6 @@
 #[path = "../examples/spec/service.rs"]
 mod spec_service;
 
-use futures_util::StreamExt;
 use jsonrpsee::server::{RpcModule, SubscriptionMessage};
 use jsonrpsee_core::client::{BatchResponse, ClientT, SubscriptionClientT};
 use jsonrpsee_core::params::{BatchRequestBuilder, ObjectParams};
@@ -14,8 +13,8 @@ use jsonrpsee_core::rpc_params;
 use jsonrpsee_ws_client::WsClientBuilder;
 use spec_service::SpecServer;
 use wirecall::client::Client;
-use wirecall::core::connection::Batch;
-use wirecall::core::server::Server;
+use wirecall::server::Server;
+use wirecall::Batch;
 use wirecall::SubscriptionEvent;
 
 #[tokio::test]

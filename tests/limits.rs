@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use wirecall::client::{Client, ConnectError};
-use wirecall::core::server::{Rejection, Server};
+use wirecall::server::{Rejection, Server};
 use wirecall::{CallError, ConnectionConfig, Context, ErrorObject, Extensions, Params, Router};
 
 async fn raw_socket(
@@ -283,7 +283,7 @@ async fn graceful_shutdown_finishes_calls_in_flight_and_refuses_new_ones() {
 #[tokio::test]
 async fn mounts_on_a_socket_another_stack_upgraded() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use wirecall::core::server::http;
+    use wirecall::server::http;
     let server = Server::builder()
         .allowed_origins(["http://app.example"])
         .build(server::test_router());

@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Message;
 use wirecall::client::Client;
-use wirecall::core::server::Server;
+use wirecall::server::Server;
 use wirecall::{
     CallError, Context, ErrorCode, ErrorObject, PendingSubscription, SubscriptionEvent,
 };
@@ -143,11 +143,7 @@ impl CallbackServer for Tripler {
     }
 }
 
-async fn start() -> (
-    wirecall::core::server::ServerHandle,
-    Arc<BankService>,
-    String,
-) {
+async fn start() -> (wirecall::ServerHandle, Arc<BankService>, String) {
     let service = Arc::new(BankService::default());
     let handle = Server::builder()
         .build(service.clone().into_router())

@@ -10,7 +10,7 @@ use jsonrpsee::server::{RpcModule, ServerConfig, SubscriptionMessage};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use wirecall::core::bus::{self, Bus, InProcessBus};
+use wirecall::bus::{self, Bus, InProcessBus};
 use wirecall::{ErrorObject, PendingSubscription};
 
 /// Connections every server accepts (the idle-memory scenario opens 50 000).
@@ -162,7 +162,7 @@ impl BenchServiceServer for Bench {
 }
 
 async fn wirecall_server() -> Result<(), Box<dyn std::error::Error>> {
-    let server = wirecall::core::server::Server::builder()
+    let server = wirecall::Server::builder()
         .max_connections(MAX_CONNECTIONS as usize)
         .build(
             Bench {

@@ -16,7 +16,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use wirecall::client::Client;
-use wirecall::core::connection::Batch;
+use wirecall::Batch;
 use wirecall::SubscriptionEvent;
 
 use crate::measure::Outcome;

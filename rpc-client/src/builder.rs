@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpc_core::connection::{self, ConnectionConfig, ConnectionParts};
-use rpc_core::{Extensions, Router};
+use rpc_core::io::Connection;
+use rpc_core::{ConnectionConfig, Router};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -19,9 +19,9 @@ use crate::{Client, ConnectError};
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use rpc_client::Client;
+/// use wirecall::Client;
 ///
-/// # async fn run() -> Result<(), rpc_client::ConnectError> {
+/// # async fn run() -> Result<(), wirecall::client::ConnectError> {
 /// let client = Client::builder()
 ///     .connect_timeout(Duration::from_secs(3))
 ///     .call_timeout(Duration::from_secs(10))
@@ -68,9 +68,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Calls awaiting answers at once; further calls wait. Default 1024.
+    /// Outgoing calls awaiting answers at once; further calls wait.
+    /// Default 1024.
     #[must_use]
-    pub fn max_in_flight(mut self, max: usize) -> Self {
+    pub fn max_pending_calls(mut self, max: usize) -> Self {
         self.config.max_pending_calls = max;
         self
     }
@@ -161,9 +162,9 @@ impl ClientBuilder {
             Ok(Err(err)) => return Err(ConnectError::Handshake(err)),
             Err(_) => return Err(ConnectError::Timeout(self.connect_timeout)),
         };
-        let mut parts = ConnectionParts::new(Arc::new(self.router));
-        parts.config = Arc::new(self.config);
-        let peer = connection::spawn(socket, parts, Extensions::new());
+        let peer = Connection::new(self.router)
+            .config(self.config)
+            .spawn(socket);
         Ok(Client::from_peer(peer))
     }
 }

@@ -18,7 +18,7 @@ pub enum ConnectError {
         status: u16,
     },
     /// Connecting, TLS or the upgrade failed.
-    #[error("connecting failed: {0}")]
+    #[error("connecting failed")]
     Handshake(#[source] tungstenite::Error),
     /// No connection within the connect timeout.
     #[error("no connection within {0:?}")]

@@ -2,14 +2,14 @@
 //!
 //! [`Client::connect`] opens one multiplexed connection; the client is a
 //! cheap clone-able handle, usable from many tasks at once, that derefs to
-//! [`rpc_core::Peer`] for `call`, `notify`, `batch` and `subscribe`. Give the
-//! builder a [`rpc_core::Router`] to answer calls the server makes.
+//! [`Peer`] for `call`, `notify`, `batch` and `subscribe`. Give the builder
+//! a [`Router`](rpc_core::Router) to answer calls the server makes.
 //!
 //! # Examples
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let client = rpc_client::Client::connect("ws://127.0.0.1:4000/").await?;
+//! let client = wirecall::Client::connect("ws://127.0.0.1:4000/").await?;
 //! let sum: i64 = client.call("sum", [1, 2, 4]).await?;
 //! assert_eq!(sum, 7);
 //! # Ok(()) }
@@ -76,7 +76,7 @@ impl Client {
     }
 }
 
-impl rpc_core::connection::AsPeer for Client {
+impl rpc_core::AsPeer for Client {
     fn as_peer(&self) -> &Peer {
         &self.owner.peer
     }

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
-use crate::subscription::{SendError, SubscriptionSink};
+use crate::session::{SendError, SubscriptionSink};
 
 /// What a topic subscriber receives.
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ pub async fn forward<T: Serialize>(
 ///
 /// ```
 /// use futures_util::StreamExt;
-/// use rpc_core::bus::{self, Bus, BusEvent, InProcessBus};
+/// use wirecall::bus::{self, Bus, BusEvent, InProcessBus};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let bus = InProcessBus::new(16);

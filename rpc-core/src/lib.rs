@@ -1,20 +1,33 @@
-//! The core of wirecall: the JSON-RPC 2.0 protocol types, the router that
-//! maps method names to async handlers, the connection engine both ends run,
-//! subscriptions, and the WebSocket server.
+//! The core of wirecall, as a stack of layers; each imports only those
+//! above it in this list:
 //!
-//! Most users depend on the `wirecall` facade instead of this crate.
+//! 1. `protocol`: the JSON-RPC 2.0 objects, wirecall's error codes and the
+//!    subscription envelope;
+//! 2. `session`: per-connection state — pending calls, subscription sinks
+//!    and streams, [`Peer`];
+//! 3. `router`: method names to handlers, subscribe and unsubscribe;
+//! 4. `io`: the one task per socket that reads, dispatches and writes;
+//! 5. `server`: accepting, checking and upgrading connections.
+//!
+//! `bus` sits beside the stack and uses `protocol` and `session`.
+//!
+//! Users depend on the `wirecall` facade, which re-exports this crate's
+//! public items under the same paths.
 
 pub mod bus;
-pub mod connection;
+pub mod io;
 pub mod protocol;
-pub mod router;
+mod router;
+#[cfg(feature = "server")]
 pub mod server;
-pub mod subscription;
+mod session;
 
-pub use connection::{CallError, Closed, ConnectionConfig, Peer};
 pub use protocol::{ErrorCode, ErrorObject, Id};
 pub use router::{Context, Extensions, Params, ParamsReader, RegisterError, Router};
-pub use subscription::{
-    OverflowPolicy, PendingSubscription, SinkConfig, Subscription, SubscriptionEvent,
-    SubscriptionSink,
+#[cfg(feature = "server")]
+pub use server::{Server, ServerHandle};
+pub use session::{
+    AcceptError, AsPeer, Batch, BatchResponse, BatchSlot, CallError, Closed, ConnectionConfig,
+    OverflowPolicy, ParamsBuilder, Peer, PendingSubscription, SendError, SinkConfig, Subscription,
+    SubscriptionEvent, SubscriptionSink,
 };

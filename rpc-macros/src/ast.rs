@@ -13,10 +13,15 @@ pub(crate) struct Service {
     pub(crate) ident: Ident,
     pub(crate) docs: Vec<Attribute>,
     pub(crate) methods: Vec<RpcMethod>,
+    /// Items that could not be expanded, kept with their signature in the
+    /// server trait so a user's `impl` sees only the macro's own error.
+    pub(crate) fallback: Vec<syn::TraitItemFn>,
 }
 
 /// One item of the trait that parsed cleanly.
 pub(crate) struct RpcMethod {
+    /// The item as written, for the fallback expansion.
+    pub(crate) original: syn::TraitItemFn,
     pub(crate) ident: Ident,
     pub(crate) attrs: Vec<Attribute>,
     pub(crate) kind: Kind,
@@ -74,22 +79,25 @@ impl Service {
                 "an `#[rpc]` trait cannot have supertraits",
             );
         }
-        let methods = item
-            .items
-            .iter()
-            .filter_map(|trait_item| match trait_item {
-                TraitItem::Fn(function) => RpcMethod::parse(cx, args, function),
+        let mut methods = Vec::new();
+        let mut fallback = Vec::new();
+        for trait_item in &item.items {
+            match trait_item {
+                TraitItem::Fn(function) => match RpcMethod::parse(cx, args, function) {
+                    Some(method) => methods.push(method),
+                    None => fallback.push(fallback_of(function)),
+                },
                 other => {
                     cx.error_spanned_by(other, "only methods are allowed in an `#[rpc]` trait");
-                    None
                 }
-            })
-            .collect();
+            }
+        }
         Service {
             vis: item.vis.clone(),
             ident: item.ident.clone(),
             docs: attr::carried(&item.attrs),
             methods,
+            fallback,
         }
     }
 }
@@ -112,7 +120,7 @@ impl RpcMethod {
             ok = false;
         }
         ok &= check_receiver(cx, sig);
-        let arguments = parse_args(cx, sig);
+        let arguments = parse_args(cx, args, sig);
         let (kind_attr, arguments) = (kind_attr?, arguments?);
         if !ok {
             return None;
@@ -164,11 +172,15 @@ impl RpcMethod {
                     .notification
                     .as_ref()
                     .map_or_else(|| namespaced(&sub.name), syn::LitStr::value);
+                let sink = arguments.iter().find(|a| a.role.is_sink())?;
+                // A `PendingSubscription` without `<Item>` is rustc's error to
+                // report (missing generics); the item then falls back.
+                let item = sub.item.or_else(|| sink_item(&sink.ty))?;
                 let subscription = Subscription {
                     unsubscribe: namespaced(&sub.unsubscribe),
                     unsubscribe_lit: sub.unsubscribe,
                     notification,
-                    item: sub.item,
+                    item,
                     buffer: sub.buffer,
                     overflow: sub.overflow,
                 };
@@ -176,6 +188,7 @@ impl RpcMethod {
             }
         };
         Some(RpcMethod {
+            original: fallback_of(function),
             ident: sig.ident.clone(),
             attrs: attr::carried(&function.attrs),
             name: namespaced(&name_lit),
@@ -222,8 +235,8 @@ fn check_receiver(cx: &Ctxt, sig: &syn::Signature) -> bool {
     }
 }
 
-fn parse_args(cx: &Ctxt, sig: &syn::Signature) -> Option<Vec<Arg>> {
-    let mut args = Vec::new();
+fn parse_args(cx: &Ctxt, args: &RpcArgs, sig: &syn::Signature) -> Option<Vec<Arg>> {
+    let mut parsed = Vec::new();
     let mut ok = true;
     for input in sig.inputs.iter().skip(1) {
         let FnArg::Typed(typed) = input else { continue };
@@ -237,18 +250,75 @@ fn parse_args(cx: &Ctxt, sig: &syn::Signature) -> Option<Vec<Arg>> {
             ok = false;
             continue;
         }
-        let role = match last_segment(&typed.ty).as_deref() {
-            Some("Context") => Role::Context,
-            Some("PendingSubscription") => Role::Sink,
-            _ => Role::Param(attr::param_name(cx, &typed.attrs, &pat.ident)),
+        let role = if is_server_context(&typed.ty, &args.krate) {
+            Role::Context
+        } else if last_segment(&typed.ty).as_deref() == Some("PendingSubscription") {
+            Role::Sink
+        } else {
+            Role::Param(attr::param_name(cx, &typed.attrs, &pat.ident))
         };
-        args.push(Arg {
+        parsed.push(Arg {
             ident: pat.ident.clone(),
             ty: (*typed.ty).clone(),
             role,
         });
     }
-    ok.then_some(args)
+    ok.then_some(parsed)
+}
+
+/// wirecall's `Context`: written `Context`, or through the crate's path
+/// (`wirecall::Context`, `::wirecall::Context`, or the path given by
+/// `#[rpc(crate = …)]`). A type of the user's that is also named `Context`
+/// is an ordinary parameter when written with its own path (`crate::Context`,
+/// `models::Context`).
+fn is_server_context(ty: &Type, krate: &syn::Path) -> bool {
+    let Type::Path(path) = ty else { return false };
+    if path.qself.is_some() {
+        return false;
+    }
+    let segments: Vec<&syn::PathSegment> = path.path.segments.iter().collect();
+    let Some((last, prefix)) = segments.split_last() else {
+        return false;
+    };
+    if last.ident != "Context" || !last.arguments.is_empty() {
+        return false;
+    }
+    if prefix.is_empty() {
+        return path.path.leading_colon.is_none();
+    }
+    let written: Vec<&Ident> = prefix.iter().map(|s| &s.ident).collect();
+    let of_krate: Vec<&Ident> = krate.segments.iter().map(|s| &s.ident).collect();
+    written == of_krate
+}
+
+/// `T` of `PendingSubscription<T>`.
+fn sink_item(ty: &Type) -> Option<Type> {
+    let Type::Path(path) = ty else { return None };
+    let segment = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(generics) = &segment.arguments else {
+        return None;
+    };
+    generics.args.iter().find_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty.clone()),
+        _ => None,
+    })
+}
+
+/// The item as the server trait declares it when it cannot be expanded:
+/// its signature and docs, without the macro's attributes or a body.
+pub(crate) fn fallback_of(function: &syn::TraitItemFn) -> syn::TraitItemFn {
+    let mut sig = function.sig.clone();
+    for input in &mut sig.inputs {
+        if let FnArg::Typed(typed) = input {
+            typed.attrs.clear();
+        }
+    }
+    syn::TraitItemFn {
+        attrs: attr::carried(&function.attrs),
+        sig,
+        default: None,
+        semi_token: Some(syn::Token![;](proc_macro2::Span::call_site())),
+    }
 }
 
 fn last_segment(ty: &Type) -> Option<String> {

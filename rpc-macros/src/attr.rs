@@ -16,7 +16,8 @@ pub(crate) struct SubscriptionAttr {
     pub(crate) name: LitStr,
     pub(crate) unsubscribe: LitStr,
     pub(crate) notification: Option<LitStr>,
-    pub(crate) item: Type,
+    /// `item = T`; when absent, taken from the `PendingSubscription<T>` parameter.
+    pub(crate) item: Option<Type>,
     pub(crate) buffer: Option<LitInt>,
     pub(crate) overflow: Option<Ident>,
 }
@@ -177,10 +178,6 @@ impl Keys {
             },
             "notification" => KindAttr::Notification { name },
             _ => {
-                let Some(item) = self.item else {
-                    cx.error_spanned_by(attr, "missing `item = Type` in `#[subscription]`");
-                    return None;
-                };
                 let Some(unsubscribe) = self.unsubscribe else {
                     cx.error_spanned_by(
                         attr,
@@ -192,7 +189,7 @@ impl Keys {
                     name,
                     unsubscribe,
                     notification: self.notification,
-                    item,
+                    item: self.item,
                     buffer: self.buffer,
                     overflow: self.overflow,
                 }))

@@ -9,8 +9,12 @@ use crate::ctxt::Ctxt;
 /// Method names the generated items use themselves.
 const GENERATED: [&str; 3] = ["into_router", "new", "inner"];
 
+/// Those of them the server trait itself declares.
+const SERVER_GENERATED: [&str; 1] = ["into_router"];
+
 /// Reports every clash; methods whose Rust name clashes with a generated
-/// item are left out of the expansion so they cause no second error.
+/// item are left out of the expansion (the server trait still declares
+/// them, unless the clash is with a server item) so they cause no second error.
 pub(crate) fn service(cx: &Ctxt, service: &mut Service) {
     let mut seen: HashSet<String> = HashSet::new();
     let mut claim = |name: String, lit: &syn::LitStr| {
@@ -35,12 +39,15 @@ pub(crate) fn service(cx: &Ctxt, service: &mut Service) {
             Kind::Notification => {}
         }
     }
-    service.methods.retain(|method| {
+    let (clashing, kept) = std::mem::take(&mut service.methods)
+        .into_iter()
+        .partition(|method| GENERATED.contains(&method.ident.to_string().as_str()));
+    service.methods = kept;
+    for method in clashing {
         let ident = method.ident.to_string();
-        let clashes = GENERATED.contains(&ident.as_str());
-        if clashes {
-            cx.error_spanned_by(&method.ident, format!("`{ident}` clashes with an item the macro generates; rename the Rust method (the wire name can stay)"));
+        cx.error_spanned_by(&method.ident, format!("`{ident}` clashes with an item the macro generates; rename the Rust method (the wire name can stay)"));
+        if !SERVER_GENERATED.contains(&ident.as_str()) {
+            service.fallback.push(method.original);
         }
-        !clashes
-    });
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use wirecall::core::server::{Server, ServerBuilder, ServerHandle};
+use wirecall::server::{Server, ServerBuilder, ServerHandle};
 use wirecall::{
     Context, ErrorObject, OverflowPolicy, Params, PendingSubscription, Router, SinkConfig,
 };

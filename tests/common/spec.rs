@@ -1,6 +1,6 @@
 //! The JSON-RPC 2.0 specification's example methods, on a plain router.
 
-use wirecall::core::{Context, ErrorObject, Params, Router};
+use wirecall::{Context, ErrorObject, Params, Router};
 
 /// `subtract`, `sum`, `get_data`, `update`, `notify_hello`, `notify_sum`, and
 /// `panic` (always panics) for the conformance tables.

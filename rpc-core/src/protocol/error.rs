@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 /// # Examples
 ///
 /// ```
-/// use rpc_core::ErrorCode;
+/// use wirecall::ErrorCode;
 ///
 /// assert_eq!(ErrorCode::MethodNotFound.code(), -32601);
 /// assert_eq!(ErrorCode::from(-32601), ErrorCode::MethodNotFound);
@@ -36,6 +36,29 @@ pub enum ErrorCode {
     ServerError(i32),
     /// Any other code: defined by the application.
     Application(i32),
+}
+
+/// wirecall's own codes, in the range the spec leaves to servers
+/// (-32099 to -32000).
+///
+/// | code | constant | meaning | when |
+/// |---|---|---|---|
+/// | -32000 | [`SUBSCRIPTION_ENDED`](ErrorCode::SUBSCRIPTION_ENDED) | the serving end finished the subscription | its handler dropped the sink; sent as the `"error"` notice that ends the stream |
+/// | -32001 | [`SLOW_SUBSCRIBER`](ErrorCode::SLOW_SUBSCRIBER) | the subscriber reads too slowly | a sink with `OverflowPolicy::Close` found its buffer full |
+/// | -32002 | [`TOO_MANY_SUBSCRIPTIONS`](ErrorCode::TOO_MANY_SUBSCRIPTIONS) | the connection is at its subscription limit | a subscribe call beyond `max_subscriptions` |
+/// | -32003 | [`CONNECTION_CLOSED`](ErrorCode::CONNECTION_CLOSED) | the connection ended | a received subscription's stream, when the socket closes under it |
+/// | -32004 | [`UNSUBSCRIBE_REFUSED`](ErrorCode::UNSUBSCRIBE_REFUSED) | the serving end answered `false` to an unsubscribe | `Subscription::unsubscribe` against a server that refused |
+impl ErrorCode {
+    /// -32000: the serving end finished the subscription.
+    pub const SUBSCRIPTION_ENDED: ErrorCode = ErrorCode::ServerError(-32000);
+    /// -32001: the subscriber read too slowly and the subscription was closed.
+    pub const SLOW_SUBSCRIBER: ErrorCode = ErrorCode::ServerError(-32001);
+    /// -32002: the connection already has as many subscriptions as allowed.
+    pub const TOO_MANY_SUBSCRIPTIONS: ErrorCode = ErrorCode::ServerError(-32002);
+    /// -32003: the connection ended, taking its subscriptions with it.
+    pub const CONNECTION_CLOSED: ErrorCode = ErrorCode::ServerError(-32003);
+    /// -32004: the serving end refused to unsubscribe (answered `false`).
+    pub const UNSUBSCRIBE_REFUSED: ErrorCode = ErrorCode::ServerError(-32004);
 }
 
 impl ErrorCode {
@@ -105,7 +128,7 @@ impl<'de> Deserialize<'de> for ErrorCode {
 /// # Examples
 ///
 /// ```
-/// use rpc_core::{ErrorCode, ErrorObject};
+/// use wirecall::{ErrorCode, ErrorObject};
 ///
 /// let err = ErrorObject::new(ErrorCode::Application(4001), "insufficient funds")
 ///     .with_data(&serde_json::json!({ "missing": 12 }));

@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 /// # Examples
 ///
 /// ```
-/// use rpc_core::Id;
+/// use wirecall::Id;
 ///
 /// let id: Id = serde_json::from_str("18446744073709551617").unwrap();
 /// assert_eq!(serde_json::to_string(&id).unwrap(), "18446744073709551617");

@@ -83,7 +83,7 @@ impl<'a> Message<'a> {
     /// # Examples
     ///
     /// ```
-    /// use rpc_core::protocol::{Incoming, Message};
+    /// use wirecall::protocol::{Incoming, Message};
     ///
     /// let frame = r#"{"jsonrpc":"2.0","method":"sum","params":[1,2],"id":"a"}"#;
     /// let Message::Single(Incoming::Request(call)) = Message::parse(frame) else { panic!() };
@@ -278,7 +278,7 @@ fn decode_str(raw: &RawValue) -> Option<Cow<'_, str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorCode;
+    use crate::protocol::ErrorCode;
 
     fn single(frame: &str) -> Incoming<'_> {
         match Message::parse(frame) {

@@ -2,6 +2,7 @@
 //! frames, and the encoding of outgoing ones.
 
 pub mod encode;
+pub(crate) mod envelope;
 mod error;
 mod id;
 mod message;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// # Examples
 ///
 /// ```
-/// use rpc_core::router::Extensions;
+/// use wirecall::Extensions;
 ///
 /// struct User(String);
 /// let mut ext = Extensions::new();
@@ -71,7 +71,7 @@ pub struct Context {
 struct ContextInner {
     extensions: Extensions,
     remote_addr: Option<SocketAddr>,
-    peer: Option<crate::connection::Peer>,
+    peer: Option<crate::session::Peer>,
     connection_id: u64,
 }
 
@@ -84,7 +84,7 @@ impl Context {
     pub(crate) fn with_peer(
         extensions: Extensions,
         remote_addr: Option<SocketAddr>,
-        peer: Option<crate::connection::Peer>,
+        peer: Option<crate::session::Peer>,
         connection_id: u64,
     ) -> Context {
         Context {
@@ -120,9 +120,16 @@ impl Context {
 
     /// A handle for calling methods the peer exposes over the same connection.
     ///
-    /// `None` outside a live connection (for example in [`crate::Router::handle`]).
-    pub fn peer(&self) -> Option<&crate::connection::Peer> {
+    /// `None` outside a live connection (for example in [`Router::handle`](super::Router::handle)).
+    pub fn peer(&self) -> Option<&crate::session::Peer> {
         self.inner.peer.as_ref()
+    }
+}
+
+impl Context {
+    /// The connection's session, when the call came over one.
+    pub(crate) fn session(&self) -> Option<&Arc<crate::session::Session>> {
+        self.inner.peer.as_ref().map(|peer| &peer.session)
     }
 }
 

@@ -5,17 +5,14 @@
 //! handler; `finish` awaits it and encodes the reply.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 
 use futures_util::future::{join_all, Either};
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
-use super::{Context, Entry, MethodFuture, Params, Router};
-use crate::connection::Session;
-use crate::protocol::{encode, Incoming, Message};
-use crate::subscription::{self, Accepted};
-use crate::{ErrorObject, Id};
+use super::{subscribe, Context, Entry, MethodFuture, Params, Router};
+use crate::protocol::{encode, ErrorObject, Id, Incoming, Message};
+use crate::session::Accepted;
 
 /// A reply frame and the subscriptions that may start sending once it is queued.
 #[derive(Debug)]
@@ -69,18 +66,13 @@ impl Prepared {
 
 /// Starts one classified value. Responses are the engine's business and are
 /// dropped here.
-pub(crate) fn prepare(
-    router: &Router,
-    incoming: Incoming<'_>,
-    ctx: &Context,
-    session: Option<&Arc<Session>>,
-) -> Prepared {
+pub(crate) fn prepare(router: &Router, incoming: Incoming<'_>, ctx: &Context) -> Prepared {
     match incoming {
         Incoming::Request(call) => {
             let params = Params::new(call.params);
             match router.entry(&call.method) {
-                Some(Entry::Subscribe(entry)) => match session {
-                    Some(session) => match subscription::start(entry, params, ctx, session) {
+                Some(Entry::Subscribe(entry)) => match ctx.session() {
+                    Some(session) => match subscribe::start(entry, params, ctx, session) {
                         Ok(accepted) => Prepared::Subscribe(call.id, accepted),
                         Err(err) => Prepared::Call(call.id, Err(err)),
                     },
@@ -92,7 +84,7 @@ pub(crate) fn prepare(
                     ),
                 },
                 Some(Entry::Unsubscribe(entry)) => {
-                    let outcome = subscription::unsubscribe(entry, params, session);
+                    let outcome = subscribe::unsubscribe(entry, params, ctx.session());
                     Prepared::Reply(encode_outcome(&call.id, outcome))
                 }
                 _ => Prepared::Call(call.id, start(router, &call.method, params, ctx)),
@@ -169,14 +161,13 @@ pub(crate) fn prepare_message(
     router: &Router,
     message: Message<'_>,
     ctx: &Context,
-    session: Option<&Arc<Session>>,
 ) -> impl std::future::Future<Output = Option<Reply>> + Send + 'static {
     match message {
-        Message::Single(incoming) => Either::Left(prepare(router, incoming, ctx, session).finish()),
+        Message::Single(incoming) => Either::Left(prepare(router, incoming, ctx).finish()),
         Message::Batch(items) => {
             let prepared: Vec<Prepared> = items
                 .into_iter()
-                .map(|item| prepare(router, item, ctx, session))
+                .map(|item| prepare(router, item, ctx))
                 .collect();
             Either::Right(finish_batch(prepared))
         }
@@ -206,9 +197,8 @@ pub(crate) async fn respond_message(
     router: &Router,
     message: Message<'_>,
     ctx: &Context,
-    session: Option<&Arc<Session>>,
 ) -> Option<String> {
-    prepare_message(router, message, ctx, session)
+    prepare_message(router, message, ctx)
         .await
         .map(|reply| reply.frame)
 }

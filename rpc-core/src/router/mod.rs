@@ -4,6 +4,7 @@
 mod context;
 mod dispatch;
 mod params;
+mod subscribe;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,8 +17,8 @@ use serde_json::value::RawValue;
 pub use context::{Context, Extensions};
 pub use params::{Params, ParamsReader};
 
-use crate::subscription::SubscriptionEntry;
-use crate::ErrorObject;
+use crate::protocol::ErrorObject;
+use subscribe::SubscriptionEntry;
 
 /// The future of one running call: its raw result or its error.
 pub(crate) type MethodFuture =
@@ -44,7 +45,7 @@ pub(crate) enum Entry {
 /// # Examples
 ///
 /// ```
-/// use rpc_core::{Context, Params, Router, ErrorObject};
+/// use wirecall::{Context, ErrorObject, Params, Router};
 ///
 /// # tokio_test_block_on(async {
 /// let mut router = Router::new();
@@ -174,7 +175,7 @@ impl Router {
     /// [`Router::handle`] with a given context.
     pub async fn handle_with(&self, frame: &str, ctx: &Context) -> Option<String> {
         let message = crate::protocol::Message::parse(frame);
-        dispatch::respond_message(self, message, ctx, None).await
+        dispatch::respond_message(self, message, ctx).await
     }
 }
 

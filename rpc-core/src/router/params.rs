@@ -7,14 +7,14 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::ErrorObject;
+use crate::protocol::ErrorObject;
 
 /// The `params` of a call, not yet decoded.
 ///
 /// # Examples
 ///
 /// ```
-/// use rpc_core::Params;
+/// use wirecall::Params;
 /// use serde_json::value::RawValue;
 ///
 /// let by_name = RawValue::from_string(r#"{"subtrahend":23,"minuend":42}"#.into()).unwrap();

@@ -1,210 +1,30 @@
 //! The WebSocket server: accept loop, handshake checks, limits, TLS, and
 //! graceful shutdown.
 
+mod accept;
+mod builder;
 mod handshake;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 pub use tokio_tungstenite::tungstenite::http;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
+pub use builder::ServerBuilder;
 pub use handshake::{HandshakeHook, HandshakeRequest, Rejection};
 
-use crate::connection::{self, ConnectionConfig, ConnectionParts, Peer};
 use crate::router::{Extensions, Router};
-
-/// Configures and builds a [`Server`].
-///
-/// # Examples
-///
-/// ```no_run
-/// use rpc_core::server::Server;
-/// use rpc_core::Router;
-///
-/// # async fn run() -> std::io::Result<()> {
-/// let handle = Server::builder()
-///     .max_connections(1000)
-///     .max_message_size(1 << 20)
-///     .allowed_origins(["https://example.com"])
-///     .build(Router::new())
-///     .bind("127.0.0.1:0")
-///     .await?;
-/// println!("listening on {}", handle.local_addr());
-/// handle.shutdown().await;
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct ServerBuilder {
-    max_connections: usize,
-    max_message_size: usize,
-    read_buffer_size: usize,
-    handshake_timeout: Duration,
-    shutdown_deadline: Duration,
-    connection: ConnectionConfig,
-    origins: Option<Vec<String>>,
-    hook: Option<HandshakeHook>,
-    tls: Option<Arc<rustls::ServerConfig>>,
-}
-
-impl Default for ServerBuilder {
-    fn default() -> ServerBuilder {
-        ServerBuilder {
-            max_connections: 10_000,
-            max_message_size: 10 << 20,
-            read_buffer_size: 4096,
-            handshake_timeout: Duration::from_secs(10),
-            shutdown_deadline: Duration::from_secs(10),
-            connection: ConnectionConfig::default(),
-            origins: None,
-            hook: None,
-            tls: None,
-        }
-    }
-}
-
-impl ServerBuilder {
-    /// Open connections at most; the next upgrade is refused with HTTP 429.
-    /// Default 10 000.
-    #[must_use]
-    pub fn max_connections(mut self, max: usize) -> Self {
-        self.max_connections = max;
-        self
-    }
-
-    /// Largest message (and frame) accepted, in bytes; a bigger one closes the
-    /// connection with code 1009 before its payload is read. Default 10 MiB.
-    #[must_use]
-    pub fn max_message_size(mut self, bytes: usize) -> Self {
-        self.max_message_size = bytes;
-        self
-    }
-
-    /// The socket read buffer per connection, in bytes: the main cost of an
-    /// idle connection. Default 4 KiB.
-    #[must_use]
-    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
-        self.read_buffer_size = bytes;
-        self
-    }
-
-    /// Entries allowed in one batch. Default 1000.
-    #[must_use]
-    pub fn max_batch_len(mut self, max: usize) -> Self {
-        self.connection.max_batch_len = max;
-        self
-    }
-
-    /// Calls handled at once per connection. Default 64.
-    #[must_use]
-    pub fn max_in_flight(mut self, max: usize) -> Self {
-        self.connection.max_in_flight = max;
-        self
-    }
-
-    /// Subscriptions per connection. Default 1024.
-    #[must_use]
-    pub fn max_subscriptions(mut self, max: usize) -> Self {
-        self.connection.max_subscriptions = max;
-        self
-    }
-
-    /// Every per-connection limit and timer at once.
-    #[must_use]
-    pub fn connection_config(mut self, config: ConnectionConfig) -> Self {
-        self.connection = config;
-        self
-    }
-
-    /// Accept only upgrades whose `Origin` header is in this list (others get
-    /// 403). Without a list, any origin is accepted.
-    #[must_use]
-    pub fn allowed_origins<I: IntoIterator<Item = S>, S: Into<String>>(
-        mut self,
-        origins: I,
-    ) -> Self {
-        self.origins = Some(origins.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// A hook run on every upgrade request after the Origin check: refuse it
-    /// with a [`Rejection`], or return data that handlers then read through
-    /// [`crate::Context::get`] (an authenticated user, say).
-    #[must_use]
-    pub fn handshake<F>(mut self, hook: F) -> Self
-    where
-        F: Fn(&HandshakeRequest<'_>) -> Result<Extensions, Rejection> + Send + Sync + 'static,
-    {
-        self.hook = Some(Arc::new(hook));
-        self
-    }
-
-    /// How long a client may take to finish TLS and the upgrade. Default 10 s.
-    #[must_use]
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
-        self
-    }
-
-    /// How long a graceful shutdown waits for in-flight calls. Default 10 s.
-    #[must_use]
-    pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
-        self.shutdown_deadline = deadline;
-        self
-    }
-
-    /// Serve `wss://` with this rustls configuration.
-    #[must_use]
-    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
-        self.tls = Some(config);
-        self
-    }
-
-    /// Builds the server around `router`.
-    pub fn build(self, router: Router) -> Server {
-        let mut ws_config = WebSocketConfig::default();
-        ws_config.max_message_size = Some(self.max_message_size);
-        ws_config.max_frame_size = Some(self.max_message_size);
-        ws_config.read_buffer_size = self.read_buffer_size;
-        ws_config.write_buffer_size = 0;
-        Server {
-            shared: Arc::new(Shared {
-                router: Arc::new(router),
-                connection: Arc::new(self.connection.clone()),
-                ws_config,
-                builder: self,
-                stop: CancellationToken::new(),
-                drain: CancellationToken::new(),
-                active: AtomicUsize::new(0),
-                all_closed: Notify::new(),
-                peers: Mutex::default(),
-                next_peer: AtomicU64::new(0),
-            }),
-        }
-    }
-}
-
-impl std::fmt::Debug for ServerBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerBuilder")
-            .field("max_connections", &self.max_connections)
-            .field("max_message_size", &self.max_message_size)
-            .field("connection", &self.connection)
-            .field("origins", &self.origins)
-            .field("tls", &self.tls.is_some())
-            .finish_non_exhaustive()
-    }
-}
+use crate::session::{ConnectionConfig, Peer};
+use accept::{accept_loop, serve, Slot};
 
 /// A JSON-RPC WebSocket server: bind it to a port, or hand it sockets that
 /// another HTTP stack has already upgraded.
@@ -236,6 +56,23 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Server {
+    fn new(builder: ServerBuilder, router: Router, ws_config: WebSocketConfig) -> Server {
+        Server {
+            shared: Arc::new(Shared {
+                router: Arc::new(router),
+                connection: Arc::new(builder.connection.clone()),
+                ws_config,
+                builder,
+                stop: CancellationToken::new(),
+                drain: CancellationToken::new(),
+                active: AtomicUsize::new(0),
+                all_closed: Notify::new(),
+                peers: Mutex::default(),
+                next_peer: AtomicU64::new(0),
+            }),
+        }
+    }
+
     /// A builder with the default limits.
     pub fn builder() -> ServerBuilder {
         ServerBuilder::default()
@@ -372,159 +209,4 @@ impl ServerHandle {
             tracing::warn!("connections still open after the shutdown deadline");
         }
     }
-}
-
-/// One place among `max_connections`, given back when dropped.
-struct Slot {
-    shared: Arc<Shared>,
-    /// The connection's entry in the server's peer list, once it has one.
-    key: Option<u64>,
-}
-
-impl Slot {
-    /// A slot if fewer than `max_connections` are taken; refused handshakes
-    /// never count, even for a moment.
-    fn take(shared: &Arc<Shared>) -> Option<Slot> {
-        let max = shared.builder.max_connections;
-        shared
-            .active
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()?;
-        Some(Slot {
-            shared: shared.clone(),
-            key: None,
-        })
-    }
-
-    fn take_unchecked(shared: Arc<Shared>) -> Slot {
-        shared.active.fetch_add(1, Ordering::AcqRel);
-        Slot { shared, key: None }
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        if let Some(key) = self.key {
-            let mut peers = self
-                .shared
-                .peers
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            peers.remove(&key);
-        }
-        if self.shared.active.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.shared.all_closed.notify_waiters();
-        }
-    }
-}
-
-async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = shared.stop.cancelled() => break,
-        };
-        match accepted {
-            Ok((tcp, remote_addr)) => {
-                let _ = tcp.set_nodelay(true);
-                tokio::spawn(upgrade(shared.clone(), tcp, remote_addr));
-            }
-            Err(err) => {
-                // Out of descriptors and similar: back off instead of spinning.
-                tracing::warn!(%err, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
-}
-
-async fn upgrade(shared: Arc<Shared>, tcp: TcpStream, remote_addr: SocketAddr) {
-    let timeout = shared.builder.handshake_timeout;
-    match shared.builder.tls.clone() {
-        Some(tls) => {
-            let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-            match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => handshake(shared, stream, remote_addr).await,
-                Ok(Err(err)) => tracing::debug!(%err, %remote_addr, "TLS handshake failed"),
-                Err(_) => tracing::debug!(%remote_addr, "TLS handshake timed out"),
-            }
-        }
-        None => handshake(shared, tcp, remote_addr).await,
-    }
-}
-
-// The callback's error type is fixed by tungstenite's `Callback` trait.
-#[allow(clippy::result_large_err)]
-async fn handshake<S>(shared: Arc<Shared>, stream: S, remote_addr: SocketAddr)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let slot = Slot::take(&shared);
-    let mut admitted = None;
-    let callback = |request: &Request, response: Response| {
-        if slot.is_none() {
-            return Err(Rejection::too_many("too many connections").into_response());
-        }
-        let origins = shared.builder.origins.as_deref();
-        match handshake::admit(
-            request,
-            Some(remote_addr),
-            origins,
-            shared.builder.hook.as_ref(),
-        ) {
-            Ok(extensions) => {
-                admitted = Some(extensions);
-                Ok(response)
-            }
-            Err(rejection) => Err(rejection.into_response()),
-        }
-    };
-    let upgrade =
-        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(shared.ws_config));
-    let socket = match tokio::time::timeout(shared.builder.handshake_timeout, upgrade).await {
-        Ok(Ok(socket)) => socket,
-        Ok(Err(err)) => return tracing::debug!(%err, %remote_addr, "upgrade refused or failed"),
-        Err(_) => return tracing::debug!(%remote_addr, "upgrade timed out"),
-    };
-    let (Some(slot), Some(extensions)) = (slot, admitted) else {
-        return;
-    };
-    serve(slot, socket, Some(remote_addr), extensions);
-}
-
-/// Runs the engine on an upgraded socket and keeps the slot until it ends.
-fn serve<S>(
-    slot: Slot,
-    socket: WebSocketStream<S>,
-    remote_addr: Option<SocketAddr>,
-    extensions: Extensions,
-) -> Peer
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let shared = slot.shared.clone();
-    let key = shared.next_peer.fetch_add(1, Ordering::Relaxed);
-    let mut slot = slot;
-    slot.key = Some(key);
-    let parts = ConnectionParts {
-        router: shared.router.clone(),
-        config: shared.connection.clone(),
-        remote_addr,
-        drain: shared.drain.child_token(),
-        drain_deadline: shared.builder.shutdown_deadline,
-        // Released, with the peer-list entry, when the connection ends.
-        guard: Some(Arc::new(slot)),
-    };
-    let peer = connection::spawn(socket, parts, extensions);
-    let mut peers = shared
-        .peers
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !peer.is_closed() {
-        peers.insert(key, peer.clone());
-    }
-    drop(peers);
-    peer
 }

@@ -11,6 +11,9 @@ pub(super) fn expand(p: &TokenStream, service: &Service) -> TokenStream {
     let docs = &service.docs;
     let server = format_ident!("{}Server", service.ident);
     let methods = service.methods.iter().map(|m| signature(p, m));
+    // Items with errors keep their signature, so an `impl` of the trait
+    // sees only the macro's own error.
+    let fallback = &service.fallback;
     let registrations = service.methods.iter().map(|m| registration(p, &server, m));
     quote! {
         #(#docs)*
@@ -19,6 +22,10 @@ pub(super) fn expand(p: &TokenStream, service: &Service) -> TokenStream {
         /// [`into_router`](Self::into_router).
         #vis trait #server: #p::Send + #p::Sync + 'static {
             #(#methods)*
+            #(
+                #[allow(async_fn_in_trait)]
+                #fallback
+            )*
 
             /// A router that serves every method of this service; merge it
             /// with others to serve several services on one connection.
@@ -93,8 +100,13 @@ fn handler_body(
 fn registration(p: &TokenStream, server: &syn::Ident, method: &RpcMethod) -> TokenStream {
     let name = &method.name;
     match &method.kind {
-        Kind::Method { aliases, .. } => {
-            let body = handler_body(p, server, method, &quote!(__output));
+        Kind::Method {
+            aliases, output, ..
+        } => {
+            // Spanned so an error type without `Into<ErrorObject>` is
+            // reported at the method's return type.
+            let finish = quote_spanned!(output.span()=> #p::method_output(__output));
+            let body = handler_body(p, server, method, &finish);
             quote! {
                 {
                     let __this = #p::Clone::clone(&__service);

@@ -10,12 +10,11 @@ use serde_json::value::RawValue;
 use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::{Accepted, OverflowPolicy, PendingRaw, SinkConfig};
-use crate::connection::Session;
-use crate::protocol::encode::push_json_string;
-use crate::{ErrorCode, ErrorObject};
+use super::pending_subscription::{Accepted, PendingRaw};
+use super::{OverflowPolicy, Session, SinkConfig};
+use crate::protocol::{envelope, ErrorCode, ErrorObject};
 
-/// Why [`super::PendingSubscription::accept`] failed.
+/// Why [`PendingSubscription::accept`](super::PendingSubscription::accept) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AcceptError {
@@ -30,7 +29,7 @@ pub enum AcceptError {
 impl AcceptError {
     /// The error object a refused subscribe call is answered with.
     pub(crate) fn to_error_object(&self) -> ErrorObject {
-        ErrorObject::new(ErrorCode::ServerError(-32002), self.to_string())
+        ErrorObject::new(ErrorCode::TOO_MANY_SUBSCRIPTIONS, self.to_string())
     }
 }
 
@@ -43,7 +42,7 @@ pub enum SendError {
     #[error("the subscription is closed")]
     Closed,
     /// The item did not serialize to JSON.
-    #[error("the item did not serialize: {0}")]
+    #[error("the item did not serialize")]
     Serialize(#[source] serde_json::Error),
 }
 
@@ -128,7 +127,7 @@ impl<T: Serialize> SubscriptionSink<T> {
 impl<T> Drop for SubscriptionSink<T> {
     fn drop(&mut self) {
         self.shared.end(ErrorObject::new(
-            ErrorCode::ServerError(-32000),
+            ErrorCode::SUBSCRIPTION_ENDED,
             "subscription ended",
         ));
     }
@@ -164,30 +163,11 @@ enum Next {
 
 impl SinkShared {
     fn item_frame(&self, item: &RawValue) -> String {
-        let mut frame = self.envelope(item.get().len());
-        frame.push_str(r#","result":"#);
-        frame.push_str(item.get());
-        frame.push_str("}}");
-        frame
+        envelope::item(&self.notification, &self.id, item)
     }
 
-    fn envelope(&self, extra: usize) -> String {
-        let mut frame = String::with_capacity(64 + self.notification.len() + extra);
-        frame.push_str(r#"{"jsonrpc":"2.0","method":"#);
-        push_json_string(&mut frame, &self.notification);
-        frame.push_str(r#","params":{"subscription":"#);
-        frame.push_str(self.id.get());
-        frame
-    }
-
-    fn notice_frame(&self, member: &str, value: &str) -> String {
-        let mut frame = self.envelope(value.len());
-        frame.push_str(",\"");
-        frame.push_str(member);
-        frame.push_str("\":");
-        frame.push_str(value);
-        frame.push_str("}}");
-        frame
+    fn lagged_frame(&self, missed: u64) -> String {
+        envelope::lagged(&self.notification, &self.id, missed)
     }
 
     async fn push(&self, frame: String) -> Result<(), SendError> {
@@ -214,7 +194,7 @@ impl SinkShared {
                     OverflowPolicy::Close => {
                         state.items.clear();
                         state.ending = Some(ErrorObject::new(
-                            ErrorCode::ServerError(-32001),
+                            ErrorCode::SLOW_SUBSCRIBER,
                             "subscription closed: the client reads too slowly",
                         ));
                         drop(state);
@@ -237,7 +217,7 @@ impl SinkShared {
         if state.items.is_empty() {
             state.lagged += missed;
         } else {
-            let notice = self.notice_frame("lagged", &missed.to_string());
+            let notice = self.lagged_frame(missed);
             state.items.push_back(notice);
         }
         drop(state);
@@ -273,7 +253,7 @@ impl SinkShared {
         }
         if state.lagged > 0 {
             let lagged = std::mem::take(&mut state.lagged);
-            return Next::Frame(self.notice_frame("lagged", &lagged.to_string()));
+            return Next::Frame(self.lagged_frame(lagged));
         }
         if let Some(frame) = state.items.pop_front() {
             drop(state);
@@ -281,10 +261,7 @@ impl SinkShared {
             return Next::Frame(frame);
         }
         match &state.ending {
-            Some(error) => {
-                let error = serde_json::to_string(error).expect("an error object serializes");
-                Next::Last(Some(self.notice_frame("error", &error)))
-            }
+            Some(error) => Next::Last(Some(envelope::ended(&self.notification, &self.id, error))),
             None => Next::Wait,
         }
     }
@@ -292,7 +269,7 @@ impl SinkShared {
 
 /// Creates the subscription, registers it with the connection, and starts
 /// its forwarder.
-pub(super) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
+pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
     let PendingRaw {
         responder,
         session,

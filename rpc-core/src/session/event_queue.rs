@@ -1,34 +1,16 @@
-//! The client side of a subscription: a bounded event queue filled by the
-//! connection's I/O task, read as a typed `Stream`.
+//! The receiving end's buffer for one subscription: filled by the I/O task,
+//! drained by the `Subscription` stream. Items are bounded; when a new one
+//! finds the buffer full the oldest is dropped and counted, so the reader
+//! learns exactly how many it missed.
 
 use std::collections::VecDeque;
-use std::marker::PhantomData;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::task::{Context as TaskContext, Poll};
 
 use futures_util::task::AtomicWaker;
-use futures_util::Stream;
-use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::connection::{ClientSubscriptionKey, Session};
-use crate::ErrorObject;
-
-/// One event of a subscription, as the client sees it.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum SubscriptionEvent<T> {
-    /// The next item.
-    Item(T),
-    /// This many items were dropped here, because a buffer overflowed (the
-    /// server's or this client's).
-    Lagged(u64),
-    /// An item arrived that does not decode as `T`.
-    Malformed(serde_json::Error),
-    /// The subscription ended; the stream yields nothing after this.
-    Closed(ErrorObject),
-}
+use crate::protocol::ErrorObject;
 
 #[derive(Debug)]
 pub(crate) enum RawEvent {
@@ -113,7 +95,7 @@ impl EventQueue {
         self.waker.wake();
     }
 
-    fn poll_next(&self, cx: &mut TaskContext<'_>) -> Poll<Option<RawEvent>> {
+    pub(crate) fn poll_next(&self, cx: &mut TaskContext<'_>) -> Poll<Option<RawEvent>> {
         self.waker.register(cx.waker());
         let mut state = self.state.lock().expect("queue lock");
         if state.dropped > 0 {
@@ -138,94 +120,5 @@ impl EventQueue {
 
     pub(crate) fn len(&self) -> usize {
         self.state.lock().expect("queue lock").events.len()
-    }
-}
-
-/// A live subscription: a `Stream` of [`SubscriptionEvent`]s.
-///
-/// Dropping it unsubscribes (the unsubscribe call is sent without waiting
-/// for its answer); [`Subscription::unsubscribe`] does the same and waits.
-#[derive(Debug)]
-pub struct Subscription<T> {
-    queue: Arc<EventQueue>,
-    key: Option<ClientSubscriptionKey>,
-    session: Arc<Session>,
-    done: bool,
-    item: PhantomData<fn() -> T>,
-}
-
-impl<T> Subscription<T> {
-    pub(crate) fn new(
-        queue: Arc<EventQueue>,
-        key: ClientSubscriptionKey,
-        session: Arc<Session>,
-    ) -> Self {
-        Subscription {
-            queue,
-            key: Some(key),
-            session,
-            done: false,
-            item: PhantomData,
-        }
-    }
-
-    /// The id the server gave this subscription, as JSON text.
-    pub fn id(&self) -> &str {
-        self.key.as_ref().map_or("", |key| key.id.get())
-    }
-
-    /// Events received and not yet read.
-    pub fn buffered(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Ends the subscription and waits for the server to confirm.
-    ///
-    /// # Errors
-    ///
-    /// The server's error (for example an unknown id), or a connection error.
-    pub async fn unsubscribe(mut self) -> Result<(), crate::CallError> {
-        match self.key.take() {
-            Some(key) => self.session.unsubscribe(key).await,
-            None => Ok(()),
-        }
-    }
-}
-
-impl<T> Drop for Subscription<T> {
-    fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.session.unsubscribe_in_background(&key);
-        }
-    }
-}
-
-impl<T: DeserializeOwned> Stream for Subscription<T> {
-    type Item = SubscriptionEvent<T>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(None);
-        }
-        let event = match this.queue.poll_next(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(None) => {
-                this.done = true;
-                return Poll::Ready(None);
-            }
-            Poll::Ready(Some(event)) => event,
-        };
-        Poll::Ready(Some(match event {
-            RawEvent::Item(raw) => match serde_json::from_str(raw.get()) {
-                Ok(item) => SubscriptionEvent::Item(item),
-                Err(err) => SubscriptionEvent::Malformed(err),
-            },
-            RawEvent::Lagged(n) => SubscriptionEvent::Lagged(n),
-            RawEvent::Closed(reason) => {
-                this.key = None;
-                SubscriptionEvent::Closed(reason)
-            }
-        }))
     }
 }

@@ -11,17 +11,16 @@ use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
-use super::session::{Forget, Session};
-use super::tables::Waiter;
-use super::{CallError, Closed};
+use super::pending::{Forget, Waiter};
+use super::state::{Outbound, Session};
+use super::{CallError, Closed, Subscription};
 use crate::protocol::{encode, Id};
-use crate::subscription::Subscription;
 
 /// A handle to one live connection; clone it freely and use it from many
 /// tasks at once.
 ///
 /// Both ends have one: the client wraps it, and a server handler reaches the
-/// client through [`crate::Context::peer`].
+/// client through `Context::peer`.
 #[derive(Debug, Clone)]
 pub struct Peer {
     pub(crate) session: Arc<Session>,
@@ -182,10 +181,7 @@ impl Peer {
             code: CloseCode::Normal,
             reason: "closed by this end".into(),
         };
-        if !self
-            .session
-            .try_send(super::session::Outbound::Close(Box::new(frame)))
-        {
+        if !self.session.try_send(Outbound::Close(Box::new(frame))) {
             self.session
                 .shut_down(Closed::new(Some(1000), "closed by this end"));
         }
@@ -197,7 +193,7 @@ impl Peer {
     }
 
     /// Frames queued for the I/O task right now (bounded by
-    /// [`super::ConnectionConfig::outbound_capacity`]).
+    /// [`ConnectionConfig::outbound_capacity`](super::ConnectionConfig::outbound_capacity)).
     pub fn queued_frames(&self) -> usize {
         self.session.queued()
     }
@@ -208,7 +204,7 @@ impl Peer {
     }
 
     /// The most items any one served subscription has buffered right now
-    /// (bounded by its [`crate::subscription::SinkConfig::buffer`]).
+    /// (bounded by its [`SinkConfig::buffer`](super::SinkConfig::buffer)).
     pub fn max_subscription_backlog(&self) -> usize {
         self.session.subscriptions().max_buffered()
     }
@@ -239,7 +235,7 @@ pub(crate) fn to_params<P: Serialize + ?Sized>(
 /// # Examples
 ///
 /// ```
-/// use rpc_core::connection::Batch;
+/// use wirecall::Batch;
 ///
 /// let mut batch = Batch::new();
 /// let sum = batch.call::<i64>("sum", [1, 2, 4]).unwrap();

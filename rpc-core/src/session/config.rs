@@ -10,7 +10,7 @@ use std::time::Duration;
 /// # Examples
 ///
 /// ```
-/// use rpc_core::connection::ConnectionConfig;
+/// use wirecall::ConnectionConfig;
 /// use std::time::Duration;
 ///
 /// let config = ConnectionConfig {

@@ -12,7 +12,7 @@ use crate::protocol::encode::push_json_string;
 /// # Examples
 ///
 /// ```
-/// use rpc_core::connection::ParamsBuilder;
+/// use wirecall::ParamsBuilder;
 ///
 /// let mut params = ParamsBuilder::named();
 /// params.push("a", &1).unwrap();

@@ -9,8 +9,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::session::Outbound;
-use super::Closed;
+use crate::session::{Closed, Outbound};
 
 /// Frames written before one flush, at most.
 pub(crate) const COALESCE: usize = 64;

@@ -1,7 +1,7 @@
 #[wirecall::rpc(server, client)]
 pub trait Service {
     #[subscription(name = "s", unsubscribe = "u")]
-    async fn s(&self, sink: wirecall::PendingSubscription<u8>);
+    async fn s(&self, sink: wirecall::PendingSubscription);
 }
 
 fn main() {}

@@ -1,10 +1,10 @@
-//! The one I/O task of a connection. It reads the socket and routes answers
-//! to waiting calls, items to received subscriptions, and everything else to
-//! the router, with at most `max_in_flight` calls running. It is also the
-//! only writer: answers ready at once are written straight away (several
-//! frames read together are answered with one flush), and everything other
-//! tasks produce arrives through the bounded outbound queue. It keeps the
-//! connection alive and closes it.
+//! The one I/O task of a connection, its only reader and only writer. It
+//! reads the socket and routes answers to waiting calls, items to received
+//! subscriptions, and everything else to the router, with at most
+//! `max_in_flight` calls running. Answers ready at once are written straight
+//! away (several frames read together are answered with one flush), and
+//! everything other tasks produce arrives through the bounded outbound
+//! queue. It keeps the connection alive and closes it.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -14,8 +14,6 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -23,22 +21,17 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_util::sync::CancellationToken;
 
-use super::session::{Outbound, Session};
-use super::tables::Waiter;
-use super::writer;
-use super::{CallError, Closed};
-use crate::protocol::{encode, Id, Incoming, Message, Notification, Response};
+use super::{inbound, writer};
+use crate::protocol::{encode, ErrorObject, Id, Message};
 use crate::router::{prepare_message, Context, Reply, Router};
-use crate::subscription::{EventQueue, RawEvent};
-use crate::ErrorObject;
+use crate::session::{Closed, Outbound, Session};
 
-pub(crate) struct Reader {
-    pub(crate) session: Arc<Session>,
-    pub(crate) router: Arc<Router>,
-    pub(crate) ctx: Context,
-    pub(crate) drain: CancellationToken,
-    /// Dropped with the task, when the connection has ended.
-    pub(crate) guard: Option<Arc<dyn std::any::Any + Send + Sync>>,
+pub(super) struct IoTask {
+    session: Arc<Session>,
+    router: Arc<Router>,
+    ctx: Context,
+    /// Cancelled to ask for a graceful stop, if the owner can ask.
+    drain: Option<CancellationToken>,
     permits: Arc<Semaphore>,
     tasks: JoinSet<()>,
     last_heard: Instant,
@@ -79,20 +72,19 @@ enum End {
     Drain,
 }
 
-impl Reader {
-    pub(crate) fn new(
+impl IoTask {
+    pub(super) fn new(
         session: Arc<Session>,
         router: Arc<Router>,
         ctx: Context,
-        drain: CancellationToken,
-    ) -> Reader {
+        drain: Option<CancellationToken>,
+    ) -> IoTask {
         let permits = Arc::new(Semaphore::new(session.config.max_in_flight.max(1)));
-        Reader {
+        IoTask {
             session,
             router,
             ctx,
             drain,
-            guard: None,
             permits,
             tasks: JoinSet::new(),
             last_heard: Instant::now(),
@@ -101,7 +93,7 @@ impl Reader {
         }
     }
 
-    pub(crate) async fn run<W>(
+    pub(super) async fn run<W>(
         mut self,
         mut ws: W,
         mut queue: mpsc::Receiver<Outbound>,
@@ -228,7 +220,7 @@ impl Reader {
         let parked_weight = self.parked.front().map_or(1, |(_, weight)| *weight);
         tokio::select! {
             biased;
-            () = self.drain.cancelled() => Event::Drain,
+            () = shutdown_asked(self.drain.as_ref()) => Event::Drain,
             () = self.session.token().cancelled() => Event::Ended,
             Ok(permit) = self.permits.clone().acquire_many_owned(parked_weight), if !self.parked.is_empty() => {
                 Event::Permit(permit)
@@ -364,7 +356,7 @@ impl Reader {
     fn on_frame(&mut self, frame: &str) {
         let mut consumed_own = false;
         let message = match Message::parse(frame) {
-            Message::Single(incoming) => match self.take_own(incoming) {
+            Message::Single(incoming) => match inbound::take_own(&self.session, incoming) {
                 Some(incoming) => Message::Single(incoming),
                 None => return,
             },
@@ -372,7 +364,7 @@ impl Reader {
                 let total = items.len();
                 let rest: Vec<_> = items
                     .into_iter()
-                    .filter_map(|item| self.take_own(item))
+                    .filter_map(|item| inbound::take_own(&self.session, item))
                     .collect();
                 consumed_own = rest.len() < total;
                 if rest.is_empty() {
@@ -412,7 +404,7 @@ impl Reader {
     }
 
     fn dispatch(&mut self, message: Message<'_>, permit: Option<OwnedSemaphorePermit>) {
-        let reply = prepare_message(&self.router, message, &self.ctx, Some(&self.session));
+        let reply = prepare_message(&self.router, message, &self.ctx);
         let mut reply = Box::pin(reply);
         // Most handlers finish without waiting: answer those here and save a task.
         let polled = reply.as_mut().poll(&mut TaskContext::from_waker(
@@ -433,96 +425,13 @@ impl Reader {
             }
         }
     }
+}
 
-    /// Consumes what belongs to this end's own calls and subscriptions;
-    /// returns the rest for the router.
-    fn take_own<'a>(&self, incoming: Incoming<'a>) -> Option<Incoming<'a>> {
-        match incoming {
-            Incoming::Response(response) => {
-                self.complete(response);
-                None
-            }
-            Incoming::Notification(note) if !self.session.client_subscriptions.is_empty() => {
-                if self.deliver(&note) {
-                    None
-                } else {
-                    Some(Incoming::Notification(note))
-                }
-            }
-            other => Some(other),
-        }
-    }
-
-    fn complete(&self, response: Response<'_>) {
-        let Some(waiter) = response
-            .id
-            .as_u64()
-            .and_then(|id| self.session.pending.remove(id))
-        else {
-            tracing::debug!(id = %response.id, "dropped an answer with an unknown id");
-            return;
-        };
-        let outcome = response
-            .outcome
-            .map(ToOwned::to_owned)
-            .map_err(CallError::Rpc);
-        match waiter {
-            Waiter::Call(reply) => drop(reply.send(outcome)),
-            Waiter::Subscribe {
-                reply,
-                unsubscribe,
-                buffer,
-            } => {
-                let subscribed = outcome.map(|id| {
-                    let queue = Arc::new(EventQueue::new(buffer));
-                    self.session.client_subscriptions.insert(&id, queue.clone());
-                    (
-                        super::tables::ClientSubscriptionKey { id, unsubscribe },
-                        queue,
-                    )
-                });
-                if let Err(Ok((key, _))) = reply.send(subscribed) {
-                    self.session.unsubscribe_in_background(&key);
-                }
-            }
-            Waiter::Discard => {}
-        }
-    }
-
-    /// Delivers a subscription notification; false when it is not one of ours.
-    fn deliver(&self, note: &Notification<'_>) -> bool {
-        #[derive(Deserialize)]
-        struct Notice<'a> {
-            #[serde(borrow)]
-            subscription: &'a RawValue,
-            #[serde(borrow, default)]
-            result: Option<&'a RawValue>,
-            #[serde(default)]
-            error: Option<ErrorObject>,
-            #[serde(default)]
-            lagged: Option<u64>,
-        }
-        let Some(params) = note.params else {
-            return false;
-        };
-        let Ok(notice) = serde_json::from_str::<Notice<'_>>(params.get()) else {
-            return false;
-        };
-        let id = notice.subscription.get();
-        let Some(queue) = self.session.client_subscriptions.get(id) else {
-            return false;
-        };
-        if let Some(error) = notice.error {
-            self.session.client_subscriptions.remove(id);
-            queue.push(RawEvent::Closed(error));
-        } else if let Some(lagged) = notice.lagged {
-            queue.push(RawEvent::Lagged(lagged));
-        } else if let Some(result) = notice.result {
-            queue.push(RawEvent::Item(result.to_owned()));
-        } else {
-            return false;
-        }
-        true
+/// Resolves when `drain` is cancelled; never without one.
+async fn shutdown_asked(drain: Option<&CancellationToken>) {
+    match drain {
+        Some(drain) => drain.cancelled().await,
+        None => std::future::pending().await,
     }
 }
 

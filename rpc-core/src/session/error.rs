@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ErrorObject;
+use crate::protocol::ErrorObject;
 
 /// Why a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,5 @@
-//! The state one connection shares between its I/O task, its
-//! handlers and every handle to it.
+//! The state one connection shares between its I/O task, its handlers and
+//! every handle to it: the outbound queue, the tables, the end of the line.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -9,11 +9,11 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_util::sync::CancellationToken;
 
-use super::tables::{
-    CallReply, ClientSubscriptionKey, ClientSubscriptions, PendingCalls, SubscriptionTable, Waiter,
-};
+use super::pending::{CallReply, Forget, PendingCalls, Waiter};
+use super::received::{ClientSubscriptionKey, ClientSubscriptions};
+use super::served::SubscriptionTable;
 use super::{CallError, Closed, ConnectionConfig};
-use crate::protocol::{encode, Id};
+use crate::protocol::{encode, envelope, ErrorCode, ErrorObject, Id};
 
 /// What other tasks ask the I/O task to put on the wire.
 #[derive(Debug)]
@@ -181,12 +181,12 @@ impl Session {
     /// Ends a received subscription and waits for the peer to confirm.
     pub(crate) async fn unsubscribe(&self, key: ClientSubscriptionKey) -> Result<(), CallError> {
         self.client_subscriptions.remove(key.id.get());
-        let params = unsubscribe_params(&key);
+        let params = envelope::unsubscribe_params(&key.id);
         let answer = self.call(&key.unsubscribe, Some(&params)).await?;
         match serde_json::from_str::<bool>(answer.get()) {
             Ok(true) => Ok(()),
-            Ok(false) => Err(CallError::Rpc(crate::ErrorObject::new(
-                crate::ErrorCode::ServerError(-32000),
+            Ok(false) => Err(CallError::Rpc(ErrorObject::new(
+                ErrorCode::UNSUBSCRIBE_REFUSED,
                 "the peer refused to unsubscribe",
             ))),
             Err(err) => Err(CallError::Decode(err)),
@@ -205,7 +205,7 @@ impl Session {
         let frame = encode::request(
             &Id::from(id),
             &key.unsubscribe,
-            Some(&unsubscribe_params(key)),
+            Some(&envelope::unsubscribe_params(&key.id)),
         );
         let frame = match self.outbound.try_send(Outbound::Text(frame)) {
             Ok(()) => return,
@@ -226,22 +226,5 @@ impl Session {
             self.pending.remove(id);
             tracing::warn!(id = %key.id.get(), "could not send unsubscribe outside a runtime");
         }
-    }
-}
-
-fn unsubscribe_params(key: &ClientSubscriptionKey) -> Box<RawValue> {
-    RawValue::from_string(format!("[{}]", key.id.get())).expect("valid JSON")
-}
-
-/// Drops a call's waiter when the call ends in any way, including when the
-/// caller stops waiting (a dropped future), so the table cannot fill up.
-pub(crate) struct Forget<'a> {
-    pub(crate) pending: &'a PendingCalls,
-    pub(crate) id: u64,
-}
-
-impl Drop for Forget<'_> {
-    fn drop(&mut self) {
-        self.pending.remove(self.id);
     }
 }

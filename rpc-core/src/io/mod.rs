@@ -1,0 +1,170 @@
+//! The connection engine over any WebSocket, the same for both ends.
+//!
+//! Each socket gets exactly one I/O task, its only reader and only writer.
+//! Answers it computes at once are written straight away; everything other
+//! tasks produce — replies of waiting handlers, calls, subscription items —
+//! passes through one bounded queue to it, so two writes can never race and
+//! memory stays bounded. [`Connection`] starts that task over any stream of
+//! WebSocket messages: the server and the client use it, and so can another
+//! WebSocket stack or an in-memory test.
+
+mod inbound;
+mod task;
+mod writer;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{Sink, Stream};
+pub use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+pub use tokio_util::sync::CancellationToken;
+
+use crate::router::{Context, Extensions, Router};
+use crate::session::{ConnectionConfig, Peer, Session};
+
+/// Numbers connections for [`Context::connection_id`]; 0 means "none".
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
+/// A connection about to start: its router, limits and per-connection data.
+/// [`Connection::spawn`] runs it over an open WebSocket.
+///
+/// The socket is anything that reads and writes tungstenite messages — a
+/// `tokio_tungstenite::WebSocketStream` over TCP, TLS, an HTTP upgrade or an
+/// in-memory pipe.
+///
+/// # Examples
+///
+/// Two ends over an in-memory pipe, no network:
+///
+/// ```
+/// use tokio_tungstenite::tungstenite::protocol::Role;
+/// use tokio_tungstenite::WebSocketStream;
+/// use wirecall::io::Connection;
+/// use wirecall::{Context, ErrorObject, Params, Router};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let mut router = Router::new();
+/// router.method("add", |params: Params<'_>, _: &Context| {
+///     let (a, b): (i64, i64) = params.parse()?;
+///     Ok(async move { Ok::<_, ErrorObject>(a + b) })
+/// })?;
+/// let (left, right) = tokio::io::duplex(64 * 1024);
+/// let server_end = WebSocketStream::from_raw_socket(left, Role::Server, None).await;
+/// let client_end = WebSocketStream::from_raw_socket(right, Role::Client, None).await;
+/// Connection::new(router).spawn(server_end);
+/// let peer = Connection::new(Router::new()).spawn(client_end);
+/// assert_eq!(peer.call::<i64>("add", [2, 3]).await?, 5);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct Connection {
+    router: Arc<Router>,
+    config: Arc<ConnectionConfig>,
+    remote_addr: Option<SocketAddr>,
+    extensions: Extensions,
+    shutdown: Option<(CancellationToken, Duration)>,
+    on_end: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl Connection {
+    /// A connection whose peer's calls `router` answers, with default limits.
+    pub fn new(router: impl Into<Arc<Router>>) -> Connection {
+        Connection {
+            router: router.into(),
+            config: Arc::default(),
+            remote_addr: None,
+            extensions: Extensions::new(),
+            shutdown: None,
+            on_end: None,
+        }
+    }
+
+    /// Limits and timers (shared by many connections through the `Arc`).
+    #[must_use]
+    pub fn config(mut self, config: impl Into<Arc<ConnectionConfig>>) -> Self {
+        self.config = config.into();
+        self
+    }
+
+    /// The peer's address, shown to handlers by [`Context::remote_addr`].
+    #[must_use]
+    pub fn remote_addr(mut self, addr: impl Into<Option<SocketAddr>>) -> Self {
+        self.remote_addr = addr.into();
+        self
+    }
+
+    /// Per-connection data handlers read through [`Context::get`] (an
+    /// authenticated user, say).
+    #[must_use]
+    pub fn extensions(mut self, extensions: Extensions) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    /// When `signal` is cancelled the connection stops reading, lets calls in
+    /// flight finish for up to `deadline`, writes their answers and closes
+    /// with code 1001.
+    #[must_use]
+    pub fn graceful_shutdown(mut self, signal: CancellationToken, deadline: Duration) -> Self {
+        self.shutdown = Some((signal, deadline));
+        self
+    }
+
+    /// Runs `f` once the connection has ended and its task is done (the
+    /// server gives back the connection's slot here).
+    #[must_use]
+    pub fn on_end(mut self, f: impl FnOnce() + Send + 'static) -> Self {
+        self.on_end = Some(Box::new(f));
+        self
+    }
+
+    /// Starts the connection's I/O task on the current tokio runtime and
+    /// returns the handle for calling the peer.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn spawn<S>(self, socket: S) -> Peer
+    where
+        S: Stream<Item = Result<WsMessage, WsError>>
+            + Sink<WsMessage, Error = WsError>
+            + Send
+            + Unpin
+            + 'static,
+    {
+        let (session, queue) = Session::new(self.config);
+        let peer = Peer {
+            session: session.clone(),
+        };
+        let id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+        let ctx = Context::with_peer(self.extensions, self.remote_addr, Some(peer.clone()), id);
+        let (drain, deadline) = self
+            .shutdown
+            .map_or((None, Duration::ZERO), |(signal, deadline)| {
+                (Some(signal), deadline)
+            });
+        let task = task::IoTask::new(session, self.router, ctx, drain);
+        let on_end = self.on_end;
+        tokio::spawn(async move {
+            task.run(socket, queue, deadline).await;
+            if let Some(on_end) = on_end {
+                on_end();
+            }
+        });
+        peer
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("router", &self.router)
+            .field("config", &self.config)
+            .field("remote_addr", &self.remote_addr)
+            .field("graceful_shutdown", &self.shutdown.is_some())
+            .finish_non_exhaustive()
+    }
+}

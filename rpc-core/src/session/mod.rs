@@ -1,0 +1,34 @@
+//! Per-connection state, the same for both ends: outgoing calls awaiting
+//! answers, the subscriptions this end serves (sinks) and receives
+//! (streams), and [`Peer`], the handle other tasks use to reach the
+//! connection. Nothing here reads or writes a socket: the `io` layer does,
+//! through the session's bounded outbound queue.
+
+mod config;
+mod error;
+mod event_queue;
+mod params_builder;
+mod peer;
+mod pending;
+mod pending_subscription;
+mod received;
+mod served;
+mod sink;
+mod sink_config;
+mod state;
+mod stream;
+
+pub use config::ConnectionConfig;
+pub use error::{CallError, Closed};
+pub use params_builder::{AsPeer, ParamsBuilder};
+pub use peer::{Batch, BatchResponse, BatchSlot, Peer};
+pub use pending_subscription::PendingSubscription;
+pub use sink::{AcceptError, SendError, SubscriptionSink};
+pub use sink_config::{OverflowPolicy, SinkConfig};
+pub use stream::{Subscription, SubscriptionEvent};
+
+pub(crate) use event_queue::{EventQueue, RawEvent};
+pub(crate) use pending::Waiter;
+pub(crate) use pending_subscription::{Accepted, PendingRaw};
+pub(crate) use received::ClientSubscriptionKey;
+pub(crate) use state::{Outbound, Session};

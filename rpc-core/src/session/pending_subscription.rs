@@ -1,0 +1,65 @@
+//! A subscribe call not yet answered, handed to its handler.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use super::sink::{self, AcceptError, SubscriptionSink};
+use super::{Session, SinkConfig};
+use crate::protocol::ErrorObject;
+
+/// The reply to an accepted subscribe call.
+#[derive(Debug)]
+pub(crate) struct Accepted {
+    pub(crate) id_json: Box<RawValue>,
+    pub(crate) release: oneshot::Sender<()>,
+}
+
+/// A subscribe call not yet answered: accept it to get a sink, or reject it.
+///
+/// Dropping it unanswered answers the call with -32603.
+#[derive(Debug)]
+pub struct PendingSubscription<T> {
+    raw: PendingRaw,
+    item: PhantomData<fn(&T)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct PendingRaw {
+    pub(crate) responder: oneshot::Sender<Result<Accepted, ErrorObject>>,
+    pub(crate) session: Arc<Session>,
+    pub(crate) notification: Arc<str>,
+    pub(crate) config: SinkConfig,
+    pub(crate) token: CancellationToken,
+}
+
+impl<T: Serialize> PendingSubscription<T> {
+    /// Answers the call with a fresh subscription id and returns the sink for
+    /// its items. Items sent before the answer is on the wire wait in the buffer.
+    ///
+    /// # Errors
+    ///
+    /// [`AcceptError`] when the connection allows no more subscriptions (the
+    /// call is then answered with an error) or is gone.
+    pub fn accept(self) -> Result<SubscriptionSink<T>, AcceptError> {
+        sink::accept(self.raw).map(SubscriptionSink::from_shared)
+    }
+
+    /// Answers the call with `error`; no subscription is created.
+    pub fn reject(self, error: impl Into<ErrorObject>) {
+        let _ = self.raw.responder.send(Err(error.into()));
+    }
+}
+
+impl<T> PendingSubscription<T> {
+    pub(crate) fn from_raw(raw: PendingRaw) -> PendingSubscription<T> {
+        PendingSubscription {
+            raw,
+            item: PhantomData,
+        }
+    }
+}

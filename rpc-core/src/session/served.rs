@@ -1,0 +1,92 @@
+//! Subscriptions this end serves, by id, up to the connection's limit.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::value::RawValue;
+
+use super::sink::{AcceptError, SinkShared};
+
+/// Subscriptions this end serves, by id.
+#[derive(Debug)]
+pub(crate) struct SubscriptionTable {
+    sinks: Mutex<HashMap<Box<str>, Arc<SinkShared>>>,
+    next: AtomicU64,
+    limit: usize,
+}
+
+impl SubscriptionTable {
+    pub(crate) fn new(limit: usize) -> SubscriptionTable {
+        SubscriptionTable {
+            sinks: Mutex::default(),
+            next: AtomicU64::new(1),
+            limit,
+        }
+    }
+
+    /// A fresh id as a JSON string, if there is room for one more.
+    /// `Err` when the table is at its limit.
+    pub(crate) fn check_room(&self) -> Result<(), AcceptError> {
+        if self.len() >= self.limit {
+            return Err(AcceptError::TooMany(self.limit));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn next_id(&self) -> Result<Box<RawValue>, AcceptError> {
+        self.check_room()?;
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        Ok(RawValue::from_string(format!("\"{n:x}\"")).expect("valid JSON"))
+    }
+
+    pub(crate) fn insert(&self, sink: Arc<SinkShared>) -> Result<(), AcceptError> {
+        let mut sinks = self.sinks.lock().expect("subscriptions lock");
+        if sinks.len() >= self.limit {
+            return Err(AcceptError::TooMany(self.limit));
+        }
+        sinks.insert(sink.id.get().into(), sink);
+        Ok(())
+    }
+
+    /// Removes the subscription `id` if it is of the kind `notification`.
+    pub(crate) fn remove(&self, id: &str, notification: &str) -> Option<Arc<SinkShared>> {
+        let mut sinks = self.sinks.lock().expect("subscriptions lock");
+        if sinks
+            .get(id)
+            .is_some_and(|sink| &*sink.notification == notification)
+        {
+            sinks.remove(id)
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.sinks.lock().expect("subscriptions lock").len()
+    }
+
+    pub(crate) fn close_all(&self) {
+        let sinks: Vec<_> = self
+            .sinks
+            .lock()
+            .expect("subscriptions lock")
+            .drain()
+            .map(|(_, s)| s)
+            .collect();
+        for sink in sinks {
+            sink.finish_quietly();
+        }
+    }
+
+    /// The most items buffered by any one subscription right now.
+    pub(crate) fn max_buffered(&self) -> usize {
+        self.sinks
+            .lock()
+            .expect("subscriptions lock")
+            .values()
+            .map(|s| s.buffered())
+            .max()
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,145 @@
+//! The receiving end of a subscription: a typed `Stream` over its event queue.
+
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use futures_util::Stream;
+use serde::de::DeserializeOwned;
+
+use super::event_queue::{EventQueue, RawEvent};
+use super::received::ClientSubscriptionKey;
+use super::Session;
+use crate::protocol::ErrorObject;
+
+/// One event of a subscription, as the client sees it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SubscriptionEvent<T> {
+    /// The next item.
+    Item(T),
+    /// This many items were dropped here, because a buffer overflowed (the
+    /// server's or this client's).
+    Lagged(u64),
+    /// An item arrived that does not decode as `T`.
+    Malformed(serde_json::Error),
+    /// The subscription ended; the stream yields nothing after this.
+    Closed(ErrorObject),
+}
+
+/// A live subscription: a `Stream` of [`SubscriptionEvent`]s.
+///
+/// Dropping it unsubscribes (the unsubscribe call is sent without waiting
+/// for its answer); [`Subscription::unsubscribe`] does the same and waits.
+#[derive(Debug)]
+pub struct Subscription<T> {
+    queue: Arc<EventQueue>,
+    key: Option<ClientSubscriptionKey>,
+    session: Arc<Session>,
+    done: bool,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T> Subscription<T> {
+    pub(crate) fn new(
+        queue: Arc<EventQueue>,
+        key: ClientSubscriptionKey,
+        session: Arc<Session>,
+    ) -> Self {
+        Subscription {
+            queue,
+            key: Some(key),
+            session,
+            done: false,
+            item: PhantomData,
+        }
+    }
+
+    /// The id the server gave this subscription, as JSON text.
+    pub fn id(&self) -> &str {
+        self.key.as_ref().map_or("", |key| key.id.get())
+    }
+
+    /// Events received and not yet read.
+    pub fn buffered(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// The next event, or `None` once the stream has ended; the same as
+    /// `StreamExt::next`, without importing it.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run(client: wirecall::Client) -> Result<(), wirecall::CallError> {
+    /// use wirecall::SubscriptionEvent;
+    ///
+    /// let mut ticks = client.subscribe::<u64>("subscribe_ticks", (), "unsubscribe_ticks").await?;
+    /// while let Some(event) = ticks.next().await {
+    ///     match event {
+    ///         SubscriptionEvent::Item(n) => println!("tick {n}"),
+    ///         SubscriptionEvent::Lagged(missed) => println!("missed {missed} ticks"),
+    ///         SubscriptionEvent::Closed(why) => println!("ended: {why}"),
+    ///         other => println!("{other:?}"),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn next(&mut self) -> Option<SubscriptionEvent<T>>
+    where
+        T: DeserializeOwned,
+    {
+        futures_util::StreamExt::next(self).await
+    }
+
+    /// Ends the subscription and waits for the server to confirm.
+    ///
+    /// # Errors
+    ///
+    /// The server's error (for example an unknown id), or a connection error.
+    pub async fn unsubscribe(mut self) -> Result<(), super::CallError> {
+        match self.key.take() {
+            Some(key) => self.session.unsubscribe(key).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl<T> Drop for Subscription<T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.session.unsubscribe_in_background(&key);
+        }
+    }
+}
+
+impl<T: DeserializeOwned> Stream for Subscription<T> {
+    type Item = SubscriptionEvent<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let event = match this.queue.poll_next(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(None) => {
+                this.done = true;
+                return Poll::Ready(None);
+            }
+            Poll::Ready(Some(event)) => event,
+        };
+        Poll::Ready(Some(match event {
+            RawEvent::Item(raw) => match serde_json::from_str(raw.get()) {
+                Ok(item) => SubscriptionEvent::Item(item),
+                Err(err) => SubscriptionEvent::Malformed(err),
+            },
+            RawEvent::Lagged(n) => SubscriptionEvent::Lagged(n),
+            RawEvent::Closed(reason) => {
+                this.key = None;
+                SubscriptionEvent::Closed(reason)
+            }
+        }))
+    }
+}
