@@ -1,0 +1,113 @@
+//! Holds rpc-core to its stack: each layer imports only the layers below it
+//! (docs/ARCHITECTURE.md draws the same order). Reads the source as text and
+//! fails on any `crate::…` path that reaches up or sideways.
+
+use std::path::{Path, PathBuf};
+
+/// The layers from the bottom up, each with the layers it may use.
+const LAYERS: [(&str, &[&str]); 6] = [
+    ("protocol", &[]),
+    ("session", &["protocol"]),
+    ("router", &["protocol", "session"]),
+    ("io", &["protocol", "session", "router"]),
+    ("server", &["protocol", "session", "router", "io"]),
+    // Beside the stack: topics feed subscription sinks.
+    ("bus", &["protocol", "session"]),
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The layer a file belongs to: its first path component under `src/`.
+fn layer_of(src: &Path, file: &Path) -> Option<String> {
+    let relative = file.strip_prefix(src).unwrap();
+    let first = relative.components().next()?.as_os_str().to_str()?;
+    let name = first.strip_suffix(".rs").unwrap_or(first);
+    (name != "lib").then(|| name.to_owned())
+}
+
+/// Every `crate::name` in the code of `text` (comments skipped).
+fn crate_paths(text: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(at) = rest.find("crate::") {
+            let after = &rest[at + "crate::".len()..];
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            found.push((number + 1, name));
+            rest = after;
+        }
+    }
+    found
+}
+
+/// What breaks the order, one line per offending path.
+fn violations(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    files.sort();
+    let mut broken = Vec::new();
+    for file in &files {
+        let Some(layer) = layer_of(src, file) else {
+            continue;
+        };
+        let Some((_, allowed)) = LAYERS.iter().find(|(name, _)| *name == layer) else {
+            broken.push(format!(
+                "{}: `{layer}` is not a declared layer",
+                file.display()
+            ));
+            continue;
+        };
+        let text = std::fs::read_to_string(file).unwrap();
+        let shown = file.strip_prefix(src).unwrap().display();
+        for (line, target) in crate_paths(&text) {
+            let ok = target == layer || allowed.contains(&target.as_str());
+            if !ok {
+                broken.push(format!("{shown}:{line}: `{layer}` uses `crate::{target}`"));
+            }
+        }
+    }
+    broken
+}
+
+#[test]
+fn each_layer_of_the_core_imports_only_those_below_it() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("rpc-core/src");
+    let broken = violations(&src);
+    assert!(
+        broken.is_empty(),
+        "imports against the layer order:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn an_upward_import_is_caught() {
+    let dir = std::env::temp_dir().join(format!("wirecall-layers-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("session")).unwrap();
+    std::fs::write(
+        dir.join("session/peer.rs"),
+        "use crate::protocol::Id;\n// crate::io in a comment is fine\nuse crate::router::Router;\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("lib.rs"), "pub use crate::io::Connection;\n").unwrap();
+    let broken = violations(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert!(
+        broken[0].ends_with("peer.rs:3: `session` uses `crate::router`"),
+        "{broken:?}"
+    );
+}
