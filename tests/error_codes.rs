@@ -1,0 +1,171 @@
+//! Each of wirecall's own error codes (the table on `ErrorCode`), produced
+//! over a real socket the way a user meets it.
+
+use std::time::Duration;
+
+use wirecall::{
+    CallError, Client, Context, ErrorCode, ErrorObject, OverflowPolicy, Params,
+    PendingSubscription, Router, Server, ServerHandle, SinkConfig, SubscriptionEvent,
+};
+
+/// `count(n)` pushes n items and ends; `flood` pushes faster than a buffer
+/// of one under the Close policy allows; `forever` stays open and silent; `fake_subscribe` and
+/// `fake_unsubscribe` are plain methods that look like a subscription whose
+/// server refuses to end it.
+fn router() -> Router {
+    let mut router = Router::new();
+    router
+        .subscription(
+            "count",
+            "counted",
+            "stop_count",
+            SinkConfig::default(),
+            |params: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
+                let (n,): (u64,) = params.parse()?;
+                Ok(async move {
+                    let Ok(sink) = pending.accept() else { return };
+                    for i in 0..n {
+                        if sink.send(&i).await.is_err() {
+                            return;
+                        }
+                    }
+                })
+            },
+        )
+        .unwrap()
+        .subscription(
+            "flood",
+            "flooded",
+            "stop_flood",
+            SinkConfig {
+                buffer: 1,
+                policy: OverflowPolicy::Close,
+            },
+            |_: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
+                Ok(async move {
+                    let Ok(sink) = pending.accept() else { return };
+                    // Never waits, so the forwarder cannot drain the buffer
+                    // between two sends.
+                    for i in 0..100 {
+                        if sink.send(&i).await.is_err() {
+                            return;
+                        }
+                    }
+                    sink.closed().await;
+                })
+            },
+        )
+        .unwrap()
+        .subscription(
+            "forever",
+            "never",
+            "stop_forever",
+            SinkConfig::default(),
+            |_: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
+                Ok(async move {
+                    let Ok(sink) = pending.accept() else { return };
+                    sink.closed().await;
+                })
+            },
+        )
+        .unwrap()
+        .method("fake_subscribe", |_: Params<'_>, _: &Context| {
+            Ok(async { Ok::<_, ErrorObject>("fake-1") })
+        })
+        .unwrap()
+        .method("fake_unsubscribe", |_: Params<'_>, _: &Context| {
+            Ok(async { Ok::<_, ErrorObject>(false) })
+        })
+        .unwrap();
+    router
+}
+
+async fn start(builder: wirecall::server::ServerBuilder) -> (ServerHandle, Client) {
+    let server = builder.build(router()).bind("127.0.0.1:0").await.unwrap();
+    let client = Client::connect(&format!("ws://{}/", server.local_addr()))
+        .await
+        .unwrap();
+    (server, client)
+}
+
+/// Reads events until the stream says why it ended.
+async fn end_of<T: serde::de::DeserializeOwned + std::fmt::Debug>(
+    mut stream: wirecall::Subscription<T>,
+) -> ErrorObject {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("the subscription never ended");
+        match event {
+            Some(SubscriptionEvent::Closed(why)) => return why,
+            Some(_) => {}
+            None => panic!("the stream ended without saying why"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn subscription_ended_when_the_handler_finishes() {
+    let (_server, client) = start(Server::builder()).await;
+    let stream = client
+        .subscribe::<u64>("count", [2], "stop_count")
+        .await
+        .unwrap();
+    assert_eq!(end_of(stream).await.code, ErrorCode::SUBSCRIPTION_ENDED);
+    assert_eq!(ErrorCode::SUBSCRIPTION_ENDED.code(), -32000);
+}
+
+#[tokio::test]
+async fn slow_subscriber_under_the_close_policy() {
+    let (_server, client) = start(Server::builder()).await;
+    let stream = client
+        .subscribe::<u64>("flood", (), "stop_flood")
+        .await
+        .unwrap();
+    assert_eq!(end_of(stream).await.code, ErrorCode::SLOW_SUBSCRIBER);
+    assert_eq!(ErrorCode::SLOW_SUBSCRIBER.code(), -32001);
+}
+
+#[tokio::test]
+async fn too_many_subscriptions_beyond_the_limit() {
+    let (_server, client) = start(Server::builder().max_subscriptions(1)).await;
+    let _first = client
+        .subscribe::<u64>("forever", (), "stop_forever")
+        .await
+        .unwrap();
+    let refused = client
+        .subscribe::<u64>("count", [1_000_000], "stop_count")
+        .await
+        .unwrap_err();
+    let code = refused.as_rpc().expect("an error object").code;
+    assert_eq!(code, ErrorCode::TOO_MANY_SUBSCRIPTIONS);
+    assert_eq!(code.code(), -32002);
+}
+
+#[tokio::test]
+async fn connection_closed_ends_received_subscriptions() {
+    let (server, client) = start(Server::builder()).await;
+    let stream = client
+        .subscribe::<u64>("forever", (), "stop_forever")
+        .await
+        .unwrap();
+    server.shutdown().await;
+    let why = end_of(stream).await;
+    assert_eq!(why.code, ErrorCode::CONNECTION_CLOSED, "{why:?}");
+    assert_eq!(ErrorCode::CONNECTION_CLOSED.code(), -32003);
+}
+
+#[tokio::test]
+async fn unsubscribe_refused_when_the_server_answers_false() {
+    let (_server, client) = start(Server::builder()).await;
+    let fake = client
+        .subscribe::<u64>("fake_subscribe", (), "fake_unsubscribe")
+        .await
+        .unwrap();
+    let refused = fake.unsubscribe().await.unwrap_err();
+    let CallError::Rpc(error) = refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(error.code, ErrorCode::UNSUBSCRIBE_REFUSED);
+    assert_eq!(ErrorCode::UNSUBSCRIBE_REFUSED.code(), -32004);
+}
