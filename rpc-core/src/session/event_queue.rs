@@ -122,3 +122,83 @@ impl EventQueue {
         self.state.lock().expect("queue lock").events.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::task::Context as TaskContext;
+
+    use super::*;
+    use crate::protocol::ErrorCode;
+
+    fn item(n: u64) -> RawEvent {
+        RawEvent::Item(RawValue::from_string(n.to_string()).unwrap())
+    }
+
+    /// Everything readable now, as text.
+    fn drain(queue: &EventQueue) -> Vec<String> {
+        let mut cx = TaskContext::from_waker(futures_util::task::noop_waker_ref());
+        let mut out = Vec::new();
+        while let Poll::Ready(event) = queue.poll_next(&mut cx) {
+            out.push(match event {
+                Some(RawEvent::Item(raw)) => raw.get().to_owned(),
+                Some(RawEvent::Lagged(n)) => format!("lagged {n}"),
+                Some(RawEvent::Closed(error)) => format!("closed {}", error.code),
+                None => {
+                    out.push("end".into());
+                    break;
+                }
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn items_within_capacity_come_out_in_order() {
+        let queue = EventQueue::new(3);
+        for n in 0..3 {
+            queue.push(item(n));
+        }
+        assert_eq!(drain(&queue), ["0", "1", "2"]);
+    }
+
+    #[test]
+    fn overflow_drops_the_oldest_and_reports_the_exact_count_first() {
+        let queue = EventQueue::new(2);
+        for n in 0..5 {
+            queue.push(item(n));
+        }
+        assert_eq!(drain(&queue), ["lagged 3", "3", "4"]);
+    }
+
+    #[test]
+    fn lag_notices_merge_and_a_close_ends_the_stream() {
+        let queue = EventQueue::new(4);
+        queue.push(item(1));
+        queue.push(RawEvent::Lagged(2));
+        queue.push(RawEvent::Lagged(3));
+        queue.push(RawEvent::Closed(ErrorObject::from_code(
+            ErrorCode::SUBSCRIPTION_ENDED,
+        )));
+        queue.push(item(9));
+        assert_eq!(drain(&queue), ["1", "lagged 5", "closed -32000", "end"]);
+    }
+
+    #[test]
+    fn a_flood_of_lag_notices_stays_bounded() {
+        let queue = EventQueue::new(2);
+        for n in 0..1_000 {
+            queue.push(item(n));
+            queue.push(RawEvent::Lagged(1));
+        }
+        assert!(queue.len() <= 5, "{} events held", queue.len());
+        let events = drain(&queue);
+        let missed: u64 = events
+            .iter()
+            .filter_map(|e| e.strip_prefix("lagged "))
+            .map(|n| n.parse::<u64>().unwrap())
+            .sum();
+        let items = events.iter().filter(|e| !e.starts_with("lagged")).count() as u64;
+        // Every item and every notice is accounted for: read or counted.
+        assert_eq!(missed + items, 2_000);
+    }
+}

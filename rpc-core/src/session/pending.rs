@@ -81,3 +81,63 @@ impl Drop for Forget<'_> {
         self.pending.remove(self.id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_find_their_waiter_once() {
+        let table = PendingCalls::default();
+        let (reply, mut answer) = oneshot::channel();
+        table.insert(7, Waiter::Call(reply));
+        assert_eq!(table.len(), 1);
+        let Some(Waiter::Call(reply)) = table.remove(7) else {
+            panic!("no waiter under 7")
+        };
+        assert!(table.remove(7).is_none(), "answered twice");
+        reply
+            .send(Ok(RawValue::from_string("1".into()).unwrap()))
+            .unwrap();
+        assert_eq!(answer.try_recv().unwrap().unwrap().get(), "1");
+    }
+
+    #[test]
+    fn a_closed_connection_fails_every_waiter() {
+        let table = PendingCalls::default();
+        let (call, mut call_answer) = oneshot::channel();
+        let (subscribe, mut subscribe_answer) = oneshot::channel();
+        table.insert(1, Waiter::Call(call));
+        table.insert(
+            2,
+            Waiter::Subscribe {
+                reply: subscribe,
+                unsubscribe: "u".into(),
+                buffer: 1,
+            },
+        );
+        table.insert(3, Waiter::Discard);
+        table.fail_all(&Closed::new(Some(1001), "going away"));
+        assert_eq!(table.len(), 0);
+        assert!(matches!(
+            call_answer.try_recv(),
+            Ok(Err(CallError::Closed(_)))
+        ));
+        assert!(matches!(
+            subscribe_answer.try_recv(),
+            Ok(Err(CallError::Closed(_)))
+        ));
+    }
+
+    #[test]
+    fn a_call_that_stops_waiting_leaves_no_entry() {
+        let table = PendingCalls::default();
+        let (reply, _answer) = oneshot::channel();
+        table.insert(5, Waiter::Call(reply));
+        drop(Forget {
+            pending: &table,
+            id: 5,
+        });
+        assert_eq!(table.len(), 0);
+    }
+}

@@ -336,3 +336,7 @@ async fn forward(shared: Arc<SinkShared>, session: Arc<Session>, released: onesh
         .subscriptions()
         .remove(shared.id.get(), &shared.notification);
 }
+
+#[cfg(test)]
+#[path = "sink_tests.rs"]
+mod tests;

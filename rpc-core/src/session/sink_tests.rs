@@ -1,0 +1,113 @@
+//! The sink's buffer under each overflow policy, without a socket: the
+//! subscribe reply is never released, so nothing leaves the buffer unless
+//! a test takes it.
+
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use super::{accept, Next, SendError, SinkShared, SubscriptionSink};
+use crate::protocol::ErrorCode;
+use crate::session::{ConnectionConfig, OverflowPolicy, PendingRaw, Session, SinkConfig};
+
+/// An accepted sink of `buffer` items under `policy`, and its shared state.
+fn sink(buffer: usize, policy: OverflowPolicy) -> (SubscriptionSink<u64>, Arc<SinkShared>) {
+    let (session, _queue) = Session::new(Arc::new(ConnectionConfig::default()));
+    let (responder, _accepted) = oneshot::channel();
+    let raw = PendingRaw {
+        responder,
+        session: session.clone(),
+        notification: "n".into(),
+        config: SinkConfig { buffer, policy },
+        token: CancellationToken::new(),
+    };
+    let shared = accept(raw).unwrap();
+    (SubscriptionSink::from_shared(shared.clone()), shared)
+}
+
+/// What the forwarder would send next, as text.
+fn take(shared: &SinkShared) -> String {
+    match shared.next() {
+        Next::Frame(frame) => frame,
+        Next::Last(Some(frame)) => format!("last {frame}"),
+        Next::Last(None) => "silenced".into(),
+        Next::Wait => "nothing".into(),
+    }
+}
+
+fn item(n: u64) -> String {
+    format!(r#"{{"jsonrpc":"2.0","method":"n","params":{{"subscription":"1","result":{n}}}}}"#)
+}
+
+#[tokio::test]
+async fn drop_oldest_keeps_the_newest_and_counts_the_rest() {
+    let (sink, shared) = sink(2, OverflowPolicy::DropOldest);
+    for n in 0..5 {
+        sink.send(&n).await.unwrap();
+    }
+    assert_eq!(sink.buffered(), 2);
+    assert_eq!(
+        take(&shared),
+        r#"{"jsonrpc":"2.0","method":"n","params":{"subscription":"1","lagged":3}}"#
+    );
+    assert_eq!(take(&shared), item(3));
+    assert_eq!(take(&shared), item(4));
+    assert_eq!(take(&shared), "nothing");
+}
+
+#[tokio::test]
+async fn close_ends_the_subscription_with_slow_subscriber() {
+    let (sink, shared) = sink(2, OverflowPolicy::Close);
+    sink.send(&0).await.unwrap();
+    sink.send(&1).await.unwrap();
+    assert!(matches!(sink.send(&2).await, Err(SendError::Closed)));
+    let last = take(&shared);
+    assert!(last.starts_with("last "), "{last}");
+    assert!(
+        last.contains(&format!(r#""code":{}"#, ErrorCode::SLOW_SUBSCRIBER.code())),
+        "{last}"
+    );
+}
+
+#[tokio::test]
+async fn wait_holds_the_producer_until_there_is_room() {
+    let (sink, shared) = sink(1, OverflowPolicy::Wait);
+    sink.send(&0).await.unwrap();
+    let mut second = Box::pin(sink.send(&1));
+    assert!(
+        second.as_mut().now_or_never().is_none(),
+        "sent past a full buffer"
+    );
+    assert_eq!(take(&shared), item(0));
+    second.await.unwrap();
+    assert_eq!(take(&shared), item(1));
+}
+
+#[tokio::test]
+async fn a_dropped_sink_ends_after_its_items() {
+    let (sink, shared) = sink(4, OverflowPolicy::Wait);
+    sink.send(&7).await.unwrap();
+    drop(sink);
+    assert_eq!(take(&shared), item(7));
+    let last = take(&shared);
+    assert!(
+        last.contains(&format!(
+            r#""code":{}"#,
+            ErrorCode::SUBSCRIPTION_ENDED.code()
+        )),
+        "{last}"
+    );
+}
+
+#[tokio::test]
+async fn a_lag_reported_upstream_arrives_in_order() {
+    let (sink, shared) = sink(4, OverflowPolicy::Wait);
+    sink.send(&1).await.unwrap();
+    sink.report_lagged(5);
+    sink.send(&2).await.unwrap();
+    assert_eq!(take(&shared), item(1));
+    assert!(take(&shared).contains(r#""lagged":5"#));
+    assert_eq!(take(&shared), item(2));
+}
