@@ -101,6 +101,54 @@ async fn join(browser: &Browser, url: &str, name: &str) {
         .unwrap();
 }
 
+/// Asks for a taken name, waits for the refusal, then joins as `name`.
+async fn join_after_refusal(browser: &Browser, url: &str, taken: &str, name: &str) {
+    browser.goto(url).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("#dot.on"))
+        .await
+        .unwrap();
+    let field = browser.find(Locator::Css("#name")).await.unwrap();
+    field.send_keys(taken).await.unwrap();
+    let button = browser.find(Locator::Css("#joinbtn")).await.unwrap();
+    button.click().await.unwrap();
+    let mut refused = String::new();
+    for _ in 0..100 {
+        refused = browser
+            .find(Locator::Css("#joinerror"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if !refused.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(refused.contains("taken"), "no refusal shown: {refused:?}");
+    field.clear().await.unwrap();
+    field.send_keys(name).await.unwrap();
+    button.click().await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("#room.open"))
+        .await
+        .unwrap();
+}
+
+/// How many message bubbles show `text`.
+async fn count_messages(browser: &Browser, text: &str) -> usize {
+    let mut count = 0;
+    for bubble in browser.find_all(Locator::Css(".msg .text")).await.unwrap() {
+        if bubble.text().await.unwrap() == text {
+            count += 1;
+        }
+    }
+    count
+}
+
 /// Waits until a message bubble with `text` is on the page.
 async fn shows_message(browser: &Browser, text: &str) -> bool {
     for _ in 0..100 {
@@ -176,6 +224,39 @@ async fn two_browsers_chat_in_one_room() {
         "bob's page never showed ada's reply"
     );
     assert!(shows_message(&ada, "hi bob!").await);
+
+    // A join refused for a taken name, then retried, listens once.
+    let carol = open_browser(&driver_url, &profiles.join("carol")).await;
+    join_after_refusal(&carol, &url, "ada", "carol").await;
+    bob.find(Locator::Css("#text"))
+        .await
+        .unwrap()
+        .send_keys("welcome carol")
+        .await
+        .unwrap();
+    bob.find(Locator::Css("#sendform button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(shows_message(&carol, "welcome carol").await);
+    // Bob's next message is the marker: once it shows, the first had its chance to double.
+    bob.find(Locator::Css("#text"))
+        .await
+        .unwrap()
+        .send_keys("marker")
+        .await
+        .unwrap();
+    bob.find(Locator::Css("#sendform button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(shows_message(&carol, "marker").await);
+    assert_eq!(count_messages(&carol, "welcome carol").await, 1);
+    carol.close().await.unwrap();
 
     if let Ok(path) = std::env::var("WIRECALL_SCREENSHOT") {
         std::fs::write(&path, ada.screenshot().await.unwrap()).unwrap();

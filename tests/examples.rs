@@ -146,6 +146,9 @@ async fn spec_server_passes_the_conformance_table_from_outside() {
         Some(SubscriptionEvent::Closed(_))
     ));
     server.child.kill().await.unwrap();
+    // The table's deliberate panic went to the server's stderr, not ours.
+    let stderr = server.stderr.lock().unwrap().clone();
+    assert!(stderr.contains("a deliberate panic"), "{stderr}");
 }
 
 #[tokio::test]

@@ -295,3 +295,46 @@ async fn services_merge_on_one_router() {
     twice.merge(again).unwrap();
     assert!(twice.merge(Tripler.into_router()).is_err());
 }
+
+/// A type of the user's that is also named `Context`.
+mod model {
+    #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    pub(crate) struct Context {
+        pub(crate) depth: u32,
+    }
+}
+
+#[wirecall::rpc(server, client)]
+trait Layers {
+    /// Takes both contexts: wirecall's, and one the caller sends.
+    #[method(name = "deeper")]
+    async fn deeper(&self, ctx: Context, given: model::Context) -> Result<u32, ErrorObject>;
+}
+
+struct LayersService;
+
+impl LayersServer for LayersService {
+    async fn deeper(&self, ctx: Context, given: model::Context) -> Result<u32, ErrorObject> {
+        assert!(ctx.connection_id() > 0);
+        Ok(given.depth + 1)
+    }
+}
+
+#[tokio::test]
+async fn a_user_type_named_context_is_an_ordinary_param() {
+    let server = Server::builder()
+        .build(LayersService.into_router())
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = Client::connect(&format!("ws://{}/", server.local_addr()))
+        .await
+        .unwrap();
+    let layers = LayersClient::new(&client);
+    assert_eq!(layers.deeper(model::Context { depth: 4 }).await.unwrap(), 5);
+    let by_name: u32 = client
+        .call("deeper", serde_json::json!({ "given": { "depth": 1 } }))
+        .await
+        .unwrap();
+    assert_eq!(by_name, 2);
+}

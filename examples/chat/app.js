@@ -31,6 +31,11 @@ class RpcSocket {
     return id;
   }
 
+  unsubscribe(method, id) {
+    this.subscriptions.delete(JSON.stringify(id));
+    return this.call(method, [id]);
+  }
+
   receive(message) {
     for (const one of Array.isArray(message) ? message : [message]) {
       if ("id" in one && !("method" in one)) {
@@ -114,8 +119,11 @@ $("join").addEventListener("submit", async (e) => {
   $("joinerror").textContent = "";
   const name = $("name").value.trim();
   const wanted = $("roomname").value.trim();
+  // Subscribed before joining, so no event between the two is missed; a
+  // refused join ends the subscription, so a retry does not listen twice.
+  let subscription = null;
   try {
-    await rpc.subscribe("chat_subscribe", [wanted], onEvent);
+    subscription = await rpc.subscribe("chat_subscribe", [wanted], onEvent);
     const present = await rpc.call("chat_join", [wanted, name]);
     me = name;
     room = wanted;
@@ -126,6 +134,7 @@ $("join").addEventListener("submit", async (e) => {
     $("where").textContent = `#${room} as ${me}`;
     $("text").focus();
   } catch (err) {
+    if (subscription !== null) rpc.unsubscribe("chat_unsubscribe", subscription).catch(() => {});
     $("joinerror").textContent = err.message || String(err);
   }
 });

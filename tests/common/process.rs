@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -33,19 +34,44 @@ pub(crate) fn example(name: &str) -> PathBuf {
 pub(crate) struct Running {
     pub(crate) child: Child,
     pub(crate) stdout: BufReader<ChildStdout>,
+    /// What the program wrote to stderr (its last 64 KiB), kept out of the
+    /// test output: some cases make it panic on purpose.
+    pub(crate) stderr: Arc<Mutex<String>>,
 }
 
 impl Running {
-    /// Starts example `name` with `args`, its stdout piped.
+    /// Starts example `name` with `args`, its stdout and stderr piped.
     pub(crate) fn start(name: &str, args: &[&str]) -> Running {
         let mut child = Command::new(example(name))
             .args(args)
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|err| panic!("starting {name}: {err}"));
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        Running { child, stdout }
+        let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let kept = stderr.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut kept = kept.lock().unwrap();
+                kept.push_str(&line);
+                kept.push('\n');
+                if kept.len() > 64 << 10 {
+                    let cut = kept.len() - (32 << 10);
+                    let cut = (cut..kept.len())
+                        .find(|i| kept.is_char_boundary(*i))
+                        .unwrap();
+                    kept.drain(..cut);
+                }
+            }
+        });
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
     }
 
     /// The next line the program prints (within 60 s).

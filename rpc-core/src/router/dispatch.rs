@@ -119,10 +119,19 @@ fn start(
     ctx: &Context,
 ) -> Result<MethodFuture, ErrorObject> {
     let Some(Entry::Method(handler)) = router.entry(method) else {
-        return Err(ErrorObject::method_not_found(method));
+        return Err(not_found(router, method));
     };
     std::panic::catch_unwind(AssertUnwindSafe(|| handler(params, ctx)))
         .unwrap_or_else(|panic| Err(panicked(method, &*panic)))
+}
+
+/// -32601, with the closest registered name when one is close.
+fn not_found(router: &Router, method: &str) -> ErrorObject {
+    let mut error = ErrorObject::method_not_found(method);
+    if let Some(near) = super::suggest::closest(method, router.method_names()) {
+        error.message = format!("{}; did you mean `{near}`?", error.message);
+    }
+    error
 }
 
 async fn run(
@@ -201,4 +210,29 @@ pub(crate) async fn respond_message(
     prepare_message(router, message, ctx)
         .await
         .map(|reply| reply.frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn method_not_found_suggests_a_close_name() {
+        let mut router = Router::new();
+        router
+            .method("calc_add", |_: Params<'_>, _: &Context| {
+                Ok(async { Ok::<_, ErrorObject>(0) })
+            })
+            .unwrap();
+        let reply = router
+            .handle(r#"{"jsonrpc":"2.0","method":"add","id":1}"#)
+            .await
+            .unwrap();
+        let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+        assert_eq!(reply["error"]["code"], -32601);
+        assert_eq!(
+            reply["error"]["message"],
+            "Method not found: `add`; did you mean `calc_add`?"
+        );
+    }
 }

@@ -5,6 +5,7 @@ mod context;
 mod dispatch;
 mod params;
 mod subscribe;
+mod suggest;
 
 use std::collections::HashMap;
 use std::future::Future;

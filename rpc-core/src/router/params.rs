@@ -56,7 +56,8 @@ impl<'a> Params<'a> {
     /// -32602 Invalid params, with serde's description.
     pub fn parse<T: Deserialize<'a>>(&self) -> Result<T, ErrorObject> {
         let text = self.raw.map_or("null", RawValue::get);
-        serde_json::from_str(text).map_err(ErrorObject::invalid_params)
+        serde_json::from_str(text)
+            .map_err(|err| ErrorObject::invalid_params(without_position(&err)))
     }
 
     /// A reader that takes parameters one by one, by position or by name.
@@ -95,6 +96,8 @@ impl<'a> Params<'a> {
 pub struct ParamsReader<'a> {
     given: Given<'a>,
     taken: usize,
+    /// Names asked for and not sent, kept to explain a misspelled one.
+    absent: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -106,7 +109,11 @@ enum Given<'a> {
 
 impl<'a> ParamsReader<'a> {
     fn new(given: Given<'a>) -> ParamsReader<'a> {
-        ParamsReader { given, taken: 0 }
+        ParamsReader {
+            given,
+            taken: 0,
+            absent: Vec::new(),
+        }
     }
 
     /// Decodes the next parameter, called `name`.
@@ -125,13 +132,35 @@ impl<'a> ParamsReader<'a> {
                 .find(|(key, _)| key == name)
                 .and_then(|(_, value)| value.take()),
         };
-        match raw {
-            Some(raw) => serde_json::from_str(raw.get()).map_err(|err| {
-                ErrorObject::invalid_params(format!("invalid value for parameter `{name}`: {err}"))
-            }),
-            None => serde_json::from_str("null")
-                .map_err(|_| ErrorObject::invalid_params(format!("missing parameter `{name}`"))),
+        if let Some(raw) = raw {
+            return serde_json::from_str(raw.get()).map_err(|err| {
+                ErrorObject::invalid_params(format!(
+                    "invalid value for parameter `{name}`: {}",
+                    without_position(&err)
+                ))
+            });
         }
+        if matches!(self.given, Given::Named(_)) {
+            self.absent.push(name.to_owned());
+        }
+        serde_json::from_str("null").map_err(|_| self.missing(name))
+    }
+
+    /// -32602 for a parameter that was not sent; when a name that was sent
+    /// and not taken is close to it, that name is the mistake to report.
+    fn missing(&self, name: &str) -> ErrorObject {
+        if let Given::Named(entries) = &self.given {
+            let untaken = entries
+                .iter()
+                .filter(|(_, value)| value.is_some())
+                .map(|(key, _)| key.as_ref());
+            if let Some(sent) = super::suggest::closest(name, untaken) {
+                return ErrorObject::invalid_params(format!(
+                    "unexpected parameter `{sent}`; did you mean `{name}`?"
+                ));
+            }
+        }
+        ErrorObject::invalid_params(format!("missing parameter `{name}`"))
     }
 
     /// Checks that nothing was left over.
@@ -151,12 +180,30 @@ impl<'a> ParamsReader<'a> {
             }
             Given::Nothing | Given::Positional(_) => Ok(()),
             Given::Named(entries) => match entries.iter().find(|(_, value)| value.is_some()) {
-                Some((name, _)) => Err(ErrorObject::invalid_params(format!(
-                    "unexpected parameter `{name}`"
-                ))),
+                Some((name, _)) => {
+                    let absent = self.absent.iter().map(String::as_str);
+                    let message = match super::suggest::closest(name, absent) {
+                        Some(meant) => {
+                            format!("unexpected parameter `{name}`; did you mean `{meant}`?")
+                        }
+                        None => format!("unexpected parameter `{name}`"),
+                    };
+                    Err(ErrorObject::invalid_params(message))
+                }
                 None => Ok(()),
             },
         }
+    }
+}
+
+/// serde's message without "at line 1 column 3": the caller sent one value,
+/// not lines of text.
+fn without_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    let position = format!(" at line {} column {}", err.line(), err.column());
+    match text.strip_suffix(&position) {
+        Some(message) => message.to_owned(),
+        None => text,
     }
 }
 
@@ -259,6 +306,13 @@ mod tests {
         assert!(message(Some("[1,2]")).contains("parameter `b`"));
         assert!(message(Some(r#"[1,"x",3]"#)).contains("at most 2"));
         assert!(message(Some(r#"{"a":1,"c":2}"#)).contains("unexpected parameter `c`"));
+        assert_eq!(
+            message(Some(r#"{"a":1,"bb":2}"#)),
+            "Invalid params: unexpected parameter `bb`; did you mean `b`?"
+        );
+        let wrong_type = message(Some(r#"{"a":"one","b":2}"#));
+        assert!(wrong_type.contains("parameter `a`"), "{wrong_type}");
+        assert!(!wrong_type.contains("line"), "{wrong_type}");
         assert!(message(Some(r#"{"a":1,"a":2}"#)).contains("`a` is given twice"));
     }
 

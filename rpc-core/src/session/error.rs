@@ -49,10 +49,10 @@ pub enum CallError {
     #[error("no answer within {0:?}")]
     Timeout(Duration),
     /// The params did not serialize to JSON.
-    #[error("the params did not serialize: {0}")]
+    #[error("the params did not serialize")]
     Encode(#[source] serde_json::Error),
     /// The answer did not decode as the expected type.
-    #[error("the answer did not decode: {0}")]
+    #[error("the answer did not decode")]
     Decode(#[source] serde_json::Error),
 }
 
@@ -63,5 +63,26 @@ impl CallError {
             CallError::Rpc(err) => Some(err),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_cause_is_told_once_through_source() {
+        let cause = serde_json::from_str::<u8>("\"x\"").unwrap_err();
+        let cause_text = cause.to_string();
+        for err in [
+            CallError::Decode(cause),
+            CallError::Encode(serde_json::Error::io(std::io::Error::other("disk"))),
+        ] {
+            let source = err.source().expect("the cause is the source").to_string();
+            assert!(!err.to_string().contains(&source), "{err}");
+        }
+        assert!(!cause_text.is_empty());
     }
 }
