@@ -31,6 +31,28 @@ use rpc_core::Peer;
 /// Clone it to share the connection; every method of [`Peer`] is available
 /// through `Deref`. When the last clone is dropped the connection is closed
 /// (code 1000).
+///
+/// # Examples
+///
+/// ```no_run
+/// use wirecall::{Batch, Client};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::connect("ws://127.0.0.1:4000/").await?;
+/// let sum: i64 = client.call("sum", [1, 2, 4]).await?;
+/// client.notify("log", ["summed"]).await?;
+///
+/// let mut batch = Batch::new();
+/// let first = batch.call::<i64>("sum", [1, 1])?;
+/// let second = batch.call::<i64>("sum", [2, 2])?;
+/// let mut answers = client.batch(batch).await?;
+/// assert_eq!(answers.take(&first)? + answers.take(&second)?, 6);
+///
+/// // Every clone shares the one connection; it closes with the last one.
+/// let for_a_task = client.clone();
+/// tokio::spawn(async move { for_a_task.call::<i64>("sum", [sum]).await });
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Client {
     owner: Arc<Owner>,

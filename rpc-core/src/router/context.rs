@@ -62,6 +62,29 @@ impl fmt::Debug for Extensions {
 /// attached, the peer's address, and a handle for calling the peer back.
 ///
 /// Cheap to clone; clone what a handler's future needs to keep.
+///
+/// # Examples
+///
+/// ```
+/// use wirecall::{Context, ErrorObject, Params, Router};
+///
+/// struct User(String);
+///
+/// let mut router = Router::new();
+/// router.method("whoami", |_: Params<'_>, ctx: &Context| {
+///     // Read what the handshake attached before the future starts…
+///     let name = ctx.get::<User>().map(|user| user.0.clone());
+///     // …and keep a handle to call the caller back later.
+///     let caller = ctx.peer().cloned();
+///     Ok(async move {
+///         if let Some(caller) = caller {
+///             let _ = caller.notify("seen", ()).await;
+///         }
+///         name.ok_or_else(|| ErrorObject::invalid_request("log in first"))
+///     })
+/// })?;
+/// # Ok::<(), wirecall::RegisterError>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct Context {
     inner: Arc<ContextInner>,

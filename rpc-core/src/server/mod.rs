@@ -28,6 +28,25 @@ use accept::{accept_loop, serve, Slot};
 
 /// A JSON-RPC WebSocket server: bind it to a port, or hand it sockets that
 /// another HTTP stack has already upgraded.
+///
+/// # Examples
+///
+/// ```
+/// use wirecall::{Context, ErrorObject, Params, Router, Server};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut router = Router::new();
+/// router.method("ping", |_: Params<'_>, _: &Context| Ok(async { Ok::<_, ErrorObject>("pong") }))?;
+/// let handle = Server::builder()
+///     .max_connections(1_000)
+///     .build(router)
+///     .bind("127.0.0.1:0")
+///     .await?;
+/// println!("serving on ws://{}/", handle.local_addr());
+/// handle.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Server {
     shared: Arc<Shared>,
@@ -171,6 +190,21 @@ impl Server {
 }
 
 /// A running server: its address, and the way to stop it.
+///
+/// # Examples
+///
+/// ```
+/// use wirecall::{Router, Server};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let handle = Server::builder().build(Router::new()).bind("127.0.0.1:0").await?;
+/// assert_ne!(handle.local_addr().port(), 0);
+/// assert_eq!(handle.server().connection_count(), 0);
+/// // Stop accepting, let calls in flight finish, close every connection.
+/// handle.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ServerHandle {
     server: Server,

@@ -36,6 +36,26 @@ impl fmt::Display for Closed {
 impl std::error::Error for Closed {}
 
 /// Why an outgoing call, notification or subscription failed.
+///
+/// # Examples
+///
+/// ```
+/// use wirecall::{CallError, Client, ErrorCode};
+///
+/// async fn balance(client: &Client) -> Result<u64, String> {
+///     match client.call::<u64>("balance", ["ada"]).await {
+///         Ok(amount) => Ok(amount),
+///         // The server answered with an error object: its code says which.
+///         Err(CallError::Rpc(error)) if error.code == ErrorCode::Application(4004) => {
+///             Ok(0)
+///         }
+///         Err(CallError::Rpc(error)) => Err(format!("refused: {}", error.message)),
+///         Err(CallError::Timeout(after)) => Err(format!("no answer in {after:?}")),
+///         Err(CallError::Closed(closed)) => Err(format!("disconnected: {closed}")),
+///         Err(other) => Err(other.to_string()),
+///     }
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallError {

@@ -22,6 +22,35 @@ pub(crate) struct Accepted {
 /// A subscribe call not yet answered: accept it to get a sink, or reject it.
 ///
 /// Dropping it unanswered answers the call with -32603.
+///
+/// # Examples
+///
+/// ```
+/// use wirecall::{Context, ErrorObject, Params, PendingSubscription, Router, SinkConfig};
+///
+/// let mut router = Router::new();
+/// router.subscription(
+///     "subscribe_countdown",
+///     "countdown",
+///     "unsubscribe_countdown",
+///     SinkConfig::default(),
+///     |params: Params<'_>, _: &Context, pending: PendingSubscription<u32>| {
+///         let (from,): (u32,) = params.parse()?;
+///         Ok(async move {
+///             if from > 1_000 {
+///                 return pending.reject(ErrorObject::invalid_params("at most 1000"));
+///             }
+///             let Ok(sink) = pending.accept() else { return };
+///             for n in (0..=from).rev() {
+///                 if sink.send(&n).await.is_err() {
+///                     return; // unsubscribed or disconnected
+///                 }
+///             }
+///         })
+///     },
+/// )?;
+/// # Ok::<(), wirecall::RegisterError>(())
+/// ```
 #[derive(Debug)]
 pub struct PendingSubscription<T> {
     raw: PendingRaw,

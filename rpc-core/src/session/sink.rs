@@ -52,6 +52,31 @@ pub enum SendError {
 /// buffered (bounded by [`SinkConfig::buffer`]) until the connection can take
 /// it. Dropping the sink ends the subscription: buffered items still go out,
 /// then a notice that it ended.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use wirecall::SubscriptionSink;
+///
+/// /// Sends the time every second until the subscriber goes away.
+/// async fn clock(sink: SubscriptionSink<u64>) {
+///     let mut ticks = tokio::time::interval(Duration::from_secs(1));
+///     loop {
+///         tokio::select! {
+///             _ = ticks.tick() => {
+///                 let now = std::time::SystemTime::now()
+///                     .duration_since(std::time::UNIX_EPOCH)
+///                     .map_or(0, |since| since.as_secs());
+///                 if sink.send(&now).await.is_err() {
+///                     return;
+///                 }
+///             }
+///             () = sink.closed() => return,
+///         }
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 pub struct SubscriptionSink<T> {
     shared: Arc<SinkShared>,

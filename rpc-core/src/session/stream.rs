@@ -32,6 +32,27 @@ pub enum SubscriptionEvent<T> {
 ///
 /// Dropping it unsubscribes (the unsubscribe call is sent without waiting
 /// for its answer); [`Subscription::unsubscribe`] does the same and waits.
+///
+/// # Examples
+///
+/// ```no_run
+/// use wirecall::{Client, SubscriptionEvent};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::connect("ws://127.0.0.1:4000/").await?;
+/// let mut prices = client
+///     .subscribe::<f64>("subscribe_price", ["BTC"], "unsubscribe_price")
+///     .await?;
+/// while let Some(event) = prices.next().await {
+///     match event {
+///         SubscriptionEvent::Item(price) => println!("{price}"),
+///         SubscriptionEvent::Lagged(missed) => println!("{missed} prices were dropped"),
+///         SubscriptionEvent::Closed(why) => println!("ended: {}", why.message),
+///         _ => {}
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Subscription<T> {
     queue: Arc<EventQueue>,
