@@ -6,12 +6,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
 
-use super::{handshake, Rejection, Shared};
+use super::request::{self, Prefixed, Refused};
+use super::{Rejection, Server, Shared};
 use crate::io::Connection;
 use crate::router::Extensions;
 use crate::session::Peer;
@@ -97,43 +98,54 @@ async fn upgrade(shared: Arc<Shared>, tcp: TcpStream, remote_addr: SocketAddr) {
     }
 }
 
-// The callback's error type is fixed by tungstenite's `Callback` trait.
-#[allow(clippy::result_large_err)]
-async fn handshake<S>(shared: Arc<Shared>, stream: S, remote_addr: SocketAddr)
+/// Reads and checks the upgrade request, answers it, and on success runs
+/// the engine on the socket.
+async fn handshake<S>(shared: Arc<Shared>, mut stream: S, remote_addr: SocketAddr)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let slot = Slot::take(&shared);
-    let mut admitted = None;
-    let callback = |request: &Request, response: Response| {
-        if slot.is_none() {
-            return Err(Rejection::too_many("too many connections").into_response());
-        }
-        let origins = shared.builder.origins.as_deref();
-        match handshake::admit(
-            request,
-            Some(remote_addr),
-            origins,
-            shared.builder.hook.as_ref(),
-        ) {
-            Ok(extensions) => {
-                admitted = Some(extensions);
-                Ok(response)
-            }
-            Err(rejection) => Err(rejection.into_response()),
-        }
+    let server = Server {
+        shared: shared.clone(),
     };
-    let upgrade =
-        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(shared.ws_config));
-    let socket = match tokio::time::timeout(shared.builder.handshake_timeout, upgrade).await {
-        Ok(Ok(socket)) => socket,
-        Ok(Err(err)) => return tracing::debug!(%err, %remote_addr, "upgrade refused or failed"),
+    let timeout = shared.builder.handshake_timeout;
+    let upgraded = tokio::time::timeout(timeout, async {
+        let (request, rest) = request::read(&mut stream).await?;
+        let Some(slot) = Slot::take(&shared) else {
+            request::check(&request, shared.builder.path.as_deref()).map_err(Refused::Http)?;
+            return Err(Refused::Http(Rejection::too_many("too many connections")));
+        };
+        let (response, extensions) = server
+            .admit(&request, Some(remote_addr))
+            .map_err(Refused::Http)?;
+        request::answer(&mut stream, &response.map(|()| []))
+            .await
+            .map_err(Refused::Io)?;
+        Ok((slot, extensions, rest))
+    })
+    .await;
+    let refusal = match upgraded {
+        Ok(Ok((slot, extensions, rest))) => {
+            let socket = WebSocketStream::from_raw_socket(
+                Prefixed::new(stream, rest),
+                Role::Server,
+                Some(shared.ws_config),
+            )
+            .await;
+            serve(slot, socket, Some(remote_addr), extensions);
+            return;
+        }
+        Ok(Err(Refused::Http(rejection))) => rejection,
+        Ok(Err(Refused::Io(err))) => {
+            return tracing::debug!(%err, %remote_addr, "upgrade failed");
+        }
         Err(_) => return tracing::debug!(%remote_addr, "upgrade timed out"),
     };
-    let (Some(slot), Some(extensions)) = (slot, admitted) else {
-        return;
-    };
-    serve(slot, socket, Some(remote_addr), extensions);
+    tracing::debug!(status = refusal.status(), reason = refusal.reason(), %remote_addr, "upgrade refused");
+    let answered = tokio::time::timeout(timeout, async {
+        request::answer(&mut stream, &refusal.to_response()).await?;
+        stream.shutdown().await
+    });
+    let _ = answered.await;
 }
 
 /// Runs the engine on an upgraded socket and keeps the slot until it ends.

@@ -39,6 +39,7 @@ pub struct ServerBuilder {
     pub(super) shutdown_deadline: Duration,
     pub(super) connection: ConnectionConfig,
     pub(super) origins: Option<Vec<String>>,
+    pub(super) path: Option<String>,
     pub(super) hook: Option<HandshakeHook>,
     pub(super) tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -53,6 +54,7 @@ impl Default for ServerBuilder {
             shutdown_deadline: Duration::from_secs(10),
             connection: ConnectionConfig::default(),
             origins: None,
+            path: None,
             hook: None,
             tls: None,
         }
@@ -109,6 +111,14 @@ impl ServerBuilder {
     #[must_use]
     pub fn connection_config(mut self, config: ConnectionConfig) -> Self {
         self.connection = config;
+        self
+    }
+
+    /// Upgrade only requests for this path (e.g. `"/rpc"`); requests for any
+    /// other path get 404. By default every path upgrades.
+    #[must_use]
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
         self
     }
 

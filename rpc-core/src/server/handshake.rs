@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request};
-use tokio_tungstenite::tungstenite::http::{HeaderMap, StatusCode};
+use tokio_tungstenite::tungstenite::handshake::server::Request;
+use tokio_tungstenite::tungstenite::http::{self, HeaderMap, StatusCode};
 
 use crate::router::Extensions;
 
@@ -47,36 +47,37 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    /// 401 Unauthorized: no or bad credentials.
-    pub fn unauthorized(reason: impl Into<String>) -> Rejection {
+    pub(crate) fn new(status: u16, reason: impl Into<String>) -> Rejection {
         Rejection {
-            status: 401,
+            status,
             reason: reason.into(),
         }
+    }
+
+    /// 401 Unauthorized: no or bad credentials.
+    pub fn unauthorized(reason: impl Into<String>) -> Rejection {
+        Rejection::new(401, reason)
     }
 
     /// 403 Forbidden: known, but not allowed.
     pub fn forbidden(reason: impl Into<String>) -> Rejection {
-        Rejection {
-            status: 403,
-            reason: reason.into(),
-        }
+        Rejection::new(403, reason)
     }
 
-    /// 400 Bad Request: not a WebSocket upgrade.
+    /// 400 Bad Request: a malformed upgrade.
     pub fn bad_request(reason: impl Into<String>) -> Rejection {
-        Rejection {
-            status: 400,
-            reason: reason.into(),
-        }
+        Rejection::new(400, reason)
+    }
+
+    /// 426 Upgrade Required: not a WebSocket upgrade, or not version 13.
+    /// Its response names the upgrade this server speaks.
+    pub fn upgrade_required(reason: impl Into<String>) -> Rejection {
+        Rejection::new(426, reason)
     }
 
     /// 429 Too Many Requests.
     pub fn too_many(reason: impl Into<String>) -> Rejection {
-        Rejection {
-            status: 429,
-            reason: reason.into(),
-        }
+        Rejection::new(429, reason)
     }
 
     /// The HTTP status code.
@@ -89,10 +90,28 @@ impl Rejection {
         &self.reason
     }
 
-    pub(crate) fn into_response(self) -> ErrorResponse {
-        let mut response = ErrorResponse::new(Some(self.reason));
-        *response.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::FORBIDDEN);
+    /// The HTTP response to send: the status, the reason as a plain-text
+    /// body, and for 426 the `Upgrade` and `Sec-WebSocket-Version: 13`
+    /// headers RFC 6455 asks for.
+    ///
+    /// # Panics
+    ///
+    /// Never: every part is valid by construction.
+    pub fn to_response(&self) -> http::Response<String> {
+        let body = format!("{}\n", self.reason);
+        let mut response = http::Response::builder()
+            .status(StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST))
+            .header("content-type", "text/plain; charset=utf-8")
+            .header("content-length", body.len())
+            .header("connection", "close");
+        if self.status == 426 {
+            response = response
+                .header("upgrade", "websocket")
+                .header("sec-websocket-version", "13");
+        }
         response
+            .body(body)
+            .expect("a status from a u16 and fixed headers make a response")
     }
 }
 

@@ -4,6 +4,7 @@
 mod accept;
 mod builder;
 mod handshake;
+mod request;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -130,35 +131,39 @@ impl Server {
     }
 
     /// Checks an upgrade request that another HTTP stack received — the
-    /// WebSocket headers, the Origin allow-list, the handshake hook and the
-    /// connection limit — and returns the `101 Switching Protocols` response
-    /// to send, with the data the hook attached. Then hand the upgraded byte
-    /// stream and that data to [`Server::serve_upgraded`].
+    /// same checks the built-in accept loop makes: the path (when
+    /// restricted), the WebSocket headers, the Origin allow-list, the
+    /// handshake hook and the connection limit — and returns the
+    /// `101 Switching Protocols` response to send, with the data the hook
+    /// attached. Then hand the upgraded byte stream and that data to
+    /// [`Server::serve_upgraded`].
     ///
     /// # Errors
     ///
-    /// The [`Rejection`] to answer with instead (400, 401, 403 or 429).
+    /// The [`Rejection`] to answer with instead (its
+    /// [`to_response`](Rejection::to_response) is the whole answer): 400 for
+    /// a malformed or ambiguous upgrade, 404 off the configured path, 426
+    /// for a request that is no upgrade or not version 13, 401/403 from the
+    /// Origin list or the hook, 429 at the connection limit.
     pub fn accept_upgrade(
         &self,
         request: &http::Request<()>,
         remote_addr: Option<SocketAddr>,
     ) -> Result<(http::Response<()>, Extensions), Rejection> {
-        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-        let upgrade = header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-        if request.method() != http::Method::GET
-            || !upgrade
-            || header("sec-websocket-version") != Some("13")
-        {
-            return Err(Rejection::bad_request(
-                "expected a WebSocket upgrade (GET, Upgrade: websocket, version 13)",
-            ));
-        }
-        let Some(key) = header("sec-websocket-key") else {
-            return Err(Rejection::bad_request("missing Sec-WebSocket-Key"));
-        };
         if self.connection_count() >= self.shared.builder.max_connections {
+            request::check(request, self.shared.builder.path.as_deref())?;
             return Err(Rejection::too_many("too many connections"));
         }
+        self.admit(request, remote_addr)
+    }
+
+    /// The checks of an upgrade after the connection limit.
+    fn admit(
+        &self,
+        request: &http::Request<()>,
+        remote_addr: Option<SocketAddr>,
+    ) -> Result<(http::Response<()>, Extensions), Rejection> {
+        let key = request::check(request, self.shared.builder.path.as_deref())?;
         let origins = self.shared.builder.origins.as_deref();
         let extensions = handshake::admit(
             request,
