@@ -306,3 +306,38 @@ async fn dropping_the_last_client_closes_its_connection() {
     }
     panic!("the server still counts the dropped client's connection");
 }
+
+#[tokio::test]
+async fn unsubscribing_a_subscription_that_already_ended_succeeds() {
+    let (_server, url) = server::start_default().await;
+    let client = Client::connect(&url).await.unwrap();
+    let mut counted = client
+        .subscribe::<u64>("subscribe_count", [1], "unsubscribe_count")
+        .await
+        .unwrap();
+    let id = counted.id().to_owned();
+    assert!(matches!(
+        counted.next().await,
+        Some(SubscriptionEvent::Item(0))
+    ));
+    assert!(matches!(
+        counted.next().await,
+        Some(SubscriptionEvent::Closed(_))
+    ));
+    // The server ended it; asking again still holds.
+    let params = serde_json::value::RawValue::from_string(format!("[{id}]")).unwrap();
+    let answer = client
+        .call_raw("unsubscribe_count", Some(&params))
+        .await
+        .unwrap();
+    assert_eq!(answer.get(), "true");
+    // An id never given out is an error.
+    let unknown = client
+        .call::<bool>("unsubscribe_count", ["ffff"])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unknown.as_rpc().unwrap().code,
+        wirecall::ErrorCode::InvalidParams
+    );
+}

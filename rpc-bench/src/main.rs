@@ -7,7 +7,9 @@
 //! bare WebSocket client, so they compare servers; the `-client` scenarios
 //! use each library's own client end to end. `--quick` is a
 //! small version (a test runs it); `--runs N` takes the median of N runs;
-//! `--only seq,batch` picks scenarios. `rpc-bench serve KIND` is the child.
+//! `--only seq,batch` picks scenarios. `rpc-bench soak --minutes N` churns
+//! clients against a wirecall server with invariants checked live (see
+//! `soak.rs`). `rpc-bench serve KIND` is the child.
 
 // Measurements count far below 2^52 and convert to f64 for rates.
 #![allow(clippy::cast_precision_loss, clippy::cast_sign_loss)]
@@ -15,6 +17,7 @@
 mod measure;
 mod report;
 mod servers;
+mod soak;
 mod workloads;
 
 use std::io::BufRead;
@@ -207,6 +210,21 @@ fn options(args: &[String]) -> Result<Options, String> {
     Ok(options)
 }
 
+/// `--minutes N` (default 1, fractions allowed) and `--clients N` (default 32).
+fn soak_options(args: &[String]) -> Result<(f64, usize), String> {
+    let (mut minutes, mut clients) = (1.0, 32);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let value = args.next().ok_or(format!("{arg} takes a number"))?;
+        match arg.as_str() {
+            "--minutes" => minutes = value.parse().map_err(|_| "--minutes takes a number")?,
+            "--clients" => clients = value.parse().map_err(|_| "--clients takes a number")?,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok((minutes, clients))
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 50 000 idle connections need that many descriptors on both ends.
     // As root the hard limit can be raised too; otherwise take what is allowed.
@@ -234,6 +252,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             report::ratios(&mut results);
             Ok(())
         }
-        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] | rpc-bench serve raw|jsonrpsee|wirecall".into()),
+        Some("soak") => {
+            let (minutes, clients) = soak_options(&args[1..])?;
+            let server = ServerProcess::start(Kind::Wirecall);
+            let outcome = runtime.block_on(soak::run(server.addr, server.child.id(), minutes, clients));
+            outcome.map_err(|failures| format!("the soak broke invariants:\n{failures}").into())
+        }
+        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] | rpc-bench soak [--minutes N] [--clients N] | rpc-bench serve raw|jsonrpsee|wirecall".into()),
     }
 }

@@ -124,6 +124,10 @@ trait BenchService {
     #[method(name = "publish")]
     async fn publish(&self, value: u64) -> Result<u64, ErrorObject>;
 
+    /// Tasks alive in the server's runtime (the soak watches for leaks).
+    #[method(name = "tasks")]
+    async fn tasks(&self) -> Result<u64, ErrorObject>;
+
     #[subscription(name = "subscribe_items", unsubscribe = "unsubscribe_items", notification = "item", item = u64)]
     async fn items(&self, sink: PendingSubscription<u64>, count: u64);
 
@@ -143,6 +147,12 @@ impl BenchServiceServer for Bench {
     async fn publish(&self, value: u64) -> Result<u64, ErrorObject> {
         bus::publish(&self.bus, "topic", &value).map_err(ErrorObject::internal_error)?;
         Ok(value)
+    }
+
+    async fn tasks(&self) -> Result<u64, ErrorObject> {
+        Ok(tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks() as u64)
     }
 
     async fn items(&self, sink: PendingSubscription<u64>, count: u64) {

@@ -35,3 +35,18 @@ fn quick_run_reports_every_scenario() {
     }
     assert!(stdout.contains("ratios"), "{stdout}");
 }
+
+#[test]
+fn a_short_soak_holds_its_invariants() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rpc-bench"))
+        .args(["soak", "--minutes", "0.1", "--clients", "4"])
+        .output()
+        .expect("the soak runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("0 broken invariants"), "{stdout}");
+}

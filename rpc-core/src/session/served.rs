@@ -62,6 +62,15 @@ impl SubscriptionTable {
         }
     }
 
+    /// Whether `id` (JSON text) was given out on this connection, live or
+    /// ended since.
+    pub(crate) fn was_issued(&self, id: &str) -> bool {
+        id.strip_prefix('"')
+            .and_then(|id| id.strip_suffix('"'))
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .is_some_and(|n| n >= 1 && n < self.next.load(Ordering::Relaxed))
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.sinks.lock().expect("subscriptions lock").len()
     }
