@@ -90,6 +90,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             SubscriptionEvent::Item(RoomEvent::Joined { name }) => println!("* {name} joined"),
             SubscriptionEvent::Item(RoomEvent::Left { name }) => println!("* {name} left"),
             SubscriptionEvent::Lagged(missed) => println!("* missed {missed} events"),
+            SubscriptionEvent::Ended => {
+                println!("* the room closed");
+                break;
+            }
             SubscriptionEvent::Closed(reason) => {
                 println!("* the room closed: {}", reason.message);
                 break;

@@ -74,6 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         match event {
             SubscriptionEvent::Item(tick) => println!("tick {tick}"),
             SubscriptionEvent::Lagged(missed) => println!("missed {missed} ticks"),
+            SubscriptionEvent::Ended => println!("the ticks are over"),
             SubscriptionEvent::Closed(reason) => {
                 println!("subscription closed: {}", reason.message);
             }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
 use wirecall::{
     CallError, Client, Context, ErrorCode, ErrorObject, OverflowPolicy, Params,
     PendingSubscription, Router, Server, ServerHandle, SinkConfig, SubscriptionEvent,
@@ -88,16 +90,17 @@ async fn start(builder: wirecall::server::ServerBuilder) -> (ServerHandle, Clien
     (server, client)
 }
 
-/// Reads events until the stream says why it ended.
+/// Reads events until the stream ends: `None` for a normal end, else why.
 async fn end_of<T: serde::de::DeserializeOwned + std::fmt::Debug>(
     mut stream: wirecall::Subscription<T>,
-) -> ErrorObject {
+) -> Option<ErrorObject> {
     loop {
         let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
             .await
             .expect("the subscription never ended");
         match event {
-            Some(SubscriptionEvent::Closed(why)) => return why,
+            Some(SubscriptionEvent::Ended) => return None,
+            Some(SubscriptionEvent::Closed(why)) => return Some(why),
             Some(_) => {}
             None => panic!("the stream ended without saying why"),
         }
@@ -106,12 +109,27 @@ async fn end_of<T: serde::de::DeserializeOwned + std::fmt::Debug>(
 
 #[tokio::test]
 async fn subscription_ended_when_the_handler_finishes() {
-    let (_server, client) = start(Server::builder()).await;
+    let (server, client) = start(Server::builder()).await;
     let stream = client
         .subscribe::<u64>("count", [2], "stop_count")
         .await
         .unwrap();
-    assert_eq!(end_of(stream).await.code, ErrorCode::SUBSCRIPTION_ENDED);
+    // A wirecall client reads it as a normal end…
+    assert!(end_of(stream).await.is_none());
+    // …and on the wire it is the -32000 end notice every client understands.
+    let url = format!("ws://{}/", server.local_addr());
+    let (mut raw, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let subscribe = r#"{"jsonrpc":"2.0","method":"count","params":[0],"id":1}"#;
+    raw.send(Message::text(subscribe)).await.unwrap();
+    let mut code = None;
+    while code.is_none() {
+        let Some(Ok(Message::Text(text))) = raw.next().await else {
+            panic!("no end notice")
+        };
+        let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+        code = frame["params"]["error"]["code"].as_i64();
+    }
+    assert_eq!(code, Some(-32000));
     assert_eq!(ErrorCode::SUBSCRIPTION_ENDED.code(), -32000);
 }
 
@@ -122,7 +140,10 @@ async fn slow_subscriber_under_the_close_policy() {
         .subscribe::<u64>("flood", (), "stop_flood")
         .await
         .unwrap();
-    assert_eq!(end_of(stream).await.code, ErrorCode::SLOW_SUBSCRIBER);
+    assert_eq!(
+        end_of(stream).await.unwrap().code,
+        ErrorCode::SLOW_SUBSCRIBER
+    );
     assert_eq!(ErrorCode::SLOW_SUBSCRIBER.code(), -32001);
 }
 
@@ -150,7 +171,7 @@ async fn connection_closed_ends_received_subscriptions() {
         .await
         .unwrap();
     server.shutdown().await;
-    let why = end_of(stream).await;
+    let why = end_of(stream).await.unwrap();
     assert_eq!(why.code, ErrorCode::CONNECTION_CLOSED, "{why:?}");
     assert_eq!(ErrorCode::CONNECTION_CLOSED.code(), -32003);
 }

@@ -143,7 +143,7 @@ async fn spec_server_passes_the_conformance_table_from_outside() {
     }
     assert!(matches!(
         counter.next().await,
-        Some(SubscriptionEvent::Closed(_))
+        Some(SubscriptionEvent::Ended)
     ));
     server.child.kill().await.unwrap();
     // The table's deliberate panic went to the server's stderr, not ours.

@@ -218,7 +218,7 @@ async fn typed_calls_errors_notifications_and_subscriptions() {
     }
     assert!(matches!(
         updates.next().await,
-        Some(SubscriptionEvent::Closed(_))
+        Some(SubscriptionEvent::Ended)
     ));
     let rejected = bank.watch(String::new(), 1).await.unwrap_err();
     assert_eq!(rejected.as_rpc().unwrap().code, ErrorCode::InvalidParams);

@@ -242,7 +242,7 @@ async fn subscribe(client: &Client, counters: &Counters, count: u64, stop_after:
                 next += missed;
                 counters.lagged.fetch_add(missed, Ordering::Relaxed);
             }
-            Ok(Some(SubscriptionEvent::Closed(_)) | None) if next == count => return,
+            Ok(Some(SubscriptionEvent::Ended)) if next == count => return,
             other => return counters.fail(format!("after {next} of {count} items: {other:?}")),
         }
     }

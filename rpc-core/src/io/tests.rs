@@ -87,7 +87,7 @@ async fn two_engines_call_and_subscribe_over_a_pipe() {
     }
     assert!(matches!(
         counted.next().await,
-        Some(SubscriptionEvent::Closed(_))
+        Some(SubscriptionEvent::Ended)
     ));
     client.close().await;
     assert_eq!(server.closed().await.code, Some(1000));

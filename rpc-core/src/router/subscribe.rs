@@ -14,6 +14,9 @@ use super::{Context, Entry, Params, RegisterError, Router};
 use crate::protocol::ErrorObject;
 use crate::session::{Accepted, PendingRaw, PendingSubscription, Session, SinkConfig};
 
+/// How long a subscription handler may run on after its sink closed.
+pub(crate) const CLEANUP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 type StartFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 type StartFn =
     dyn Fn(Params<'_>, &Context, PendingRaw) -> Result<StartFuture, ErrorObject> + Send + Sync;
@@ -31,8 +34,11 @@ impl Router {
     ///
     /// `handler` decodes the params and returns a future that owns the
     /// subscription for its life: it accepts or rejects the
-    /// [`PendingSubscription`], then sends items. The future is dropped when
-    /// the client unsubscribes or the connection closes.
+    /// [`PendingSubscription`], then sends items. When the client
+    /// unsubscribes or the connection closes, the sink closes: `send` fails
+    /// and `closed()` resolves, so the handler can clean up and return; one
+    /// still running 5 s later is dropped. When the handler returns, the
+    /// client's stream yields `Ended`.
     ///
     /// # Errors
     ///
@@ -100,13 +106,30 @@ pub(crate) fn start(
         .check_room()
         .map_err(|err| err.to_error_object())?;
     tokio::spawn(async move {
-        tokio::select! {
-            () = token.cancelled() => {}
-            outcome = futures_util::FutureExt::catch_unwind(AssertUnwindSafe(future)) => {
-                if outcome.is_err() {
-                    tracing::error!("a subscription handler panicked");
+        let mut running = std::pin::pin!(futures_util::FutureExt::catch_unwind(AssertUnwindSafe(
+            future
+        )));
+        let outcome = tokio::select! {
+            outcome = &mut running => Some(outcome),
+            () = token.cancelled() => None,
+        };
+        // Unsubscribed or disconnected: the handler sees its sink close
+        // (`send` fails, `closed()` resolves) and gets a grace period to
+        // clean up before it is dropped.
+        let outcome = match outcome {
+            Some(outcome) => outcome,
+            None => match tokio::time::timeout(CLEANUP_GRACE, running).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    tracing::warn!(
+                        "a subscription handler ran on {CLEANUP_GRACE:?} after its sink closed; dropped"
+                    );
+                    return;
                 }
-            }
+            },
+        };
+        if outcome.is_err() {
+            tracing::error!("a subscription handler panicked");
         }
     });
     Ok(accepted)

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::event_queue::{EventQueue, RawEvent};
 use super::received::ClientSubscriptionKey;
 use super::Session;
-use crate::protocol::ErrorObject;
+use crate::protocol::{ErrorCode, ErrorObject};
 
 /// One event of a subscription, as the client sees it.
 #[derive(Debug)]
@@ -24,7 +24,11 @@ pub enum SubscriptionEvent<T> {
     Lagged(u64),
     /// An item arrived that does not decode as `T`.
     Malformed(serde_json::Error),
-    /// The subscription ended; the stream yields nothing after this.
+    /// The serving end finished the subscription normally (its handler
+    /// returned, or the topic it followed closed); nothing follows.
+    Ended,
+    /// The subscription ended with an error (the subscriber read too
+    /// slowly, the connection closed, …); nothing follows.
     Closed(ErrorObject),
 }
 
@@ -47,7 +51,8 @@ pub enum SubscriptionEvent<T> {
 ///     match event {
 ///         SubscriptionEvent::Item(price) => println!("{price}"),
 ///         SubscriptionEvent::Lagged(missed) => println!("{missed} prices were dropped"),
-///         SubscriptionEvent::Closed(why) => println!("ended: {}", why.message),
+///         SubscriptionEvent::Ended => println!("the feed ended"),
+///         SubscriptionEvent::Closed(why) => println!("cut off: {}", why.message),
 ///         _ => {}
 ///     }
 /// }
@@ -101,7 +106,8 @@ impl<T> Subscription<T> {
     ///     match event {
     ///         SubscriptionEvent::Item(n) => println!("tick {n}"),
     ///         SubscriptionEvent::Lagged(missed) => println!("missed {missed} ticks"),
-    ///         SubscriptionEvent::Closed(why) => println!("ended: {why}"),
+    ///         SubscriptionEvent::Ended => println!("no more ticks"),
+    ///         SubscriptionEvent::Closed(why) => println!("ended early: {why}"),
     ///         other => println!("{other:?}"),
     ///     }
     /// }
@@ -159,7 +165,11 @@ impl<T: DeserializeOwned> Stream for Subscription<T> {
             RawEvent::Lagged(n) => SubscriptionEvent::Lagged(n),
             RawEvent::Closed(reason) => {
                 this.key = None;
-                SubscriptionEvent::Closed(reason)
+                if reason.code == ErrorCode::SUBSCRIPTION_ENDED {
+                    SubscriptionEvent::Ended
+                } else {
+                    SubscriptionEvent::Closed(reason)
+                }
             }
         }))
     }
