@@ -118,15 +118,15 @@ pub(crate) fn start(
         // clean up before it is dropped.
         let outcome = match outcome {
             Some(outcome) => outcome,
-            None => match tokio::time::timeout(CLEANUP_GRACE, running).await {
-                Ok(outcome) => outcome,
-                Err(_) => {
+            None => {
+                let Ok(outcome) = tokio::time::timeout(CLEANUP_GRACE, running).await else {
                     tracing::warn!(
                         "a subscription handler ran on {CLEANUP_GRACE:?} after its sink closed; dropped"
                     );
                     return;
-                }
-            },
+                };
+                outcome
+            }
         };
         if outcome.is_err() {
             tracing::error!("a subscription handler panicked");
