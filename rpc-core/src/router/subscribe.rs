@@ -116,17 +116,16 @@ pub(crate) fn start(
         // Unsubscribed or disconnected: the handler sees its sink close
         // (`send` fails, `closed()` resolves) and gets a grace period to
         // clean up before it is dropped.
-        let outcome = match outcome {
-            Some(outcome) => outcome,
-            None => {
-                let Ok(outcome) = tokio::time::timeout(CLEANUP_GRACE, running).await else {
-                    tracing::warn!(
-                        "a subscription handler ran on {CLEANUP_GRACE:?} after its sink closed; dropped"
-                    );
-                    return;
-                };
-                outcome
-            }
+        let outcome = if let Some(outcome) = outcome {
+            outcome
+        } else {
+            let Ok(outcome) = tokio::time::timeout(CLEANUP_GRACE, running).await else {
+                tracing::warn!(
+                    "a subscription handler ran on {CLEANUP_GRACE:?} after its sink closed; dropped"
+                );
+                return;
+            };
+            outcome
         };
         if outcome.is_err() {
             tracing::error!("a subscription handler panicked");
