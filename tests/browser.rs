@@ -138,6 +138,24 @@ async fn join_after_refusal(browser: &Browser, url: &str, taken: &str, name: &st
         .unwrap();
 }
 
+/// Types `text` into the message box and sends it.
+async fn say(browser: &Browser, text: &str) {
+    browser
+        .find(Locator::Css("#text"))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#sendform button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// How many message bubbles show `text`.
 async fn count_messages(browser: &Browser, text: &str) -> usize {
     let mut count = 0;
@@ -228,32 +246,10 @@ async fn two_browsers_chat_in_one_room() {
     // A join refused for a taken name, then retried, listens once.
     let carol = open_browser(&driver_url, &profiles.join("carol")).await;
     join_after_refusal(&carol, &url, "ada", "carol").await;
-    bob.find(Locator::Css("#text"))
-        .await
-        .unwrap()
-        .send_keys("welcome carol")
-        .await
-        .unwrap();
-    bob.find(Locator::Css("#sendform button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    say(&bob, "welcome carol").await;
     assert!(shows_message(&carol, "welcome carol").await);
     // Bob's next message is the marker: once it shows, the first had its chance to double.
-    bob.find(Locator::Css("#text"))
-        .await
-        .unwrap()
-        .send_keys("marker")
-        .await
-        .unwrap();
-    bob.find(Locator::Css("#sendform button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    say(&bob, "marker").await;
     assert!(shows_message(&carol, "marker").await);
     assert_eq!(count_messages(&carol, "welcome carol").await, 1);
     carol.close().await.unwrap();
