@@ -22,7 +22,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper_util::rt::TokioIo;
-use wirecall::bus::{self, Bus, InProcessBus};
+use wirecall::bus::{self, InProcessBus};
 use wirecall::server::{http, Server};
 use wirecall::{Context, PendingSubscription};
 
@@ -136,9 +136,8 @@ impl ChatServer for ChatService {
             sink.reject(err);
             return;
         }
-        let topic = self.0.bus.subscribe(&room);
-        let Ok(sink) = sink.accept() else { return };
-        let _ = bus::forward(topic, &sink).await;
+        // Resumes after the client's last position when it gives one.
+        bus::follow(&self.0.bus, &room, sink).await;
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use wirecall::bus::{self, Bus, InProcessBus};
+use wirecall::bus::{self, InProcessBus};
 use wirecall::client::Client;
 use wirecall::server::Server;
 use wirecall::{ErrorObject, PendingSubscription, SubscriptionEvent};
@@ -73,9 +73,7 @@ impl StoreServer for StoreService {
     }
 
     async fn watch(&self, sink: PendingSubscription<Change>, key: String) {
-        let topic = self.bus.subscribe(&key);
-        let Ok(sink) = sink.accept() else { return };
-        let _ = bus::forward(topic, &sink).await;
+        bus::follow(&*self.bus, &key, sink).await;
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::protocol::envelope::{self, NoticeEvent};
 use crate::protocol::{Incoming, Notification, Response};
-use crate::session::{CallError, ClientSubscriptionKey, EventQueue, RawEvent, Session, Waiter};
+use crate::session::{At, CallError, ClientSubscriptionKey, EventQueue, RawEvent, Session, Waiter};
 
 /// Consumes `incoming` if it is an answer or a subscription notice of ours;
 /// returns it otherwise.
@@ -76,7 +76,14 @@ fn deliver(session: &Session, note: &Notification<'_>) -> bool {
             queue.push(RawEvent::Closed(error));
         }
         NoticeEvent::Lagged(missed) => queue.push(RawEvent::Lagged(missed)),
-        NoticeEvent::Item(item) => queue.push(RawEvent::Item(item.to_owned())),
+        NoticeEvent::Resumed(resume) => queue.push(RawEvent::Resumed(resume)),
+        NoticeEvent::Item(item, position) => {
+            let at = position.map(|position| At {
+                epoch: queue.epoch(&position.epoch),
+                offset: position.offset,
+            });
+            queue.push(RawEvent::Item(item.to_owned(), at));
+        }
     }
     true
 }

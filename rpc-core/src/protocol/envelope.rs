@@ -7,12 +7,48 @@
 //! notices in the same envelope, as extra members that plain clients ignore:
 //! `"lagged": n` when n items were dropped, and `"error": {…}` when the
 //! serving end ends the subscription.
+//!
+//! Items of a topic-fed subscription also carry `"position":{"epoch":…,
+//! "offset":n}`. A client that saw a position can resume with the
+//! `rpc.resume` call (a name the spec reserves for extensions, so no
+//! service can clash with it and no plain client sends it):
+//! `{"method":"rpc.resume","params":{"method":<subscribe>,"params":<its
+//! params>,"epoch":…,"offset":n}}`. The answer is a new subscription id;
+//! its first notice says how the resume went: `"resumed":{"missed":0}`
+//! (every item after the position follows, exactly once), `"resumed":
+//! {"missed":n}` (n items are gone from history; the rest follow) or
+//! `"resumed":{"reset":true}` (the position's epoch is gone: live from now).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::encode::push_json_string;
 use super::ErrorObject;
+
+/// The method of a resuming subscribe call.
+pub(crate) const RESUME_METHOD: &str = "rpc.resume";
+
+/// Where an item sits in its topic: the topic's epoch (which changes when
+/// its history is lost, e.g. on a restart) and the item's offset, counting
+/// from 1 within the epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Position {
+    /// The topic's epoch.
+    pub epoch: std::sync::Arc<str>,
+    /// The item's offset within the epoch.
+    pub offset: u64,
+}
+
+/// How a resumed subscription picks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// Every item after the position follows, exactly once.
+    Exact,
+    /// This many items after the position are gone from history; the rest follow.
+    Gap(u64),
+    /// The position's epoch is gone: items follow live from now.
+    Reset,
+}
 
 /// One subscription notification as the receiving end reads it.
 #[derive(Debug)]
@@ -25,9 +61,27 @@ pub(crate) struct Notice<'a> {
 /// What a notification says about its subscription.
 #[derive(Debug)]
 pub(crate) enum NoticeEvent<'a> {
-    Item(&'a RawValue),
+    /// An item, with its position when it has one.
+    Item(&'a RawValue, Option<WirePosition<'a>>),
     Lagged(u64),
+    Resumed(Resume),
     Ended(ErrorObject),
+}
+
+/// A position as read, borrowing its epoch from the frame.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WirePosition<'a> {
+    #[serde(borrow)]
+    pub(crate) epoch: std::borrow::Cow<'a, str>,
+    pub(crate) offset: u64,
+}
+
+#[derive(Deserialize)]
+struct WireResume {
+    #[serde(default)]
+    missed: u64,
+    #[serde(default)]
+    reset: bool,
 }
 
 /// Reads a notification's params as a subscription notice; `None` when they
@@ -43,6 +97,10 @@ pub(crate) fn parse_notice(params: &RawValue) -> Option<Notice<'_>> {
         error: Option<ErrorObject>,
         #[serde(default)]
         lagged: Option<u64>,
+        #[serde(borrow, default)]
+        position: Option<WirePosition<'a>>,
+        #[serde(default)]
+        resumed: Option<WireResume>,
     }
     // serde would read a struct from an array too; a notice is always an object.
     if !params.get().trim_start().starts_with('{') {
@@ -53,8 +111,14 @@ pub(crate) fn parse_notice(params: &RawValue) -> Option<Notice<'_>> {
         NoticeEvent::Ended(error)
     } else if let Some(lagged) = wire.lagged {
         NoticeEvent::Lagged(lagged)
+    } else if let Some(resumed) = wire.resumed {
+        NoticeEvent::Resumed(match (resumed.reset, resumed.missed) {
+            (true, _) => Resume::Reset,
+            (false, 0) => Resume::Exact,
+            (false, missed) => Resume::Gap(missed),
+        })
     } else {
-        NoticeEvent::Item(wire.result?)
+        NoticeEvent::Item(wire.result?, wire.position)
     };
     Some(Notice {
         subscription: wire.subscription.get(),
@@ -65,6 +129,33 @@ pub(crate) fn parse_notice(params: &RawValue) -> Option<Notice<'_>> {
 /// An item: `{"jsonrpc":"2.0","method":…,"params":{"subscription":…,"result":…}}`.
 pub(crate) fn item(notification: &str, id: &RawValue, item: &RawValue) -> String {
     member(notification, id, "result", item.get())
+}
+
+/// An item with its position: the plain item plus a `"position"` member.
+pub(crate) fn item_at(
+    notification: &str,
+    id: &RawValue,
+    item: &RawValue,
+    position: &Position,
+) -> String {
+    let mut frame = member(notification, id, "result", item.get());
+    frame.truncate(frame.len() - 2);
+    frame.push_str(r#","position":{"epoch":"#);
+    push_json_string(&mut frame, &position.epoch);
+    frame.push_str(r#","offset":"#);
+    frame.push_str(&position.offset.to_string());
+    frame.push_str("}}}");
+    frame
+}
+
+/// How a resumed subscription picks up: its first notice.
+pub(crate) fn resumed(notification: &str, id: &RawValue, resume: Resume) -> String {
+    let value = match resume {
+        Resume::Exact => r#"{"missed":0}"#.to_owned(),
+        Resume::Gap(missed) => format!(r#"{{"missed":{missed}}}"#),
+        Resume::Reset => r#"{"reset":true}"#.to_owned(),
+    };
+    member(notification, id, "resumed", &value)
 }
 
 /// A lag notice: `n` items were dropped before the next one.
@@ -121,7 +212,9 @@ mod tests {
         let params = params_of(&frame);
         let notice = parse_notice(&params).unwrap();
         assert_eq!(notice.subscription, r#""a1""#);
-        assert!(matches!(notice.event, NoticeEvent::Item(item) if item.get() == r#"{"n":1}"#));
+        assert!(
+            matches!(notice.event, NoticeEvent::Item(item, None) if item.get() == r#"{"n":1}"#)
+        );
     }
 
     #[test]
@@ -144,6 +237,33 @@ mod tests {
         assert!(parse_notice(&raw("[1,2]")).is_none());
         assert!(parse_notice(&raw(r#"{"subscription":"a"}"#)).is_none());
         assert!(parse_notice(&raw(r#"{"text":"hi"}"#)).is_none());
+    }
+
+    #[test]
+    fn positions_and_resume_notices_round_trip() {
+        let position = Position {
+            epoch: std::sync::Arc::from("e1"),
+            offset: 42,
+        };
+        let frame = item_at("tick", &raw(r#""a1""#), &raw("7"), &position);
+        assert_eq!(
+            frame,
+            r#"{"jsonrpc":"2.0","method":"tick","params":{"subscription":"a1","result":7,"position":{"epoch":"e1","offset":42}}}"#
+        );
+        match parse_notice(&params_of(&frame)).unwrap().event {
+            NoticeEvent::Item(item, Some(at)) => {
+                assert_eq!(item.get(), "7");
+                assert_eq!((at.epoch.as_ref(), at.offset), ("e1", 42));
+            }
+            other => panic!("{other:?}"),
+        }
+        for resume in [Resume::Exact, Resume::Gap(5), Resume::Reset] {
+            let params = params_of(&resumed("tick", &raw("1"), resume));
+            match parse_notice(&params).unwrap().event {
+                NoticeEvent::Resumed(got) => assert_eq!(got, resume),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

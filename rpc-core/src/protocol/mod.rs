@@ -7,6 +7,7 @@ mod error;
 mod id;
 mod message;
 
+pub use envelope::{Position, Resume};
 pub use error::{ErrorCode, ErrorObject};
 pub use id::{Id, IdError};
 pub use message::{Incoming, Message, Notification, Request, Response};

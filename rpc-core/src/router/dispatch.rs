@@ -11,7 +11,8 @@ use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
 use super::{subscribe, Context, Entry, MethodFuture, Params, Router};
-use crate::protocol::{encode, ErrorObject, Id, Incoming, Message};
+use crate::protocol::envelope::RESUME_METHOD;
+use crate::protocol::{encode, ErrorObject, Id, Incoming, Message, Position};
 use crate::session::Accepted;
 
 /// A reply frame and the subscriptions that may start sending once it is queued.
@@ -68,20 +69,21 @@ impl Prepared {
 /// dropped here.
 pub(crate) fn prepare(router: &Router, incoming: Incoming<'_>, ctx: &Context) -> Prepared {
     match incoming {
+        Incoming::Request(call) if call.method == RESUME_METHOD => {
+            match resume(router, call.params, ctx) {
+                Ok(accepted) => Prepared::Subscribe(call.id, accepted),
+                Err(err) => Prepared::Call(call.id, Err(err)),
+            }
+        }
         Incoming::Request(call) => {
             let params = Params::new(call.params);
             match router.entry(&call.method) {
                 Some(Entry::Subscribe(entry)) => match ctx.session() {
-                    Some(session) => match subscribe::start(entry, params, ctx, session) {
+                    Some(session) => match subscribe::start(entry, params, ctx, session, None) {
                         Ok(accepted) => Prepared::Subscribe(call.id, accepted),
                         Err(err) => Prepared::Call(call.id, Err(err)),
                     },
-                    None => Prepared::Call(
-                        call.id,
-                        Err(ErrorObject::internal_error(
-                            "subscriptions need a live connection",
-                        )),
-                    ),
+                    None => Prepared::Call(call.id, Err(no_connection())),
                 },
                 Some(Entry::Unsubscribe(entry)) => {
                     let outcome = subscribe::unsubscribe(entry, params, ctx.session());
@@ -109,6 +111,30 @@ pub(crate) fn prepare(router: &Router, incoming: Incoming<'_>, ctx: &Context) ->
             Prepared::Nothing
         }
     }
+}
+
+/// Starts a subscription that carries on after a position (`rpc.resume`).
+fn resume(
+    router: &Router,
+    params: Option<&serde_json::value::RawValue>,
+    ctx: &Context,
+) -> Result<oneshot::Receiver<Result<Accepted, ErrorObject>>, ErrorObject> {
+    let call: subscribe::ResumeCall<'_> = Params::new(params).parse()?;
+    let Some(Entry::Subscribe(entry)) = router.entry(&call.method) else {
+        let mut error = ErrorObject::method_not_found(&call.method);
+        error.message = format!("{}: it is not a subscription", error.message);
+        return Err(error);
+    };
+    let session = ctx.session().ok_or_else(no_connection)?;
+    let since = Position {
+        epoch: call.epoch.into(),
+        offset: call.offset,
+    };
+    subscribe::start(entry, Params::new(call.params), ctx, session, Some(since))
+}
+
+fn no_connection() -> ErrorObject {
+    ErrorObject::internal_error("subscriptions need a live connection")
 }
 
 /// Starts a plain method; a panic while decoding params becomes -32603.

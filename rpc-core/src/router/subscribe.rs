@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
 use super::{Context, Entry, Params, RegisterError, Router};
-use crate::protocol::ErrorObject;
+use crate::protocol::{ErrorObject, Position};
 use crate::session::{Accepted, PendingRaw, PendingSubscription, Session, SinkConfig};
 
 /// How long a subscription handler may run on after its sink closed.
@@ -87,6 +87,7 @@ pub(crate) fn start(
     params: Params<'_>,
     ctx: &Context,
     session: &Arc<Session>,
+    resume_from: Option<Position>,
 ) -> Result<oneshot::Receiver<Result<Accepted, ErrorObject>>, ErrorObject> {
     let (responder, accepted) = oneshot::channel();
     let token = session.token().child_token();
@@ -96,6 +97,7 @@ pub(crate) fn start(
         notification: entry.notification.clone(),
         config: entry.config,
         token: token.clone(),
+        resume_from,
     };
     let future = std::panic::catch_unwind(AssertUnwindSafe(|| (entry.start)(params, ctx, raw)))
         .unwrap_or_else(|_| Err(ErrorObject::internal_error("the handler panicked")))?;
@@ -132,6 +134,16 @@ pub(crate) fn start(
         }
     });
     Ok(accepted)
+}
+
+/// The params of a resuming subscribe call (`rpc.resume`).
+#[derive(serde::Deserialize)]
+pub(crate) struct ResumeCall<'a> {
+    pub(crate) method: String,
+    #[serde(borrow, default)]
+    pub(crate) params: Option<&'a RawValue>,
+    pub(crate) epoch: String,
+    pub(crate) offset: u64,
 }
 
 /// Ends the subscription named by the single param, answering `true`.

@@ -4,17 +4,26 @@
 //! learns exactly how many it missed.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 
 use futures_util::task::AtomicWaker;
 use serde_json::value::RawValue;
 
-use crate::protocol::ErrorObject;
+use crate::protocol::{ErrorObject, Resume};
+
+/// An item's position as the receiving end keeps it: the epoch is shared by
+/// every item of the same epoch, so keeping it costs no allocation per item.
+#[derive(Debug, Clone)]
+pub(crate) struct At {
+    pub(crate) epoch: Arc<str>,
+    pub(crate) offset: u64,
+}
 
 #[derive(Debug)]
 pub(crate) enum RawEvent {
-    Item(Box<RawValue>),
+    Item(Box<RawValue>, Option<At>),
+    Resumed(Resume),
     Lagged(u64),
     Closed(ErrorObject),
 }
@@ -24,6 +33,7 @@ pub(crate) enum RawEvent {
 #[derive(Debug)]
 pub(crate) struct EventQueue {
     state: Mutex<QueueState>,
+    last_epoch: Mutex<Option<Arc<str>>>,
     waker: AtomicWaker,
     capacity: usize,
 }
@@ -40,6 +50,7 @@ impl EventQueue {
     pub(crate) fn new(capacity: usize) -> EventQueue {
         EventQueue {
             state: Mutex::new(QueueState::default()),
+            last_epoch: Mutex::new(None),
             waker: AtomicWaker::new(),
             capacity: capacity.max(1),
         }
@@ -51,12 +62,12 @@ impl EventQueue {
             return;
         }
         match event {
-            RawEvent::Item(item) => {
+            RawEvent::Item(item, at) => {
                 if state.items >= self.capacity {
                     if let Some(at) = state
                         .events
                         .iter()
-                        .position(|e| matches!(e, RawEvent::Item(_)))
+                        .position(|e| matches!(e, RawEvent::Item(..)))
                     {
                         state.events.remove(at);
                         state.items -= 1;
@@ -64,12 +75,13 @@ impl EventQueue {
                     }
                 }
                 state.items += 1;
-                state.events.push_back(RawEvent::Item(item));
+                state.events.push_back(RawEvent::Item(item, at));
             }
             RawEvent::Lagged(n) => match state.events.back_mut() {
                 Some(RawEvent::Lagged(m)) => *m += n,
                 _ => state.events.push_back(RawEvent::Lagged(n)),
             },
+            resumed @ RawEvent::Resumed(_) => state.events.push_back(resumed),
             RawEvent::Closed(reason) => {
                 state.closed = true;
                 state.events.push_back(RawEvent::Closed(reason));
@@ -79,11 +91,15 @@ impl EventQueue {
         // by folding the oldest events into the count of what was missed.
         while state.events.len() > 2 * self.capacity + 1 {
             match state.events.pop_front() {
-                Some(RawEvent::Item(_)) => {
+                Some(RawEvent::Item(..)) => {
                     state.items -= 1;
                     state.dropped += 1;
                 }
-                Some(RawEvent::Lagged(n)) => state.dropped += n,
+                // A gap folded away still counts in the lag that replaces it.
+                Some(RawEvent::Lagged(n) | RawEvent::Resumed(Resume::Gap(n))) => {
+                    state.dropped += n;
+                }
+                Some(RawEvent::Resumed(_)) => {}
                 Some(closed @ RawEvent::Closed(_)) => {
                     state.events.push_front(closed);
                     break;
@@ -108,13 +124,26 @@ impl EventQueue {
         }
         match state.events.pop_front() {
             Some(event) => {
-                if matches!(event, RawEvent::Item(_)) {
+                if matches!(event, RawEvent::Item(..)) {
                     state.items -= 1;
                 }
                 Poll::Ready(Some(event))
             }
             None if state.closed => Poll::Ready(None),
             None => Poll::Pending,
+        }
+    }
+
+    /// The shared form of `epoch`: the last one seen when it is the same.
+    pub(crate) fn epoch(&self, epoch: &str) -> Arc<str> {
+        let mut last = self.last_epoch.lock().expect("epoch lock");
+        match &*last {
+            Some(known) if **known == *epoch => known.clone(),
+            _ => {
+                let fresh: Arc<str> = Arc::from(epoch);
+                *last = Some(fresh.clone());
+                fresh
+            }
         }
     }
 
@@ -131,7 +160,7 @@ mod tests {
     use crate::protocol::ErrorCode;
 
     fn item(n: u64) -> RawEvent {
-        RawEvent::Item(RawValue::from_string(n.to_string()).unwrap())
+        RawEvent::Item(RawValue::from_string(n.to_string()).unwrap(), None)
     }
 
     /// Everything readable now, as text.
@@ -140,7 +169,8 @@ mod tests {
         let mut out = Vec::new();
         while let Poll::Ready(event) = queue.poll_next(&mut cx) {
             out.push(match event {
-                Some(RawEvent::Item(raw)) => raw.get().to_owned(),
+                Some(RawEvent::Item(raw, _)) => raw.get().to_owned(),
+                Some(RawEvent::Resumed(resume)) => format!("{resume:?}"),
                 Some(RawEvent::Lagged(n)) => format!("lagged {n}"),
                 Some(RawEvent::Closed(error)) => format!("closed {}", error.code),
                 None => {

@@ -27,7 +27,7 @@ pub use sink::{AcceptError, SendError, SubscriptionSink};
 pub use sink_config::{OverflowPolicy, SinkConfig};
 pub use stream::{Subscription, SubscriptionEvent};
 
-pub(crate) use event_queue::{EventQueue, RawEvent};
+pub(crate) use event_queue::{At, EventQueue, RawEvent};
 pub(crate) use pending::Waiter;
 pub(crate) use pending_subscription::{Accepted, PendingRaw};
 pub(crate) use received::ClientSubscriptionKey;

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use super::pending::{Forget, Waiter};
 use super::state::{Outbound, Session};
 use super::{CallError, Closed, Subscription};
-use crate::protocol::{encode, Id};
+use crate::protocol::{encode, envelope, Id, Position};
 
 /// A handle to one live connection; clone it freely and use it from many
 /// tasks at once.
@@ -137,6 +137,55 @@ impl Peer {
         unsubscribe: &str,
     ) -> Result<Subscription<T>, CallError> {
         let params = to_params(&params)?;
+        self.open_subscription(method, params.as_deref(), unsubscribe)
+            .await
+    }
+
+    /// Subscribes again after `since`, the [`Subscription::position`] of a
+    /// subscription that was cut off (for example with its connection): the
+    /// serving end replays what its history holds after that position, then
+    /// carries on live. The stream starts with [`Resumed`], [`Gap(n)`] or
+    /// [`Restarted`], saying how that went.
+    ///
+    /// [`Resumed`]: super::SubscriptionEvent::Resumed
+    /// [`Gap(n)`]: super::SubscriptionEvent::Gap
+    /// [`Restarted`]: super::SubscriptionEvent::Restarted
+    ///
+    /// # Errors
+    ///
+    /// As [`Peer::subscribe`]; -32601 when `method` is not a subscription.
+    pub async fn subscribe_from<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: impl Serialize,
+        unsubscribe: &str,
+        since: &Position,
+    ) -> Result<Subscription<T>, CallError> {
+        #[derive(Serialize)]
+        struct ResumeParams<'a> {
+            method: &'a str,
+            params: Option<&'a RawValue>,
+            epoch: &'a str,
+            offset: u64,
+        }
+        let params = to_params(&params)?;
+        let resume = ResumeParams {
+            method,
+            params: params.as_deref(),
+            epoch: &since.epoch,
+            offset: since.offset,
+        };
+        let resume = serde_json::value::to_raw_value(&resume).map_err(CallError::Encode)?;
+        self.open_subscription(envelope::RESUME_METHOD, Some(&resume), unsubscribe)
+            .await
+    }
+
+    async fn open_subscription<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        unsubscribe: &str,
+    ) -> Result<Subscription<T>, CallError> {
         let _permit = self.session.acquire_call_permit().await?;
         let (reply, answer) = oneshot::channel();
         let waiter = Waiter::Subscribe {
@@ -145,9 +194,7 @@ impl Peer {
             buffer: self.session.config.subscription_buffer,
         };
         let id = self.session.register(waiter)?;
-        self.session
-            .send_request(id, method, params.as_deref())
-            .await?;
+        self.session.send_request(id, method, params).await?;
         let (key, queue) = self
             .session
             .await_answer(answer, self.session.deadline())

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::sink::{self, AcceptError, SubscriptionSink};
 use super::{Session, SinkConfig};
-use crate::protocol::ErrorObject;
+use crate::protocol::{ErrorObject, Position};
 
 /// The reply to an accepted subscribe call.
 #[derive(Debug)]
@@ -64,6 +64,8 @@ pub(crate) struct PendingRaw {
     pub(crate) notification: Arc<str>,
     pub(crate) config: SinkConfig,
     pub(crate) token: CancellationToken,
+    /// Where a resuming subscribe call asks to carry on from.
+    pub(crate) resume_from: Option<Position>,
 }
 
 impl<T: Serialize> PendingSubscription<T> {
@@ -76,6 +78,14 @@ impl<T: Serialize> PendingSubscription<T> {
     /// call is then answered with an error) or is gone.
     pub fn accept(self) -> Result<SubscriptionSink<T>, AcceptError> {
         sink::accept(self.raw).map(SubscriptionSink::from_shared)
+    }
+
+    /// The position a resuming client asks to carry on after (see
+    /// `Peer::subscribe_from`); `None` for a fresh subscription. A handler
+    /// fed from a bus hands it to
+    /// [`Bus::subscribe_from`](crate::bus::Bus::subscribe_from).
+    pub fn resume_from(&self) -> Option<&Position> {
+        self.raw.resume_from.as_ref()
     }
 
     /// Answers the call with `error`; no subscription is created.

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::pending_subscription::{Accepted, PendingRaw};
 use super::{OverflowPolicy, Session, SinkConfig};
-use crate::protocol::{envelope, ErrorCode, ErrorObject};
+use crate::protocol::{envelope, ErrorCode, ErrorObject, Position, Resume};
 
 /// Why [`PendingSubscription::accept`](super::PendingSubscription::accept) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +112,25 @@ impl<T: Serialize> SubscriptionSink<T> {
     pub async fn send_raw(&self, item: &RawValue) -> Result<(), SendError> {
         let frame = self.shared.item_frame(item);
         self.shared.push(frame).await
+    }
+
+    /// Queues one item that is already JSON, with its position in its
+    /// topic (sent as an extra `"position"` member, so a client can resume
+    /// after it).
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] once the subscription has ended.
+    pub async fn send_raw_at(&self, item: &RawValue, position: &Position) -> Result<(), SendError> {
+        let frame = envelope::item_at(&self.shared.notification, &self.shared.id, item, position);
+        self.shared.push(frame).await
+    }
+
+    /// Tells the client how a resumed subscription picks up; it arrives in
+    /// order with the items (first, when sent before any).
+    pub fn report_resumed(&self, resume: Resume) {
+        let notice = envelope::resumed(&self.shared.notification, &self.shared.id, resume);
+        self.shared.push_notice(notice);
     }
 
     /// The subscription id as JSON text (a string literal).
@@ -236,6 +255,18 @@ impl SinkShared {
         }
     }
 
+    /// Queues a notice in order with the items, past the buffer bound (one
+    /// per resume, so it cannot grow the buffer without end).
+    fn push_notice(&self, notice: String) {
+        let mut state = self.state.lock().expect("sink lock");
+        if state.silenced || state.ending.is_some() {
+            return;
+        }
+        state.items.push_back(notice);
+        drop(state);
+        self.item_ready.notify_one();
+    }
+
     fn add_lagged(&self, missed: u64) {
         let mut state = self.state.lock().expect("sink lock");
         // Items already buffered were published before the loss: flush them first.
@@ -301,6 +332,7 @@ pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
         notification,
         config,
         token,
+        ..
     } = raw;
     let id = match session.subscriptions().next_id() {
         Ok(id) => id,

@@ -22,6 +22,7 @@ fn sink(buffer: usize, policy: OverflowPolicy) -> (SubscriptionSink<u64>, Arc<Si
         notification: "n".into(),
         config: SinkConfig { buffer, policy },
         token: CancellationToken::new(),
+        resume_from: None,
     };
     let shared = accept(raw).unwrap();
     (SubscriptionSink::from_shared(shared.clone()), shared)

@@ -8,10 +8,10 @@ use std::task::{Context as TaskContext, Poll};
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
 
-use super::event_queue::{EventQueue, RawEvent};
+use super::event_queue::{At, EventQueue, RawEvent};
 use super::received::ClientSubscriptionKey;
 use super::Session;
-use crate::protocol::{ErrorCode, ErrorObject};
+use crate::protocol::{ErrorCode, ErrorObject, Position, Resume};
 
 /// One event of a subscription, as the client sees it.
 #[derive(Debug)]
@@ -24,6 +24,16 @@ pub enum SubscriptionEvent<T> {
     Lagged(u64),
     /// An item arrived that does not decode as `T`.
     Malformed(serde_json::Error),
+    /// A resumed subscription picked up exactly where it left off: every
+    /// item after its position follows, once.
+    Resumed,
+    /// A resumed subscription lost this many items for good (history no
+    /// longer held them); the items after them follow.
+    Gap(u64),
+    /// A resumed subscription's position could not be used (the topic's
+    /// history was lost, e.g. a restart gave it a new epoch): items follow
+    /// live from now, and what came in between is unknown.
+    Restarted,
     /// The serving end finished the subscription normally (its handler
     /// returned, or the topic it followed closed); nothing follows.
     Ended,
@@ -64,6 +74,8 @@ pub struct Subscription<T> {
     key: Option<ClientSubscriptionKey>,
     session: Arc<Session>,
     done: bool,
+    /// The position of the last item read, when items carry positions.
+    at: Option<At>,
     item: PhantomData<fn() -> T>,
 }
 
@@ -78,6 +90,7 @@ impl<T> Subscription<T> {
             key: Some(key),
             session,
             done: false,
+            at: None,
             item: PhantomData,
         }
     }
@@ -85,6 +98,17 @@ impl<T> Subscription<T> {
     /// The id the server gave this subscription, as JSON text.
     pub fn id(&self) -> &str {
         self.key.as_ref().map_or("", |key| key.id.get())
+    }
+
+    /// The position of the last item read, when the serving end sends
+    /// positions (topic-fed subscriptions do): give it to
+    /// [`Peer::subscribe_from`](super::Peer::subscribe_from) on a new
+    /// connection to carry on from there.
+    pub fn position(&self) -> Option<Position> {
+        self.at.as_ref().map(|at| Position {
+            epoch: at.epoch.clone(),
+            offset: at.offset,
+        })
     }
 
     /// Events received and not yet read.
@@ -158,11 +182,19 @@ impl<T: DeserializeOwned> Stream for Subscription<T> {
             Poll::Ready(Some(event)) => event,
         };
         Poll::Ready(Some(match event {
-            RawEvent::Item(raw) => match serde_json::from_str(raw.get()) {
-                Ok(item) => SubscriptionEvent::Item(item),
-                Err(err) => SubscriptionEvent::Malformed(err),
-            },
+            RawEvent::Item(raw, at) => {
+                if at.is_some() {
+                    this.at = at;
+                }
+                match serde_json::from_str(raw.get()) {
+                    Ok(item) => SubscriptionEvent::Item(item),
+                    Err(err) => SubscriptionEvent::Malformed(err),
+                }
+            }
             RawEvent::Lagged(n) => SubscriptionEvent::Lagged(n),
+            RawEvent::Resumed(Resume::Exact) => SubscriptionEvent::Resumed,
+            RawEvent::Resumed(Resume::Gap(n)) => SubscriptionEvent::Gap(n),
+            RawEvent::Resumed(Resume::Reset) => SubscriptionEvent::Restarted,
             RawEvent::Closed(reason) => {
                 this.key = None;
                 if reason.code == ErrorCode::SUBSCRIPTION_ENDED {

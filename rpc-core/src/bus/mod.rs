@@ -1,0 +1,143 @@
+//! Publish/subscribe of topics behind one small seam.
+//!
+//! Subscriptions are often fed by a topic ("room 42 changed") that many
+//! connections watch. A [`Bus`] carries already-serialized items, so a
+//! publish is serialized once however many subscribers receive it; each
+//! subscriber's frame then only copies those bytes. Every item gets a
+//! [`Position`] in its topic — an epoch and an increasing offset — and a
+//! bus that keeps history can replay what a subscriber missed since a
+//! position ([`Bus::subscribe_from`]), which is how a client that lost its
+//! connection resumes with nothing lost and nothing doubled.
+//! [`InProcessBus`] is the default; a bus shared between processes (Redis,
+//! say) implements the same trait and nothing above it changes.
+
+mod in_process;
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_util::Stream;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+pub use crate::protocol::{Position, Resume};
+use crate::session::{PendingSubscription, SendError, SubscriptionSink};
+pub use in_process::InProcessBus;
+
+/// What a topic subscriber receives.
+#[derive(Debug, Clone)]
+pub enum BusEvent {
+    /// One published item, serialized once for everyone, and where it sits.
+    Item(Arc<RawValue>, Position),
+    /// This subscriber fell behind the bus and missed this many items.
+    Lagged(u64),
+    /// First on a stream opened with a position: how the replay went.
+    Resumed(Resume),
+}
+
+/// A subscriber's view of one topic.
+pub type TopicStream = Pin<Box<dyn Stream<Item = BusEvent> + Send>>;
+
+/// The seam between what changes and who is told.
+pub trait Bus: Send + Sync + 'static {
+    /// Delivers `item` (JSON) to every current subscriber of `topic`.
+    fn publish_raw(&self, topic: &str, item: Arc<RawValue>);
+
+    /// Starts receiving what is published on `topic` from now on.
+    fn subscribe(&self, topic: &str) -> TopicStream;
+
+    /// Starts receiving `topic` after `since`: first a
+    /// [`BusEvent::Resumed`] saying how the replay goes, then every item
+    /// after `since` that history still holds, then live items — with no
+    /// gap and no duplicate between replay and live. Without `since`, the
+    /// same as [`Bus::subscribe`].
+    ///
+    /// The default keeps no history: it says [`Resume::Reset`] and goes live.
+    fn subscribe_from(&self, topic: &str, since: Option<&Position>) -> TopicStream {
+        let live = self.subscribe(topic);
+        match since {
+            None => live,
+            Some(_) => Box::pin(futures_util::StreamExt::chain(
+                futures_util::stream::iter([BusEvent::Resumed(Resume::Reset)]),
+                live,
+            )),
+        }
+    }
+}
+
+/// Serializes `item` once and publishes it.
+///
+/// # Errors
+///
+/// When `item` does not serialize.
+pub fn publish<B: Bus + ?Sized, T: Serialize + ?Sized>(
+    bus: &B,
+    topic: &str,
+    item: &T,
+) -> Result<(), serde_json::Error> {
+    let raw = serde_json::value::to_raw_value(item)?;
+    bus.publish_raw(topic, Arc::from(raw));
+    Ok(())
+}
+
+/// Forwards a topic into a subscription until either ends. Items carry
+/// their positions; a subscriber that falls behind the bus is told with a
+/// lag notice, never silently skipped; a resume's outcome goes first.
+///
+/// # Errors
+///
+/// [`SendError::Closed`] once the subscription has ended.
+pub async fn forward<T: Serialize>(
+    mut topic: TopicStream,
+    sink: &SubscriptionSink<T>,
+) -> Result<(), SendError> {
+    use futures_util::StreamExt;
+    loop {
+        tokio::select! {
+            event = topic.next() => match event {
+                Some(BusEvent::Item(item, position)) => sink.send_raw_at(&item, &position).await?,
+                Some(BusEvent::Lagged(missed)) => sink.report_lagged(missed),
+                Some(BusEvent::Resumed(resume)) => sink.report_resumed(resume),
+                None => return Ok(()),
+            },
+            () = sink.closed() => return Err(SendError::Closed),
+        }
+    }
+}
+
+/// Accepts `pending` and forwards `topic` into it, resuming after the
+/// position the client gave, if it gave one: the whole body of a
+/// topic-fed subscription handler.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use wirecall::bus::{self, InProcessBus};
+/// use wirecall::{Context, Params, PendingSubscription, Router, SinkConfig};
+///
+/// let news = Arc::new(InProcessBus::default());
+/// let mut router = Router::new();
+/// let bus = news.clone();
+/// router.subscription(
+///     "subscribe_news",
+///     "news",
+///     "unsubscribe_news",
+///     SinkConfig::default(),
+///     move |_: Params<'_>, _: &Context, pending: PendingSubscription<String>| {
+///         let bus = bus.clone();
+///         Ok(async move { bus::follow(&*bus, "news", pending).await })
+///     },
+/// )?;
+/// bus::publish(&*news, "news", "wirecall resumes")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub async fn follow<B: Bus + ?Sized, T: Serialize>(
+    bus: &B,
+    topic: &str,
+    pending: PendingSubscription<T>,
+) {
+    let stream = bus.subscribe_from(topic, pending.resume_from());
+    let Ok(sink) = pending.accept() else { return };
+    let _ = forward(stream, &sink).await;
+}
