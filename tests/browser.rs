@@ -73,20 +73,21 @@ async fn open_browser(driver: &str, profile: &Path) -> Browser {
         .expect("a browser session")
 }
 
-async fn join(browser: &Browser, url: &str, name: &str) {
+/// Opens the chat page and waits until its socket is connected.
+async fn open_chat(browser: &Browser, url: &str) {
     browser.goto(url).await.unwrap();
     browser
         .wait()
         .for_element(Locator::Css("#dot.on"))
         .await
         .unwrap();
-    browser
-        .find(Locator::Css("#name"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
+}
+
+/// Types `name` into the (empty) name field and presses Join.
+async fn ask_to_join(browser: &Browser, name: &str) {
+    let field = browser.find(Locator::Css("#name")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(name).await.unwrap();
     browser
         .find(Locator::Css("#joinbtn"))
         .await
@@ -94,6 +95,10 @@ async fn join(browser: &Browser, url: &str, name: &str) {
         .click()
         .await
         .unwrap();
+}
+
+/// Waits until the page shows the room.
+async fn in_room(browser: &Browser) {
     browser
         .wait()
         .for_element(Locator::Css("#room.open"))
@@ -101,18 +106,16 @@ async fn join(browser: &Browser, url: &str, name: &str) {
         .unwrap();
 }
 
+async fn join(browser: &Browser, url: &str, name: &str) {
+    open_chat(browser, url).await;
+    ask_to_join(browser, name).await;
+    in_room(browser).await;
+}
+
 /// Asks for a taken name, waits for the refusal, then joins as `name`.
 async fn join_after_refusal(browser: &Browser, url: &str, taken: &str, name: &str) {
-    browser.goto(url).await.unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("#dot.on"))
-        .await
-        .unwrap();
-    let field = browser.find(Locator::Css("#name")).await.unwrap();
-    field.send_keys(taken).await.unwrap();
-    let button = browser.find(Locator::Css("#joinbtn")).await.unwrap();
-    button.click().await.unwrap();
+    open_chat(browser, url).await;
+    ask_to_join(browser, taken).await;
     let mut refused = String::new();
     for _ in 0..100 {
         refused = browser
@@ -128,14 +131,8 @@ async fn join_after_refusal(browser: &Browser, url: &str, taken: &str, name: &st
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(refused.contains("taken"), "no refusal shown: {refused:?}");
-    field.clear().await.unwrap();
-    field.send_keys(name).await.unwrap();
-    button.click().await.unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("#room.open"))
-        .await
-        .unwrap();
+    ask_to_join(browser, name).await;
+    in_room(browser).await;
 }
 
 /// Types `text` into the message box and sends it.
@@ -200,14 +197,7 @@ async fn two_browsers_chat_in_one_room() {
     join(&ada, &url, "ada").await;
     join(&bob, &url, "bob").await;
 
-    let input = bob.find(Locator::Css("#text")).await.unwrap();
-    input.send_keys("hello from bob").await.unwrap();
-    bob.find(Locator::Css("#sendform button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    say(&bob, "hello from bob").await;
 
     assert!(
         shows_message(&ada, "hello from bob").await,
@@ -225,18 +215,7 @@ async fn two_browsers_chat_in_one_room() {
         "{users}"
     );
 
-    ada.find(Locator::Css("#text"))
-        .await
-        .unwrap()
-        .send_keys("hi bob!")
-        .await
-        .unwrap();
-    ada.find(Locator::Css("#sendform button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    say(&ada, "hi bob!").await;
     assert!(
         shows_message(&bob, "hi bob!").await,
         "bob's page never showed ada's reply"
