@@ -2,7 +2,7 @@
 
 pub use rpc_core::{
     AcceptError, AsPeer, Batch, BatchResponse, BatchSlot, CallError, Closed, ConnectionConfig,
-    Context, ErrorCode, ErrorObject, Extensions, Id, OverflowPolicy, Params, ParamsBuilder,
+    ConnectionEvent, ConnectionState, Context, ErrorCode, ErrorObject, Extensions, Id, OverflowPolicy, Params, ParamsBuilder,
     ParamsReader, Peer, PendingSubscription, RegisterError, Router, SendError, SinkConfig,
     Subscription, SubscriptionEvent, SubscriptionSink,
 };

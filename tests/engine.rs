@@ -145,7 +145,7 @@ async fn dropping_the_stream_unsubscribes_and_unsubscribing_again_still_holds() 
         .subscribe::<u64>("subscribe_forever", (), "unsubscribe_forever")
         .await
         .unwrap();
-    let id: serde_json::Value = serde_json::from_str(events.id()).unwrap();
+    let id: serde_json::Value = serde_json::from_str(&events.id()).unwrap();
     let served = || {
         handle
             .server()

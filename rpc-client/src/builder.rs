@@ -3,13 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpc_core::io::Connection;
-use rpc_core::{ConnectionConfig, Router};
+use rpc_core::io::{Connection, ReconnectPolicy};
+use rpc_core::{ConnectionConfig, ConnectionEvent, Router};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Error as WsError;
-use tokio_tungstenite::Connector;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use crate::{Client, ConnectError};
 
@@ -30,7 +31,7 @@ use crate::{Client, ConnectError};
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     connect_timeout: Duration,
     max_message_size: usize,
@@ -38,6 +39,21 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     router: Router,
     tls: Option<Arc<rustls::ClientConfig>>,
+    reconnect: Option<ReconnectPolicy>,
+    on_event: Option<Arc<dyn Fn(&ConnectionEvent) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_message_size", &self.max_message_size)
+            .field("config", &self.config)
+            .field("headers", &self.headers.len())
+            .field("tls", &self.tls.is_some())
+            .field("reconnect", &self.reconnect)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ClientBuilder {
@@ -49,6 +65,8 @@ impl Default for ClientBuilder {
             headers: Vec::new(),
             router: Router::new(),
             tls: None,
+            reconnect: None,
+            on_event: None,
         }
     }
 }
@@ -120,16 +138,103 @@ impl ClientBuilder {
         self
     }
 
+    /// Reconnects by itself when the connection drops, waiting between
+    /// attempts as `policy` says; headers and TLS settings go again with
+    /// every attempt. Calls made while reconnecting wait (up to the call
+    /// timeout); calls in flight when the connection drops fail with
+    /// [`CallError::Disconnected`](rpc_core::CallError::Disconnected), but
+    /// `call_idempotent` ones are sent again; subscriptions carry on over
+    /// the new connection and say how they picked up
+    /// ([`SubscriptionEvent`](rpc_core::SubscriptionEvent)). The first
+    /// connect is not retried: its error is returned.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use wirecall::client::ReconnectPolicy;
+    /// use wirecall::Client;
+    ///
+    /// # async fn run() -> Result<(), wirecall::client::ConnectError> {
+    /// let client = Client::builder()
+    ///     .reconnect(ReconnectPolicy::default().max_delay(Duration::from_secs(10)))
+    ///     .on_connection_event(|event| eprintln!("{event}"))
+    ///     .connect("ws://127.0.0.1:4000/")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = Some(policy);
+        self
+    }
+
+    /// Calls `hook` with each change of a reconnecting client's connection
+    /// (disconnected, reconnecting, attempt failed, reconnected, gave up),
+    /// on the task that reconnects; keep it short.
+    #[must_use]
+    pub fn on_connection_event(
+        mut self,
+        hook: impl Fn(&ConnectionEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_event = Some(Arc::new(hook));
+        self
+    }
+
     /// Connects to `url` (`ws://` or `wss://`).
     ///
     /// # Errors
     ///
     /// [`ConnectError`].
     pub async fn connect(self, url: &str) -> Result<Client, ConnectError> {
+        let dialer = Arc::new(Dialer::new(&self, url)?);
+        let socket = dialer.dial().await?;
+        let mut connection = Connection::new(self.router).config(self.config);
+        let peer = match self.reconnect {
+            None => connection.spawn(socket),
+            Some(policy) => {
+                if let Some(hook) = self.on_event {
+                    connection = connection.on_connection_event(move |event| hook(event));
+                }
+                connection.spawn_reconnecting(socket, policy, move || {
+                    let dialer = dialer.clone();
+                    async move { dialer.dial().await.map_err(|err| with_causes(&err)) }
+                })
+            }
+        };
+        Ok(Client::from_peer(peer))
+    }
+}
+
+/// An error and its causes on one line, for a connection event.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Everything needed to open the connection again: the upgrade request
+/// with its headers, limits and TLS.
+struct Dialer {
+    request: Request,
+    ws_config: WebSocketConfig,
+    connector: Connector,
+    timeout: Duration,
+}
+
+impl Dialer {
+    fn new(builder: &ClientBuilder, url: &str) -> Result<Dialer, ConnectError> {
         let mut request = url
             .into_client_request()
             .map_err(|err| ConnectError::InvalidRequest(err.to_string()))?;
-        for (name, value) in &self.headers {
+        for (name, value) in &builder.headers {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|err| {
                 ConnectError::InvalidRequest(format!("header name {name:?}: {err}"))
             })?;
@@ -138,34 +243,36 @@ impl ClientBuilder {
             request.headers_mut().append(name, value);
         }
         let mut ws_config = WebSocketConfig::default();
-        ws_config.max_message_size = Some(self.max_message_size);
-        ws_config.max_frame_size = Some(self.max_message_size);
+        ws_config.max_message_size = Some(builder.max_message_size);
+        ws_config.max_frame_size = Some(builder.max_message_size);
         let connector = if request.uri().scheme_str() == Some("wss") {
-            Connector::Rustls(self.tls.clone().unwrap_or_else(default_tls))
+            Connector::Rustls(builder.tls.clone().unwrap_or_else(default_tls))
         } else {
             Connector::Plain
         };
-        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+        Ok(Dialer {
             request,
-            Some(ws_config),
+            ws_config,
+            connector,
+            timeout: builder.connect_timeout,
+        })
+    }
+
+    async fn dial(&self) -> Result<Socket, ConnectError> {
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            self.request.clone(),
+            Some(self.ws_config),
             true,
-            Some(connector),
+            Some(self.connector.clone()),
         );
-        let (socket, _response) = match tokio::time::timeout(self.connect_timeout, connecting).await
-        {
-            Ok(Ok(connected)) => connected,
-            Ok(Err(WsError::Http(response))) => {
-                return Err(ConnectError::Refused {
-                    status: response.status().as_u16(),
-                })
-            }
-            Ok(Err(err)) => return Err(ConnectError::Handshake(err)),
-            Err(_) => return Err(ConnectError::Timeout(self.connect_timeout)),
-        };
-        let peer = Connection::new(self.router)
-            .config(self.config)
-            .spawn(socket);
-        Ok(Client::from_peer(peer))
+        match tokio::time::timeout(self.timeout, connecting).await {
+            Ok(Ok((socket, _response))) => Ok(socket),
+            Ok(Err(WsError::Http(response))) => Err(ConnectError::Refused {
+                status: response.status().as_u16(),
+            }),
+            Ok(Err(err)) => Err(ConnectError::Handshake(err)),
+            Err(_) => Err(ConnectError::Timeout(self.timeout)),
+        }
     }
 }
 

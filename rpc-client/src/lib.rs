@@ -20,6 +20,8 @@ mod error;
 
 pub use builder::ClientBuilder;
 pub use error::ConnectError;
+pub use rpc_core::io::ReconnectPolicy;
+pub use rpc_core::{ConnectionEvent, ConnectionState};
 
 use std::ops::Deref;
 use std::sync::Arc;

@@ -28,6 +28,6 @@ pub use router::{Context, Extensions, Params, ParamsReader, RegisterError, Route
 pub use server::{Server, ServerHandle};
 pub use session::{
     AcceptError, AsPeer, Batch, BatchResponse, BatchSlot, CallError, Closed, ConnectionConfig,
-    OverflowPolicy, ParamsBuilder, Peer, PendingSubscription, SendError, SinkConfig, Subscription,
+    ConnectionEvent, ConnectionState, OverflowPolicy, ParamsBuilder, Peer, PendingSubscription, SendError, SinkConfig, Subscription,
     SubscriptionEvent, SubscriptionSink,
 };

@@ -38,6 +38,8 @@ pub(crate) enum Kind {
         aliases: Vec<syn::LitStr>,
         output: Type,
         ok: Type,
+        /// Safe to run twice: the client sends it again after a reconnect.
+        idempotent: bool,
     },
     Notification,
     Subscription(Subscription),
@@ -131,7 +133,11 @@ impl RpcMethod {
         };
         let (kind_attr, named_params) = kind_attr;
         let (kind, name_lit) = match kind_attr {
-            KindAttr::Method { name, aliases } => {
+            KindAttr::Method {
+                name,
+                aliases,
+                idempotent,
+            } => {
                 let (output, ok_ty) = result_types(cx, sig)?;
                 no_role(
                     cx,
@@ -144,6 +150,7 @@ impl RpcMethod {
                         aliases,
                         output,
                         ok: ok_ty,
+                        idempotent,
                     },
                     name,
                 )

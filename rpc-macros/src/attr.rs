@@ -7,7 +7,11 @@ use crate::ctxt::Ctxt;
 
 /// Which of the three kinds an item is, with its own settings.
 pub(crate) enum KindAttr {
-    Method { name: LitStr, aliases: Vec<LitStr> },
+    Method {
+        name: LitStr,
+        aliases: Vec<LitStr>,
+        idempotent: bool,
+    },
     Notification { name: LitStr },
     Subscription(Box<SubscriptionAttr>),
 }
@@ -74,6 +78,8 @@ struct Keys {
     item: Option<Type>,
     buffer: Option<LitInt>,
     overflow: Option<Ident>,
+    /// `idempotent`, a flag: safe to send again after a reconnect.
+    idempotent: bool,
     given: Vec<(String, proc_macro2::Span)>,
 }
 
@@ -93,6 +99,10 @@ impl Keys {
                 .get_ident()
                 .map_or_else(proc_macro2::Span::call_site, Ident::span),
         ));
+        if key == "idempotent" {
+            self.idempotent = true;
+            return Ok(());
+        }
         let value = meta.value()?;
         match key.as_str() {
             "name" => self.name = Some(value.parse()?),
@@ -115,7 +125,7 @@ impl Keys {
             }
             _ => {
                 return Err(meta.error(
-                    "unknown key; expected one of `name`, `aliases`, `param_kind`, `unsubscribe`, `notification`, `item`, `buffer`, `overflow`",
+                    "unknown key; expected one of `name`, `aliases`, `param_kind`, `idempotent`, `unsubscribe`, `notification`, `item`, `buffer`, `overflow`",
                 ))
             }
         }
@@ -124,7 +134,7 @@ impl Keys {
 
     fn into_kind(self, cx: &Ctxt, attr: &Attribute, kind: &str) -> Option<(KindAttr, bool)> {
         let allowed: &[&str] = match kind {
-            "method" => &["name", "aliases", "param_kind"],
+            "method" => &["name", "aliases", "param_kind", "idempotent"],
             "notification" => &["name", "param_kind"],
             _ => &[
                 "name",
@@ -175,6 +185,7 @@ impl Keys {
             "method" => KindAttr::Method {
                 name,
                 aliases: self.aliases.unwrap_or_default(),
+                idempotent: self.idempotent,
             },
             "notification" => KindAttr::Notification { name },
             _ => {

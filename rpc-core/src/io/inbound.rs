@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::protocol::envelope::{self, NoticeEvent};
 use crate::protocol::{Incoming, Notification, Response};
-use crate::session::{At, CallError, ClientSubscriptionKey, EventQueue, RawEvent, Session, Waiter};
+use crate::session::{CallError, ClientSubscriptionKey, RawEvent, Session, Waiter};
 
 /// Consumes `incoming` if it is an answer or a subscription notice of ours;
 /// returns it otherwise.
@@ -46,15 +46,14 @@ fn complete(session: &Arc<Session>, response: Response<'_>) {
         Waiter::Subscribe {
             reply,
             unsubscribe,
-            buffer,
+            queue,
         } => {
             let subscribed = outcome.map(|id| {
-                let queue = Arc::new(EventQueue::new(buffer));
-                session.client_subscriptions.insert(&id, queue.clone());
-                (ClientSubscriptionKey { id, unsubscribe }, queue)
+                session.client_subscriptions.insert(&id, queue);
+                ClientSubscriptionKey { id, unsubscribe }
             });
             // The caller gave up waiting: end what it will never read.
-            if let Err(Ok((key, _))) = reply.send(subscribed) {
+            if let Err(Ok(key)) = reply.send(subscribed) {
                 session.unsubscribe_in_background(&key);
             }
         }
@@ -77,12 +76,12 @@ fn deliver(session: &Session, note: &Notification<'_>) -> bool {
         }
         NoticeEvent::Lagged(missed) => queue.push(RawEvent::Lagged(missed)),
         NoticeEvent::Resumed(resume) => queue.push(RawEvent::Resumed(resume)),
-        NoticeEvent::Item(item, position) => {
-            let at = position.map(|position| At {
-                epoch: queue.epoch(&position.epoch),
-                offset: position.offset,
-            });
-            queue.push(RawEvent::Item(item.to_owned(), at));
+        NoticeEvent::Item(item, None) => queue.push(RawEvent::Item(item.to_owned(), None)),
+        NoticeEvent::Item(item, Some(position)) => {
+            // A duplicate (already delivered before a reconnect) is dropped.
+            if let Some(at) = queue.advance(&position.epoch, position.offset) {
+                queue.push(RawEvent::Item(item.to_owned(), Some(at)));
+            }
         }
     }
     true

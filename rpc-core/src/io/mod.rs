@@ -9,10 +9,13 @@
 //! WebSocket stack or an in-memory test.
 
 mod inbound;
+mod reconnect;
+mod reconnect_policy;
 mod task;
 mod writer;
 
-use std::fmt;
+use std::fmt::{self, Display};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,8 +25,12 @@ use futures_util::{Sink, Stream};
 pub use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 pub use tokio_util::sync::CancellationToken;
 
+pub use reconnect_policy::ReconnectPolicy;
+
 use crate::router::{Context, Extensions, Router};
-use crate::session::{ConnectionConfig, Peer, Session};
+use crate::session::{
+    ConnectionConfig, ConnectionEvent, DurableLink, EventHook, Peer, Session,
+};
 
 /// Numbers connections for [`Context::connection_id`]; 0 means "none".
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
@@ -67,6 +74,7 @@ pub struct Connection {
     extensions: Extensions,
     shutdown: Option<(CancellationToken, Duration)>,
     on_end: Option<Box<dyn FnOnce() + Send>>,
+    on_event: Option<EventHook>,
 }
 
 impl Connection {
@@ -79,6 +87,7 @@ impl Connection {
             extensions: Extensions::new(),
             shutdown: None,
             on_end: None,
+            on_event: None,
         }
     }
 
@@ -121,6 +130,18 @@ impl Connection {
         self
     }
 
+    /// Calls `hook` with each change of a reconnecting connection
+    /// ([`Connection::spawn_reconnecting`]), on the task that reconnects;
+    /// keep it short.
+    #[must_use]
+    pub fn on_connection_event(
+        mut self,
+        hook: impl Fn(&ConnectionEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_event = Some(Arc::new(hook));
+        self
+    }
+
     /// Starts the connection's I/O task on the current tokio runtime and
     /// returns the handle for calling the peer.
     ///
@@ -135,27 +156,111 @@ impl Connection {
             + Unpin
             + 'static,
     {
-        let (session, queue) = Session::new(self.config);
-        let peer = Peer {
-            session: session.clone(),
-        };
-        let id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
-        let ctx = Context::with_peer(self.extensions, self.remote_addr, Some(peer.clone()), id);
-        let (drain, deadline) = self
-            .shutdown
-            .map_or((None, Duration::ZERO), |(signal, deadline)| {
-                (Some(signal), deadline)
-            });
-        let task = task::IoTask::new(session, self.router, ctx, drain);
         let on_end = self.on_end;
+        let (session, task) = launch(
+            &self.router,
+            &self.config,
+            self.extensions,
+            self.remote_addr,
+            self.shutdown,
+            socket,
+        );
         tokio::spawn(async move {
-            task.run(socket, queue, deadline).await;
+            task.await;
             if let Some(on_end) = on_end {
                 on_end();
             }
         });
-        peer
+        Peer::fixed(session)
     }
+
+    /// Starts the connection over `socket` and keeps it going: whenever it
+    /// drops, `dial` opens a new socket after a wait that `policy` sets, and
+    /// the returned peer carries on over it. Calls made meanwhile wait (up
+    /// to the call timeout); calls lost in flight fail with
+    /// [`CallError::Disconnected`](crate::CallError::Disconnected) unless
+    /// made with `call_idempotent`; every subscription is made again on the
+    /// new connection, resuming where it left off when its items carry
+    /// positions. Closing the peer stops it; `on_end` runs when it has
+    /// stopped for good.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn spawn_reconnecting<S, D, F, E>(
+        self,
+        socket: S,
+        policy: ReconnectPolicy,
+        dial: D,
+    ) -> Peer
+    where
+        S: Stream<Item = Result<WsMessage, WsError>>
+            + Sink<WsMessage, Error = WsError>
+            + Send
+            + Unpin
+            + 'static,
+        D: FnMut() -> F + Send + 'static,
+        F: Future<Output = Result<S, E>> + Send + 'static,
+        E: Display + 'static,
+    {
+        let Connection {
+            router,
+            config,
+            remote_addr,
+            on_end,
+            on_event,
+            ..
+        } = self;
+        let start = move |socket: S| {
+            let (session, task) = launch(
+                &router,
+                &config,
+                Extensions::new(),
+                remote_addr,
+                None,
+                socket,
+            );
+            tokio::spawn(task);
+            session
+        };
+        let first = start(socket);
+        let link = DurableLink::new(first.config.clone(), first.clone(), on_event);
+        let keep = reconnect::keep_connected(link.clone(), first, policy, dial, start);
+        tokio::spawn(async move {
+            keep.await;
+            if let Some(on_end) = on_end {
+                on_end();
+            }
+        });
+        Peer::durable(link)
+    }
+}
+
+/// Builds a connection's session and its I/O task, not yet spawned.
+fn launch<S>(
+    router: &Arc<Router>,
+    config: &Arc<ConnectionConfig>,
+    extensions: Extensions,
+    remote_addr: Option<SocketAddr>,
+    shutdown: Option<(CancellationToken, Duration)>,
+    socket: S,
+) -> (Arc<Session>, impl Future<Output = ()> + Send + 'static)
+where
+    S: Stream<Item = Result<WsMessage, WsError>>
+        + Sink<WsMessage, Error = WsError>
+        + Send
+        + Unpin
+        + 'static,
+{
+    let (session, queue) = Session::new(config.clone());
+    let peer = Peer::fixed(session.clone());
+    let id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+    let ctx = Context::with_peer(extensions, remote_addr, Some(peer), id);
+    let (drain, deadline) = shutdown.map_or((None, Duration::ZERO), |(signal, deadline)| {
+        (Some(signal), deadline)
+    });
+    let task = task::IoTask::new(session.clone(), router.clone(), ctx, drain);
+    (session, task.run(socket, queue, deadline))
 }
 
 impl fmt::Debug for Connection {

@@ -169,6 +169,31 @@ pub(crate) fn ended(notification: &str, id: &RawValue, error: &ErrorObject) -> S
     member(notification, id, "error", &error)
 }
 
+/// The params of an `rpc.resume` call: subscribe with `method` and
+/// `params`, carrying on after (`epoch`, `offset`).
+pub(crate) fn resume_params(
+    method: &str,
+    params: Option<&RawValue>,
+    epoch: &str,
+    offset: u64,
+) -> Box<RawValue> {
+    #[derive(Serialize)]
+    struct ResumeParams<'a> {
+        method: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        params: Option<&'a RawValue>,
+        epoch: &'a str,
+        offset: u64,
+    }
+    let params = ResumeParams {
+        method,
+        params,
+        epoch,
+        offset,
+    };
+    serde_json::value::to_raw_value(&params).expect("resume params serialize")
+}
+
 /// The params of an unsubscribe call: `[<id>]`.
 pub(crate) fn unsubscribe_params(id: &RawValue) -> Box<RawValue> {
     RawValue::from_string(format!("[{}]", id.get())).expect("an id is valid JSON")

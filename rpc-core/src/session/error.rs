@@ -51,7 +51,8 @@ impl std::error::Error for Closed {}
 ///         }
 ///         Err(CallError::Rpc(error)) => Err(format!("refused: {}", error.message)),
 ///         Err(CallError::Timeout(after)) => Err(format!("no answer in {after:?}")),
-///         Err(CallError::Closed(closed)) => Err(format!("disconnected: {closed}")),
+///         Err(CallError::Closed(closed)) => Err(format!("not sent: {closed}")),
+///         Err(CallError::Disconnected(closed)) => Err(format!("outcome unknown: {closed}")),
 ///         Err(other) => Err(other.to_string()),
 ///     }
 /// }
@@ -62,9 +63,14 @@ pub enum CallError {
     /// The peer answered with an error object.
     #[error("the peer answered with an error: {0}")]
     Rpc(ErrorObject),
-    /// The connection ended before an answer came.
+    /// The connection had ended before the call was sent: it did not run.
     #[error(transparent)]
     Closed(Closed),
+    /// The connection dropped while the call was on its way or running: it
+    /// may or may not have run. A reconnecting client sends again only the
+    /// calls marked idempotent (`Peer::call_idempotent`); others get this.
+    #[error("disconnected while the call was in flight ({0})")]
+    Disconnected(Closed),
     /// No answer within the call timeout.
     #[error("no answer within {0:?}")]
     Timeout(Duration),

@@ -24,6 +24,8 @@ pub(crate) struct At {
 pub(crate) enum RawEvent {
     Item(Box<RawValue>, Option<At>),
     Resumed(Resume),
+    /// Subscribed again on a new connection, without positions to resume from.
+    Resubscribed,
     Lagged(u64),
     Closed(ErrorObject),
 }
@@ -33,9 +35,14 @@ pub(crate) enum RawEvent {
 #[derive(Debug)]
 pub(crate) struct EventQueue {
     state: Mutex<QueueState>,
-    last_epoch: Mutex<Option<Arc<str>>>,
+    /// The position of the last item delivered: where a resume carries on,
+    /// and what tells a duplicate apart.
+    last: Mutex<Option<At>>,
     waker: AtomicWaker,
     capacity: usize,
+    /// Outlives its connection: a reconnecting client binds it again, so
+    /// the end of one connection does not close it.
+    durable: bool,
 }
 
 #[derive(Debug, Default)]
@@ -50,10 +57,31 @@ impl EventQueue {
     pub(crate) fn new(capacity: usize) -> EventQueue {
         EventQueue {
             state: Mutex::new(QueueState::default()),
-            last_epoch: Mutex::new(None),
+            last: Mutex::new(None),
             waker: AtomicWaker::new(),
             capacity: capacity.max(1),
+            durable: false,
         }
+    }
+
+    /// A queue that survives its connection (see [`EventQueue::is_durable`]),
+    /// carrying on after `since` when given.
+    pub(crate) fn durable(capacity: usize, since: Option<At>) -> EventQueue {
+        EventQueue {
+            last: Mutex::new(since),
+            durable: true,
+            ..EventQueue::new(capacity)
+        }
+    }
+
+    /// Whether the queue outlives its connection.
+    pub(crate) fn is_durable(&self) -> bool {
+        self.durable
+    }
+
+    /// Whether the stream has ended (nothing more will be queued).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.lock().expect("queue lock").closed
     }
 
     pub(crate) fn push(&self, event: RawEvent) {
@@ -82,6 +110,11 @@ impl EventQueue {
                 _ => state.events.push_back(RawEvent::Lagged(n)),
             },
             resumed @ RawEvent::Resumed(_) => state.events.push_back(resumed),
+            RawEvent::Resubscribed => {
+                if !matches!(state.events.back(), Some(RawEvent::Resubscribed)) {
+                    state.events.push_back(RawEvent::Resubscribed);
+                }
+            }
             RawEvent::Closed(reason) => {
                 state.closed = true;
                 state.events.push_back(RawEvent::Closed(reason));
@@ -99,7 +132,7 @@ impl EventQueue {
                 Some(RawEvent::Lagged(n) | RawEvent::Resumed(Resume::Gap(n))) => {
                     state.dropped += n;
                 }
-                Some(RawEvent::Resumed(_)) => {}
+                Some(RawEvent::Resumed(_) | RawEvent::Resubscribed) => {}
                 Some(closed @ RawEvent::Closed(_)) => {
                     state.events.push_front(closed);
                     break;
@@ -134,17 +167,28 @@ impl EventQueue {
         }
     }
 
-    /// The shared form of `epoch`: the last one seen when it is the same.
-    pub(crate) fn epoch(&self, epoch: &str) -> Arc<str> {
-        let mut last = self.last_epoch.lock().expect("epoch lock");
-        match &*last {
-            Some(known) if **known == *epoch => known.clone(),
-            _ => {
-                let fresh: Arc<str> = Arc::from(epoch);
-                *last = Some(fresh.clone());
-                fresh
+    /// Records an item's position as delivered and returns it, its epoch
+    /// shared with the items before it; `None` for a duplicate (an offset
+    /// at or before the last one of the same epoch), which is dropped.
+    pub(crate) fn advance(&self, epoch: &str, offset: u64) -> Option<At> {
+        let mut last = self.last.lock().expect("position lock");
+        let epoch = match &*last {
+            Some(known) if *known.epoch == *epoch => {
+                if offset <= known.offset {
+                    return None;
+                }
+                known.epoch.clone()
             }
-        }
+            _ => Arc::from(epoch),
+        };
+        let at = At { epoch, offset };
+        *last = Some(at.clone());
+        Some(at)
+    }
+
+    /// The position of the last item delivered, if items carry positions.
+    pub(crate) fn last_position(&self) -> Option<At> {
+        self.last.lock().expect("position lock").clone()
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -171,6 +215,7 @@ mod tests {
             out.push(match event {
                 Some(RawEvent::Item(raw, _)) => raw.get().to_owned(),
                 Some(RawEvent::Resumed(resume)) => format!("{resume:?}"),
+                Some(RawEvent::Resubscribed) => "resubscribed".into(),
                 Some(RawEvent::Lagged(n)) => format!("lagged {n}"),
                 Some(RawEvent::Closed(error)) => format!("closed {}", error.code),
                 None => {
@@ -211,6 +256,28 @@ mod tests {
         )));
         queue.push(item(9));
         assert_eq!(drain(&queue), ["1", "lagged 5", "closed -32000", "end"]);
+    }
+
+    #[test]
+    fn a_position_seen_before_is_a_duplicate() {
+        let queue = EventQueue::new(4);
+        assert_eq!(queue.advance("a", 1).unwrap().offset, 1);
+        assert_eq!(queue.advance("a", 2).unwrap().offset, 2);
+        assert!(queue.advance("a", 2).is_none());
+        assert!(queue.advance("a", 1).is_none());
+        // A new epoch starts over.
+        assert_eq!(queue.advance("b", 1).unwrap().offset, 1);
+        let last = queue.last_position().unwrap();
+        assert_eq!((&*last.epoch, last.offset), ("b", 1));
+    }
+
+    #[test]
+    fn resubscribed_notices_in_a_row_merge() {
+        let queue = EventQueue::durable(4, None);
+        queue.push(RawEvent::Resubscribed);
+        queue.push(RawEvent::Resubscribed);
+        queue.push(item(1));
+        assert_eq!(drain(&queue), ["resubscribed", "1"]);
     }
 
     #[test]

@@ -4,9 +4,12 @@
 //! connection. Nothing here reads or writes a socket: the `io` layer does,
 //! through the session's bounded outbound queue.
 
+mod batch;
 mod config;
+mod durable;
 mod error;
 mod event_queue;
+mod link_state;
 mod params_builder;
 mod peer;
 mod pending;
@@ -21,13 +24,17 @@ mod stream;
 pub use config::ConnectionConfig;
 pub use error::{CallError, Closed};
 pub use params_builder::{AsPeer, ParamsBuilder};
-pub use peer::{Batch, BatchResponse, BatchSlot, Peer};
+pub use batch::{Batch, BatchResponse, BatchSlot};
+pub use link_state::{ConnectionEvent, ConnectionState};
+pub use peer::Peer;
 pub use pending_subscription::PendingSubscription;
 pub use sink::{AcceptError, SendError, SubscriptionSink};
 pub use sink_config::{OverflowPolicy, SinkConfig};
 pub use stream::{Subscription, SubscriptionEvent};
 
-pub(crate) use event_queue::{At, EventQueue, RawEvent};
+pub(crate) use durable::DurableLink;
+pub(crate) use event_queue::RawEvent;
+pub(crate) use link_state::EventHook;
 pub(crate) use pending::Waiter;
 pub(crate) use pending_subscription::{Accepted, PendingRaw};
 pub(crate) use received::ClientSubscriptionKey;

@@ -1,32 +1,71 @@
 //! The public handle to a live connection: call, notify, batch and subscribe
 //! to whatever the other end serves.
 
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
-use super::pending::{Forget, Waiter};
+use super::batch::{self, Batch, BatchResponse};
+use super::durable::DurableLink;
+use super::event_queue::{At, EventQueue};
 use super::state::{Outbound, Session};
-use super::{CallError, Closed, Subscription};
-use crate::protocol::{encode, envelope, Id, Position};
+use super::{CallError, Closed, ConnectionState, Subscription};
+use crate::protocol::{encode, envelope, Position};
 
 /// A handle to one live connection; clone it freely and use it from many
 /// tasks at once.
 ///
 /// Both ends have one: the client wraps it, and a server handler reaches the
-/// client through `Context::peer`.
+/// client through `Context::peer`. A reconnecting client's peer reaches
+/// whichever connection is live: calls wait while it reconnects, and its
+/// subscriptions carry on over the new connection.
 #[derive(Debug, Clone)]
 pub struct Peer {
-    pub(crate) session: Arc<Session>,
+    pub(crate) link: Link,
+}
+
+/// What a peer reaches.
+#[derive(Debug, Clone)]
+pub(crate) enum Link {
+    /// One connection for its whole life (a server's peer, a plain client).
+    Fixed(Arc<Session>),
+    /// Connections one after another (a reconnecting client).
+    Durable(Arc<DurableLink>),
 }
 
 impl Peer {
+    pub(crate) fn fixed(session: Arc<Session>) -> Peer {
+        Peer {
+            link: Link::Fixed(session),
+        }
+    }
+
+    pub(crate) fn durable(link: Arc<DurableLink>) -> Peer {
+        Peer {
+            link: Link::Durable(link),
+        }
+    }
+
+    /// The one session of a fixed peer.
+    pub(crate) fn fixed_session(&self) -> Option<&Arc<Session>> {
+        match &self.link {
+            Link::Fixed(session) => Some(session),
+            Link::Durable(_) => None,
+        }
+    }
+
+    /// The session in use now, if any.
+    fn current(&self) -> Option<Arc<Session>> {
+        match &self.link {
+            Link::Fixed(session) => Some(session.clone()),
+            Link::Durable(link) => link.current(),
+        }
+    }
+
     /// Calls `method` and decodes the answer as `T`.
     ///
     /// `params` is anything serializable: a tuple, array or `Vec` goes by
@@ -35,15 +74,34 @@ impl Peer {
     ///
     /// # Errors
     ///
-    /// [`CallError`]: the peer's error object, a closed connection, a
-    /// timeout, or an encode/decode failure.
+    /// [`CallError`]: the peer's error object, a closed or dropped
+    /// connection, a timeout, or an encode/decode failure.
     pub async fn call<T: DeserializeOwned>(
         &self,
         method: &str,
         params: impl Serialize,
     ) -> Result<T, CallError> {
         let params = to_params(&params)?;
-        let answer = self.session.call(method, params.as_deref()).await?;
+        let answer = self.call_with(method, params.as_deref(), false).await?;
+        serde_json::from_str(answer.get()).map_err(CallError::Decode)
+    }
+
+    /// As [`Peer::call`], for a method that is safe to run twice: when a
+    /// reconnecting client loses the connection while the call is in
+    /// flight, it sends the call again on the next connection (within the
+    /// one call timeout) instead of failing with
+    /// [`CallError::Disconnected`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Peer::call`].
+    pub async fn call_idempotent<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: impl Serialize,
+    ) -> Result<T, CallError> {
+        let params = to_params(&params)?;
+        let answer = self.call_with(method, params.as_deref(), true).await?;
         serde_json::from_str(answer.get()).map_err(CallError::Decode)
     }
 
@@ -57,21 +115,34 @@ impl Peer {
         method: &str,
         params: Option<&RawValue>,
     ) -> Result<Box<RawValue>, CallError> {
-        self.session.call(method, params).await
+        self.call_with(method, params, false).await
+    }
+
+    async fn call_with(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        idempotent: bool,
+    ) -> Result<Box<RawValue>, CallError> {
+        match &self.link {
+            Link::Fixed(session) => session.call(method, params).await,
+            Link::Durable(link) => link.call(method, params, idempotent).await,
+        }
     }
 
     /// Sends a notification: no answer is expected or possible.
     ///
     /// # Errors
     ///
-    /// [`CallError::Closed`] or [`CallError::Encode`].
+    /// [`CallError::Closed`] or [`CallError::Encode`]; a reconnecting
+    /// client waits for the connection first (up to the call timeout).
     pub async fn notify(&self, method: &str, params: impl Serialize) -> Result<(), CallError> {
         let params = to_params(&params)?;
         let frame = encode::notification(method, params.as_deref());
-        self.session
-            .send_frame(frame)
-            .await
-            .map_err(CallError::Closed)
+        match &self.link {
+            Link::Fixed(session) => session.send_frame(frame).await.map_err(CallError::Closed),
+            Link::Durable(link) => link.send_frame(&frame).await,
+        }
     }
 
     /// Sends every entry of `batch` in one frame and waits for all answers.
@@ -81,51 +152,29 @@ impl Peer {
     /// Only errors of the whole batch (closed connection, timeout); each
     /// call's own outcome is in the returned [`BatchResponse`].
     pub async fn batch(&self, batch: Batch) -> Result<BatchResponse, CallError> {
-        let mut waiters = Vec::with_capacity(batch.entries.len());
-        let mut frames = Vec::with_capacity(batch.entries.len());
-        let mut ids = Vec::new();
-        for entry in batch.entries {
-            if entry.is_call {
-                let (reply, answer) = oneshot::channel();
-                let id = self.session.register(Waiter::Call(reply))?;
-                ids.push(id);
-                frames.push(encode::request(
-                    &Id::from(id),
-                    &entry.method,
-                    entry.params.as_deref(),
-                ));
-                waiters.push((id, answer));
-            } else {
-                frames.push(encode::notification(&entry.method, entry.params.as_deref()));
+        match &self.link {
+            Link::Fixed(session) => batch::send(session, &batch, session.deadline()).await,
+            Link::Durable(link) => {
+                let deadline = link.deadline();
+                loop {
+                    let session = link.session_until(deadline).await?;
+                    match batch::send(&session, &batch, deadline).await {
+                        // Not sent: wait for the next connection.
+                        Err(CallError::Closed(_)) => tokio::task::yield_now().await,
+                        outcome => return outcome,
+                    }
+                }
             }
         }
-        if let Err(closed) = self.session.send_frame(encode::batch(frames)).await {
-            for id in ids {
-                self.session.pending.remove(id);
-            }
-            return Err(CallError::Closed(closed));
-        }
-        let _forget: Vec<_> = waiters
-            .iter()
-            .map(|(id, _)| Forget {
-                pending: &self.session.pending,
-                id: *id,
-            })
-            .collect();
-        let deadline = self.session.deadline();
-        let mut outcomes = Vec::with_capacity(waiters.len());
-        for (_, answer) in waiters {
-            outcomes.push(match self.session.await_answer(answer, deadline).await {
-                Ok(reply) => reply,
-                Err(err) => Err(err),
-            });
-        }
-        Ok(BatchResponse { outcomes })
     }
 
     /// Subscribes: calls `method`, and turns the notifications the peer then
     /// pushes for the returned id into a [`Subscription`] stream.
     /// `unsubscribe` names the method that ends it.
+    ///
+    /// On a reconnecting client the subscription outlives each connection:
+    /// it is made again on the next one, resuming after its last item when
+    /// items carry positions, and the stream says how it picked up.
     ///
     /// # Errors
     ///
@@ -137,15 +186,23 @@ impl Peer {
         unsubscribe: &str,
     ) -> Result<Subscription<T>, CallError> {
         let params = to_params(&params)?;
-        self.open_subscription(method, params.as_deref(), unsubscribe)
-            .await
+        match &self.link {
+            Link::Fixed(session) => {
+                Self::subscribe_fixed(session, method, params.as_deref(), unsubscribe).await
+            }
+            Link::Durable(link) => {
+                let durable = link.subscribe(method, params, unsubscribe, None).await?;
+                Ok(Subscription::durable(link.clone(), durable))
+            }
+        }
     }
 
     /// Subscribes again after `since`, the [`Subscription::position`] of a
     /// subscription that was cut off (for example with its connection): the
     /// serving end replays what its history holds after that position, then
     /// carries on live. The stream starts with [`Resumed`], [`Gap(n)`] or
-    /// [`Restarted`], saying how that went.
+    /// [`Restarted`], saying how that went. (A reconnecting client does this
+    /// by itself for the subscriptions it holds.)
     ///
     /// [`Resumed`]: super::SubscriptionEvent::Resumed
     /// [`Gap(n)`]: super::SubscriptionEvent::Gap
@@ -161,104 +218,137 @@ impl Peer {
         unsubscribe: &str,
         since: &Position,
     ) -> Result<Subscription<T>, CallError> {
-        #[derive(Serialize)]
-        struct ResumeParams<'a> {
-            method: &'a str,
-            params: Option<&'a RawValue>,
-            epoch: &'a str,
-            offset: u64,
-        }
         let params = to_params(&params)?;
-        let resume = ResumeParams {
-            method,
-            params: params.as_deref(),
-            epoch: &since.epoch,
-            offset: since.offset,
-        };
-        let resume = serde_json::value::to_raw_value(&resume).map_err(CallError::Encode)?;
-        self.open_subscription(envelope::RESUME_METHOD, Some(&resume), unsubscribe)
-            .await
+        match &self.link {
+            Link::Fixed(session) => {
+                let resume =
+                    envelope::resume_params(method, params.as_deref(), &since.epoch, since.offset);
+                let method = envelope::RESUME_METHOD;
+                Self::subscribe_fixed(session, method, Some(&resume), unsubscribe).await
+            }
+            Link::Durable(link) => {
+                let since = At {
+                    epoch: since.epoch.clone(),
+                    offset: since.offset,
+                };
+                let durable = link
+                    .subscribe(method, params, unsubscribe, Some(since))
+                    .await?;
+                Ok(Subscription::durable(link.clone(), durable))
+            }
+        }
     }
 
-    async fn open_subscription<T: DeserializeOwned>(
-        &self,
+    async fn subscribe_fixed<T: DeserializeOwned>(
+        session: &Arc<Session>,
         method: &str,
         params: Option<&RawValue>,
         unsubscribe: &str,
     ) -> Result<Subscription<T>, CallError> {
-        let _permit = self.session.acquire_call_permit().await?;
-        let (reply, answer) = oneshot::channel();
-        let waiter = Waiter::Subscribe {
-            reply,
-            unsubscribe: unsubscribe.into(),
-            buffer: self.session.config.subscription_buffer,
-        };
-        let id = self.session.register(waiter)?;
-        self.session.send_request(id, method, params).await?;
-        let (key, queue) = self
-            .session
-            .await_answer(answer, self.session.deadline())
-            .await??;
-        Ok(Subscription::new(queue, key, self.session.clone()))
+        let queue = Arc::new(EventQueue::new(session.config.subscription_buffer));
+        let key = session
+            .subscribe_into(
+                method,
+                params,
+                &Arc::from(unsubscribe),
+                queue.clone(),
+                session.deadline(),
+            )
+            .await?;
+        Ok(Subscription::fixed(queue, key, session.clone()))
     }
 
     /// Closes the connection with code 1000 after the frames already queued,
-    /// and waits until it has ended.
+    /// and waits until it has ended. A reconnecting client stops
+    /// reconnecting.
     pub async fn close(&self) {
-        if !self.session.is_closed() {
-            let frame = CloseFrame {
-                code: CloseCode::Normal,
-                reason: "closed by this end".into(),
-            };
-            self.session.send_close(frame).await;
+        match &self.link {
+            Link::Fixed(session) => {
+                if !session.is_closed() {
+                    session.send_close(normal_close()).await;
+                }
+                session.token().cancelled().await;
+            }
+            Link::Durable(link) => {
+                link.stop();
+                link.gone().await;
+            }
         }
-        self.closed().await;
     }
 
-    /// Waits until the connection has ended and says why.
+    /// Waits until the connection has ended and says why; for a
+    /// reconnecting client, until it has stopped reconnecting.
     pub async fn closed(&self) -> Closed {
-        self.session.token().cancelled().await;
-        self.session.closed_reason()
+        match &self.link {
+            Link::Fixed(session) => {
+                session.token().cancelled().await;
+                session.closed_reason()
+            }
+            Link::Durable(link) => link.gone().await,
+        }
     }
 
     /// Starts closing (code 1000) without waiting; used when the last handle
     /// to a client goes away.
     pub fn close_in_background(&self) {
-        let frame = CloseFrame {
-            code: CloseCode::Normal,
-            reason: "closed by this end".into(),
-        };
-        if !self.session.try_send(Outbound::Close(Box::new(frame))) {
-            self.session
-                .shut_down(Closed::new(Some(1000), "closed by this end"));
+        match &self.link {
+            Link::Fixed(session) => {
+                if !session.try_send(Outbound::Close(Box::new(normal_close()))) {
+                    session.shut_down(Closed::new(Some(1000), "closed by this end"));
+                }
+            }
+            Link::Durable(link) => link.stop(),
         }
     }
 
-    /// Whether the connection has ended.
+    /// Whether the connection has ended (for a reconnecting client: for good).
     pub fn is_closed(&self) -> bool {
-        self.session.is_closed()
+        match &self.link {
+            Link::Fixed(session) => session.is_closed(),
+            Link::Durable(link) => link.is_gone(),
+        }
+    }
+
+    /// Where the connection stands: connected, reconnecting, or closed.
+    pub fn connection_state(&self) -> ConnectionState {
+        match &self.link {
+            Link::Fixed(session) if session.is_closed() => {
+                ConnectionState::Closed(session.closed_reason())
+            }
+            Link::Fixed(_) => ConnectionState::Connected,
+            Link::Durable(link) => link.connection_state(),
+        }
     }
 
     /// Frames queued for the I/O task right now (bounded by
     /// [`ConnectionConfig::outbound_capacity`](super::ConnectionConfig::outbound_capacity)).
     pub fn queued_frames(&self) -> usize {
-        self.session.queued()
+        self.current().map_or(0, |session| session.queued())
     }
 
     /// Subscriptions this end serves on the connection right now.
     pub fn served_subscriptions(&self) -> usize {
-        self.session.subscriptions().len()
+        self.current()
+            .map_or(0, |session| session.subscriptions().len())
     }
 
     /// The most items any one served subscription has buffered right now
     /// (bounded by its [`SinkConfig::buffer`](super::SinkConfig::buffer)).
     pub fn max_subscription_backlog(&self) -> usize {
-        self.session.subscriptions().max_buffered()
+        self.current()
+            .map_or(0, |session| session.subscriptions().max_buffered())
     }
 
     /// Outgoing calls waiting for an answer right now.
     pub fn pending_calls(&self) -> usize {
-        self.session.pending.len()
+        self.current().map_or(0, |session| session.pending.len())
+    }
+}
+
+fn normal_close() -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::Normal,
+        reason: "closed by this end".into(),
     }
 }
 
@@ -277,114 +367,3 @@ pub(crate) fn to_params<P: Serialize + ?Sized>(
     }
 }
 
-/// Calls and notifications to send together in one frame.
-///
-/// # Examples
-///
-/// ```
-/// use wirecall::Batch;
-///
-/// let mut batch = Batch::new();
-/// let sum = batch.call::<i64>("sum", [1, 2, 4]).unwrap();
-/// batch.notify("notify_hello", [7]).unwrap();
-/// assert_eq!(batch.len(), 2);
-/// # let _ = sum;
-/// ```
-#[derive(Debug, Default)]
-pub struct Batch {
-    entries: Vec<BatchEntry>,
-    calls: usize,
-}
-
-#[derive(Debug)]
-struct BatchEntry {
-    method: String,
-    params: Option<Box<RawValue>>,
-    is_call: bool,
-}
-
-/// Where one call's answer will be in a [`BatchResponse`], typed.
-#[derive(Debug)]
-pub struct BatchSlot<T> {
-    index: usize,
-    answer: PhantomData<fn() -> T>,
-}
-
-impl Batch {
-    /// An empty batch.
-    pub fn new() -> Batch {
-        Batch::default()
-    }
-
-    /// Adds a call; the slot reads its typed answer from the response.
-    ///
-    /// # Errors
-    ///
-    /// [`CallError::Encode`] when the params do not serialize.
-    pub fn call<T: DeserializeOwned>(
-        &mut self,
-        method: &str,
-        params: impl Serialize,
-    ) -> Result<BatchSlot<T>, CallError> {
-        let params = to_params(&params)?;
-        self.entries.push(BatchEntry {
-            method: method.into(),
-            params,
-            is_call: true,
-        });
-        self.calls += 1;
-        Ok(BatchSlot {
-            index: self.calls - 1,
-            answer: PhantomData,
-        })
-    }
-
-    /// Adds a notification.
-    ///
-    /// # Errors
-    ///
-    /// [`CallError::Encode`] when the params do not serialize.
-    pub fn notify(&mut self, method: &str, params: impl Serialize) -> Result<(), CallError> {
-        let params = to_params(&params)?;
-        self.entries.push(BatchEntry {
-            method: method.into(),
-            params,
-            is_call: false,
-        });
-        Ok(())
-    }
-
-    /// Entries so far.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether the batch is empty.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-}
-
-/// The answers to a batch's calls.
-#[derive(Debug)]
-pub struct BatchResponse {
-    outcomes: Vec<Result<Box<RawValue>, CallError>>,
-}
-
-impl BatchResponse {
-    /// Takes the answer for `slot`, decoded.
-    ///
-    /// # Errors
-    ///
-    /// That call's [`CallError`]; taking a slot twice reports a closed error.
-    pub fn take<T: DeserializeOwned>(&mut self, slot: &BatchSlot<T>) -> Result<T, CallError> {
-        let outcome = std::mem::replace(
-            &mut self.outcomes[slot.index],
-            Err(CallError::Closed(Closed::new(
-                None,
-                "batch answer already taken",
-            ))),
-        );
-        serde_json::from_str(outcome?.get()).map_err(CallError::Decode)
-    }
-}

@@ -11,16 +11,17 @@ use super::received::ClientSubscriptionKey;
 use super::{CallError, Closed};
 
 pub(crate) type CallReply = Result<Box<RawValue>, CallError>;
-pub(crate) type SubscribeReply = Result<(ClientSubscriptionKey, Arc<EventQueue>), CallError>;
+pub(crate) type SubscribeReply = Result<ClientSubscriptionKey, CallError>;
 
 /// Who waits for the answer to an outgoing call.
 #[derive(Debug)]
 pub(crate) enum Waiter {
     Call(oneshot::Sender<CallReply>),
+    /// A subscribe call: its items go to `queue` once it is answered.
     Subscribe {
         reply: oneshot::Sender<SubscribeReply>,
         unsubscribe: Arc<str>,
-        buffer: usize,
+        queue: Arc<EventQueue>,
     },
     /// Nobody: the answer is read and dropped (background unsubscribe).
     Discard,
@@ -48,7 +49,8 @@ impl PendingCalls {
         self.waiters.lock().expect("pending lock").len()
     }
 
-    /// Fails every waiter at once.
+    /// Fails every waiter at once: their calls were on their way, so they
+    /// may or may not have run.
     pub(crate) fn fail_all(&self, closed: &Closed) {
         let waiters: Vec<Waiter> = self
             .waiters
@@ -59,9 +61,11 @@ impl PendingCalls {
             .collect();
         for waiter in waiters {
             match waiter {
-                Waiter::Call(reply) => drop(reply.send(Err(CallError::Closed(closed.clone())))),
+                Waiter::Call(reply) => {
+                    drop(reply.send(Err(CallError::Disconnected(closed.clone()))));
+                }
                 Waiter::Subscribe { reply, .. } => {
-                    drop(reply.send(Err(CallError::Closed(closed.clone()))));
+                    drop(reply.send(Err(CallError::Disconnected(closed.clone()))));
                 }
                 Waiter::Discard => {}
             }
@@ -113,7 +117,7 @@ mod tests {
             Waiter::Subscribe {
                 reply: subscribe,
                 unsubscribe: "u".into(),
-                buffer: 1,
+                queue: Arc::new(EventQueue::new(1)),
             },
         );
         table.insert(3, Waiter::Discard);
@@ -121,11 +125,11 @@ mod tests {
         assert_eq!(table.len(), 0);
         assert!(matches!(
             call_answer.try_recv(),
-            Ok(Err(CallError::Closed(_)))
+            Ok(Err(CallError::Disconnected(_)))
         ));
         assert!(matches!(
             subscribe_answer.try_recv(),
-            Ok(Err(CallError::Closed(_)))
+            Ok(Err(CallError::Disconnected(_)))
         ));
     }
 

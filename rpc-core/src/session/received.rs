@@ -60,7 +60,8 @@ impl ClientSubscriptions {
             .drain()
             .map(|(_, q)| q)
             .collect();
-        for queue in queues {
+        // A durable queue waits for its reconnecting client to bind it again.
+        for queue in queues.into_iter().filter(|queue| !queue.is_durable()) {
             queue.push(RawEvent::Closed(ErrorObject::new(
                 ErrorCode::CONNECTION_CLOSED,
                 closed.to_string(),

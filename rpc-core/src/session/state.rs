@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_util::sync::CancellationToken;
 
+use super::event_queue::EventQueue;
 use super::pending::{CallReply, Forget, PendingCalls, Waiter};
 use super::received::{ClientSubscriptionKey, ClientSubscriptions};
 use super::served::SubscriptionTable;
@@ -114,6 +115,16 @@ impl Session {
 
     /// Sends a call and waits for its answer (bounded by the call timeout).
     pub(crate) async fn call(&self, method: &str, params: Option<&RawValue>) -> CallReply {
+        self.call_until(method, params, self.deadline()).await
+    }
+
+    /// Sends a call and waits for its answer until `deadline`.
+    pub(crate) async fn call_until(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        deadline: tokio::time::Instant,
+    ) -> CallReply {
         let _permit = self.acquire_call_permit().await?;
         let (reply, answer) = oneshot::channel();
         let id = self.register(Waiter::Call(reply))?;
@@ -122,7 +133,29 @@ impl Session {
             id,
         };
         self.send_request(id, method, params).await?;
-        self.await_answer(answer, self.deadline()).await?
+        self.await_answer(answer, deadline).await?
+    }
+
+    /// Sends a subscribe call whose items, once it is answered, go to
+    /// `queue`; waits for the answer until `deadline`.
+    pub(crate) async fn subscribe_into(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        unsubscribe: &Arc<str>,
+        queue: Arc<EventQueue>,
+        deadline: tokio::time::Instant,
+    ) -> Result<ClientSubscriptionKey, CallError> {
+        let _permit = self.acquire_call_permit().await?;
+        let (reply, answer) = oneshot::channel();
+        let waiter = Waiter::Subscribe {
+            reply,
+            unsubscribe: unsubscribe.clone(),
+            queue,
+        };
+        let id = self.register(waiter)?;
+        self.send_request(id, method, params).await?;
+        self.await_answer(answer, deadline).await?
     }
 
     /// When an outgoing call started now must have its answer.
@@ -164,7 +197,7 @@ impl Session {
     ) -> Result<T, CallError> {
         match tokio::time::timeout_at(deadline, answer).await {
             Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(_)) => Err(CallError::Closed(self.closed_reason())),
+            Ok(Err(_)) => Err(CallError::Disconnected(self.closed_reason())),
             Err(_) => Err(CallError::Timeout(self.config.call_timeout)),
         }
     }

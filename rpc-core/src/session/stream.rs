@@ -8,6 +8,7 @@ use std::task::{Context as TaskContext, Poll};
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
 
+use super::durable::{DurableLink, DurableSubscription};
 use super::event_queue::{At, EventQueue, RawEvent};
 use super::received::ClientSubscriptionKey;
 use super::Session;
@@ -34,6 +35,10 @@ pub enum SubscriptionEvent<T> {
     /// history was lost, e.g. a restart gave it a new epoch): items follow
     /// live from now, and what came in between is unknown.
     Restarted,
+    /// A reconnecting client subscribed again on a new connection, and the
+    /// items carry no positions to resume from: items follow live from now,
+    /// and whatever was sent while disconnected is unknown.
+    Resubscribed,
     /// The serving end finished the subscription normally (its handler
     /// returned, or the topic it followed closed); nothing follows.
     Ended,
@@ -71,33 +76,57 @@ pub enum SubscriptionEvent<T> {
 #[derive(Debug)]
 pub struct Subscription<T> {
     queue: Arc<EventQueue>,
-    key: Option<ClientSubscriptionKey>,
-    session: Arc<Session>,
+    /// How to end it; `None` once it has ended.
+    end: Option<Ender>,
     done: bool,
     /// The position of the last item read, when items carry positions.
     at: Option<At>,
     item: PhantomData<fn() -> T>,
 }
 
+/// Where a subscription is served, so it can be ended.
+#[derive(Debug)]
+enum Ender {
+    /// On one connection, under this key.
+    Fixed(Arc<Session>, ClientSubscriptionKey),
+    /// On whichever connection a reconnecting client has.
+    Durable(Arc<DurableLink>, Arc<DurableSubscription>),
+}
+
 impl<T> Subscription<T> {
-    pub(crate) fn new(
+    pub(crate) fn fixed(
         queue: Arc<EventQueue>,
         key: ClientSubscriptionKey,
         session: Arc<Session>,
     ) -> Self {
+        Self::with_ender(queue, Ender::Fixed(session, key))
+    }
+
+    pub(crate) fn durable(link: Arc<DurableLink>, subscription: Arc<DurableSubscription>) -> Self {
+        Self::with_ender(
+            subscription.queue.clone(),
+            Ender::Durable(link, subscription),
+        )
+    }
+
+    fn with_ender(queue: Arc<EventQueue>, end: Ender) -> Self {
         Subscription {
             queue,
-            key: Some(key),
-            session,
+            end: Some(end),
             done: false,
             at: None,
             item: PhantomData,
         }
     }
 
-    /// The id the server gave this subscription, as JSON text.
-    pub fn id(&self) -> &str {
-        self.key.as_ref().map_or("", |key| key.id.get())
+    /// The id the server gave this subscription, as JSON text; empty once
+    /// it has ended or while a reconnecting client has no connection.
+    pub fn id(&self) -> String {
+        match &self.end {
+            Some(Ender::Fixed(_, key)) => key.id.get().to_owned(),
+            Some(Ender::Durable(_, subscription)) => subscription.id().unwrap_or_default(),
+            None => String::new(),
+        }
     }
 
     /// The position of the last item read, when the serving end sends
@@ -150,8 +179,9 @@ impl<T> Subscription<T> {
     ///
     /// The server's error (for example an unknown id), or a connection error.
     pub async fn unsubscribe(mut self) -> Result<(), super::CallError> {
-        match self.key.take() {
-            Some(key) => self.session.unsubscribe(key).await,
+        match self.end.take() {
+            Some(Ender::Fixed(session, key)) => session.unsubscribe(key).await,
+            Some(Ender::Durable(link, subscription)) => link.unsubscribe(&subscription).await,
             None => Ok(()),
         }
     }
@@ -159,8 +189,12 @@ impl<T> Subscription<T> {
 
 impl<T> Drop for Subscription<T> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.session.unsubscribe_in_background(&key);
+        match self.end.take() {
+            Some(Ender::Fixed(session, key)) => session.unsubscribe_in_background(&key),
+            Some(Ender::Durable(link, subscription)) => {
+                link.unsubscribe_in_background(&subscription);
+            }
+            None => {}
         }
     }
 }
@@ -195,8 +229,13 @@ impl<T: DeserializeOwned> Stream for Subscription<T> {
             RawEvent::Resumed(Resume::Exact) => SubscriptionEvent::Resumed,
             RawEvent::Resumed(Resume::Gap(n)) => SubscriptionEvent::Gap(n),
             RawEvent::Resumed(Resume::Reset) => SubscriptionEvent::Restarted,
+            RawEvent::Resubscribed => SubscriptionEvent::Resubscribed,
             RawEvent::Closed(reason) => {
-                this.key = None;
+                // Ended by the other side or the connection: nothing to undo,
+                // and nothing to bind again.
+                if let Some(Ender::Durable(link, subscription)) = this.end.take() {
+                    link.forget(&subscription);
+                }
                 if reason.code == ErrorCode::SUBSCRIPTION_ENDED {
                     SubscriptionEvent::Ended
                 } else {

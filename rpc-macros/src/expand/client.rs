@@ -57,9 +57,21 @@ fn method(p: &TokenStream, vis: &syn::Visibility, method: &RpcMethod) -> TokenSt
     };
     let peer = quote!(#p::AsPeer::as_peer(&self.inner));
     let (output, send) = match &method.kind {
-        Kind::Method { ok, .. } => (
+        Kind::Method {
+            ok,
+            idempotent: false,
+            ..
+        } => (
             quote!(#ok),
             quote!(#peer.call(#name, __params.finish()).await),
+        ),
+        Kind::Method {
+            ok,
+            idempotent: true,
+            ..
+        } => (
+            quote!(#ok),
+            quote!(#peer.call_idempotent(#name, __params.finish()).await),
         ),
         Kind::Notification => (
             quote!(()),

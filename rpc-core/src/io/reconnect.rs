@@ -1,0 +1,91 @@
+//! The task that keeps a reconnecting client connected: it waits for the
+//! connection to drop, dials again with backoff, binds every subscription
+//! to the new connection, and only then lets waiting calls through.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+
+use crate::session::{Closed, ConnectionEvent, DurableLink, Session};
+
+use super::ReconnectPolicy;
+
+/// Keeps `link` connected, starting from `session`, until this end closes
+/// it or `policy` gives up. `start` runs the engine over a dialed socket.
+pub(super) async fn keep_connected<S, D, F, E>(
+    link: Arc<DurableLink>,
+    mut session: Arc<Session>,
+    policy: ReconnectPolicy,
+    mut dial: D,
+    start: impl Fn(S) -> Arc<Session>,
+) where
+    D: FnMut() -> F,
+    F: Future<Output = Result<S, E>>,
+    E: Display,
+{
+    let stop = link.stop_token().clone();
+    loop {
+        tokio::select! {
+            () = session.token().cancelled() => {}
+            () = stop.cancelled() => {
+                close(&session).await;
+                link.set_gone(closed_here());
+                return;
+            }
+        }
+        let reason = session.closed_reason();
+        link.set_down(1);
+        link.emit(&ConnectionEvent::Disconnected(reason.clone()));
+        let mut attempt = 0;
+        session = loop {
+            attempt += 1;
+            if !policy.allows(attempt) {
+                link.set_gone(reason.clone());
+                link.emit(&ConnectionEvent::GaveUp(reason));
+                return;
+            }
+            let delay = policy.delay(attempt);
+            link.set_down(attempt);
+            link.emit(&ConnectionEvent::Reconnecting { attempt, delay });
+            let dialed = tokio::select! {
+                dialed = async {
+                    tokio::time::sleep(delay).await;
+                    dial().await
+                } => dialed,
+                () = stop.cancelled() => {
+                    link.set_gone(closed_here());
+                    return;
+                }
+            };
+            match dialed {
+                Ok(socket) => break start(socket),
+                Err(err) => link.emit(&ConnectionEvent::AttemptFailed {
+                    attempt,
+                    error: err.to_string().into(),
+                }),
+            }
+        };
+        link.rebind_all(&session).await;
+        link.set_up(session.clone());
+        link.emit(&ConnectionEvent::Reconnected { attempts: attempt });
+    }
+}
+
+/// Closes `session` with code 1000 and waits for its end.
+async fn close(session: &Session) {
+    if !session.is_closed() {
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "closed by this end".into(),
+        };
+        session.send_close(frame).await;
+    }
+    session.token().cancelled().await;
+}
+
+fn closed_here() -> Closed {
+    Closed::new(Some(1000), "closed by this end")
+}
