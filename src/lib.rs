@@ -2,9 +2,9 @@
 
 pub use rpc_core::{
     AcceptError, AsPeer, Batch, BatchResponse, BatchSlot, CallError, Closed, ConnectionConfig,
-    ConnectionEvent, ConnectionState, Context, ErrorCode, ErrorObject, Extensions, Id, OverflowPolicy, Params, ParamsBuilder,
-    ParamsReader, Peer, PendingSubscription, RegisterError, Router, SendError, SinkConfig,
-    Subscription, SubscriptionEvent, SubscriptionSink,
+    ConnectionEvent, ConnectionState, Context, ErrorCode, ErrorObject, Extensions, Id,
+    OverflowPolicy, Params, ParamsBuilder, ParamsReader, Peer, PendingSubscription, RegisterError,
+    Router, SendError, SinkConfig, Subscription, SubscriptionEvent, SubscriptionSink,
 };
 #[cfg(feature = "server")]
 pub use rpc_core::{Server, ServerHandle};

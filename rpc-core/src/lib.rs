@@ -28,6 +28,6 @@ pub use router::{Context, Extensions, Params, ParamsReader, RegisterError, Route
 pub use server::{Server, ServerHandle};
 pub use session::{
     AcceptError, AsPeer, Batch, BatchResponse, BatchSlot, CallError, Closed, ConnectionConfig,
-    ConnectionEvent, ConnectionState, OverflowPolicy, ParamsBuilder, Peer, PendingSubscription, SendError, SinkConfig, Subscription,
-    SubscriptionEvent, SubscriptionSink,
+    ConnectionEvent, ConnectionState, OverflowPolicy, ParamsBuilder, Peer, PendingSubscription,
+    SendError, SinkConfig, Subscription, SubscriptionEvent, SubscriptionSink,
 };

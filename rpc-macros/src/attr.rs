@@ -12,7 +12,9 @@ pub(crate) enum KindAttr {
         aliases: Vec<LitStr>,
         idempotent: bool,
     },
-    Notification { name: LitStr },
+    Notification {
+        name: LitStr,
+    },
     Subscription(Box<SubscriptionAttr>),
 }
 

@@ -28,9 +28,7 @@ pub use tokio_util::sync::CancellationToken;
 pub use reconnect_policy::ReconnectPolicy;
 
 use crate::router::{Context, Extensions, Router};
-use crate::session::{
-    ConnectionConfig, ConnectionEvent, DurableLink, EventHook, Peer, Session,
-};
+use crate::session::{ConnectionConfig, ConnectionEvent, DurableLink, EventHook, Peer, Session};
 
 /// Numbers connections for [`Context::connection_id`]; 0 means "none".
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
@@ -187,12 +185,7 @@ impl Connection {
     /// # Panics
     ///
     /// Outside a tokio runtime.
-    pub fn spawn_reconnecting<S, D, F, E>(
-        self,
-        socket: S,
-        policy: ReconnectPolicy,
-        dial: D,
-    ) -> Peer
+    pub fn spawn_reconnecting<S, D, F, E>(self, socket: S, policy: ReconnectPolicy, dial: D) -> Peer
     where
         S: Stream<Item = Result<WsMessage, WsError>>
             + Sink<WsMessage, Error = WsError>

@@ -114,11 +114,21 @@ mod tests {
         let policy = ReconnectPolicy::default()
             .initial_delay(Duration::from_millis(100))
             .max_delay(Duration::from_secs(1));
-        for (attempt, ceiling) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (40, 1000)] {
+        for (attempt, ceiling) in [
+            (1, 100),
+            (2, 200),
+            (3, 400),
+            (4, 800),
+            (5, 1000),
+            (40, 1000),
+        ] {
             let ceiling = Duration::from_millis(ceiling);
             for _ in 0..50 {
                 let delay = policy.delay(attempt);
-                assert!(delay >= ceiling / 2 && delay <= ceiling, "{attempt}: {delay:?}");
+                assert!(
+                    delay >= ceiling / 2 && delay <= ceiling,
+                    "{attempt}: {delay:?}"
+                );
             }
         }
     }

@@ -152,7 +152,10 @@ impl Context {
 impl Context {
     /// The connection's session, when the call came over one.
     pub(crate) fn session(&self) -> Option<&Arc<crate::session::Session>> {
-        self.inner.peer.as_ref().and_then(|peer| peer.fixed_session())
+        self.inner
+            .peer
+            .as_ref()
+            .and_then(|peer| peer.fixed_session())
     }
 }
 

@@ -324,7 +324,10 @@ impl DurableLink {
     }
 
     /// Ends `subscription` and waits for the serving end to confirm.
-    pub(crate) async fn unsubscribe(&self, subscription: &DurableSubscription) -> Result<(), CallError> {
+    pub(crate) async fn unsubscribe(
+        &self,
+        subscription: &DurableSubscription,
+    ) -> Result<(), CallError> {
         self.forget(subscription);
         let bound = subscription.bound.lock().await.take();
         match bound.and_then(|bound| Some((bound.session.upgrade()?, bound.key))) {

@@ -21,11 +21,11 @@ mod sink_config;
 mod state;
 mod stream;
 
+pub use batch::{Batch, BatchResponse, BatchSlot};
 pub use config::ConnectionConfig;
 pub use error::{CallError, Closed};
-pub use params_builder::{AsPeer, ParamsBuilder};
-pub use batch::{Batch, BatchResponse, BatchSlot};
 pub use link_state::{ConnectionEvent, ConnectionState};
+pub use params_builder::{AsPeer, ParamsBuilder};
 pub use peer::Peer;
 pub use pending_subscription::PendingSubscription;
 pub use sink::{AcceptError, SendError, SubscriptionSink};

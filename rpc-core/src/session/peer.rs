@@ -366,4 +366,3 @@ pub(crate) fn to_params<P: Serialize + ?Sized>(
         )),
     }
 }
-

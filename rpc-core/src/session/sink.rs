@@ -197,6 +197,10 @@ struct SinkState {
     ending: Option<ErrorObject>,
     /// Set when nothing more may be sent at all (unsubscribed, connection gone).
     silenced: bool,
+    /// A resuming subscription whose handler has not said how it picks up:
+    /// the first thing sent says `Reset`, so the client is never left to
+    /// assume nothing was missed.
+    resume_untold: bool,
 }
 
 enum Next {
@@ -262,6 +266,7 @@ impl SinkShared {
         if state.silenced || state.ending.is_some() {
             return;
         }
+        state.resume_untold = false;
         state.items.push_back(notice);
         drop(state);
         self.item_ready.notify_one();
@@ -307,6 +312,12 @@ impl SinkShared {
         if state.silenced {
             return Next::Last(None);
         }
+        let has_news = state.lagged > 0 || !state.items.is_empty() || state.ending.is_some();
+        if state.resume_untold && has_news {
+            state.resume_untold = false;
+            let reset = envelope::resumed(&self.notification, &self.id, Resume::Reset);
+            return Next::Frame(reset);
+        }
         if state.lagged > 0 {
             let lagged = std::mem::take(&mut state.lagged);
             return Next::Frame(self.lagged_frame(lagged));
@@ -332,7 +343,7 @@ pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
         notification,
         config,
         token,
-        ..
+        resume_from,
     } = raw;
     let id = match session.subscriptions().next_id() {
         Ok(id) => id,
@@ -345,7 +356,10 @@ pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
         id,
         notification,
         config,
-        state: Mutex::new(SinkState::default()),
+        state: Mutex::new(SinkState {
+            resume_untold: resume_from.is_some(),
+            ..SinkState::default()
+        }),
         item_ready: Notify::new(),
         room_ready: Notify::new(),
         token,

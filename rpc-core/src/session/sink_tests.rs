@@ -9,11 +9,19 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::{accept, Next, SendError, SinkShared, SubscriptionSink};
-use crate::protocol::ErrorCode;
+use crate::protocol::{ErrorCode, Position, Resume};
 use crate::session::{ConnectionConfig, OverflowPolicy, PendingRaw, Session, SinkConfig};
 
 /// An accepted sink of `buffer` items under `policy`, and its shared state.
 fn sink(buffer: usize, policy: OverflowPolicy) -> (SubscriptionSink<u64>, Arc<SinkShared>) {
+    sink_resuming(buffer, policy, None)
+}
+
+fn sink_resuming(
+    buffer: usize,
+    policy: OverflowPolicy,
+    resume_from: Option<Position>,
+) -> (SubscriptionSink<u64>, Arc<SinkShared>) {
     let (session, _queue) = Session::new(Arc::new(ConnectionConfig::default()));
     let (responder, _accepted) = oneshot::channel();
     let raw = PendingRaw {
@@ -22,7 +30,7 @@ fn sink(buffer: usize, policy: OverflowPolicy) -> (SubscriptionSink<u64>, Arc<Si
         notification: "n".into(),
         config: SinkConfig { buffer, policy },
         token: CancellationToken::new(),
-        resume_from: None,
+        resume_from,
     };
     let shared = accept(raw).unwrap();
     (SubscriptionSink::from_shared(shared.clone()), shared)
@@ -111,4 +119,33 @@ async fn a_lag_reported_upstream_arrives_in_order() {
     assert_eq!(take(&shared), item(1));
     assert!(take(&shared).contains(r#""lagged":5"#));
     assert_eq!(take(&shared), item(2));
+}
+
+#[tokio::test]
+async fn a_resume_the_handler_never_answers_is_told_as_a_reset_first() {
+    let since = Position {
+        epoch: "e".into(),
+        offset: 4,
+    };
+    let (sink, shared) = sink_resuming(1, OverflowPolicy::DropOldest, Some(since.clone()));
+    assert_eq!(
+        take(&shared),
+        "nothing",
+        "nothing is owed before there is news"
+    );
+    sink.send(&1).await.unwrap();
+    sink.send(&2).await.unwrap();
+    assert!(take(&shared).contains(r#""resumed":{"reset":true}"#));
+    assert_eq!(
+        take(&shared),
+        r#"{"jsonrpc":"2.0","method":"n","params":{"subscription":"1","lagged":1}}"#
+    );
+    assert_eq!(take(&shared), item(2));
+
+    // A handler that says how it resumes is taken at its word.
+    let (sink, shared) = sink_resuming(4, OverflowPolicy::DropOldest, Some(since));
+    sink.report_resumed(Resume::Gap(3));
+    sink.send(&5).await.unwrap();
+    assert!(take(&shared).contains(r#""resumed":{"missed":3}"#));
+    assert_eq!(take(&shared), item(5));
 }
