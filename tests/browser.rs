@@ -1,5 +1,6 @@
 //! The chat page in a real browser: two headless Chromium sessions, driven
 //! over WebDriver, join one room; one sends a message and the other shows it.
+//! Then the server restarts and both pages come back by themselves.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`. Without them the test
 //! prints a one-line "skipped" notice, except under CI (`CI=true`), where a
@@ -177,6 +178,37 @@ async fn shows_message(browser: &Browser, text: &str) -> bool {
     false
 }
 
+/// Waits until the connection status text contains `text`.
+async fn status_becomes(browser: &Browser, text: &str) -> bool {
+    for _ in 0..200 {
+        let status = browser
+            .find(Locator::Css("#conn"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if status.contains(text) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// Waits until a note containing `text` is on the page.
+async fn shows_note(browser: &Browser, text: &str) -> bool {
+    for _ in 0..100 {
+        for line in browser.find_all(Locator::Css(".note")).await.unwrap() {
+            if line.text().await.unwrap().contains(text) {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 #[tokio::test]
 async fn two_browsers_chat_in_one_room() {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
@@ -232,6 +264,53 @@ async fn two_browsers_chat_in_one_room() {
     assert!(shows_message(&carol, "marker").await);
     assert_eq!(count_messages(&carol, "welcome carol").await, 1);
     carol.close().await.unwrap();
+
+    // The server restarts on the same address: the pages reconnect by
+    // themselves, see that the room's history is gone, reload it, rejoin,
+    // and chat on.
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    chat.child.kill().await.unwrap();
+    chat.child.wait().await.unwrap();
+    assert!(
+        status_becomes(&ada, "reconnecting").await,
+        "ada's page never said it was reconnecting"
+    );
+    let mut chat = Running::start("chat", &["--listen", &addr]);
+    assert_eq!(chat.listening_addr().await, addr);
+    for page in [&ada, &bob] {
+        assert!(
+            status_becomes(page, "connected").await,
+            "a page never reconnected"
+        );
+        assert!(
+            shows_note(page, "the server restarted").await,
+            "a page did not say the room was reloaded"
+        );
+    }
+    assert_eq!(
+        count_messages(&ada, "hi bob!").await,
+        0,
+        "old messages were cleared"
+    );
+    say(&bob, "after the restart").await;
+    assert!(
+        shows_message(&ada, "after the restart").await,
+        "ada's page never showed a message sent after the restart"
+    );
+    let users = ada
+        .find(Locator::Css("#users"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        users.contains("bob") && users.contains("ada (you)"),
+        "{users}"
+    );
 
     if let Ok(path) = std::env::var("WIRECALL_SCREENSHOT") {
         std::fs::write(&path, ada.screenshot().await.unwrap()).unwrap();

@@ -65,7 +65,10 @@ async fn an_oversized_message_closes_with_1009() {
         "small"
     );
     let outcome = client.call::<String>("echo", ["y".repeat(4096)]).await;
-    assert!(matches!(outcome, Err(CallError::Closed(_))), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(CallError::Disconnected(_))),
+        "{outcome:?}"
+    );
     let closed = client.closed().await;
     assert_eq!(closed.code, Some(1009), "{closed}");
 }

@@ -2,38 +2,101 @@
 "use strict";
 
 class RpcSocket {
+  // A JSON-RPC 2.0 connection that comes back by itself: when the socket
+  // drops it reconnects with backoff and jitter, and every subscription is
+  // made again — resumed after the last position seen when its items carry
+  // one (rpc.resume), so the handler hears exactly what was missed.
   constructor(url) {
+    this.url = url;
     this.nextId = 1;
-    this.pending = new Map();       // id -> {resolve, reject}
-    this.subscriptions = new Map(); // subscription id -> handler
-    this.socket = new WebSocket(url);
-    this.opened = new Promise((resolve, reject) => {
-      this.socket.onopen = resolve;
-      this.socket.onerror = reject;
-    });
-    this.socket.onmessage = (event) => this.receive(JSON.parse(event.data));
-    this.socket.onclose = () => {
-      for (const { reject } of this.pending.values()) reject(new Error("connection closed"));
+    this.pending = new Map();       // call id -> {resolve, reject}
+    this.subscriptions = new Set(); // every subscription, across connections
+    this.byServerId = new Map();    // this connection's subscription id -> subscription
+    this.waiting = [];              // calls made while disconnected
+    this.attempt = 0;
+    this.everOpened = false;
+    this.onstate = null;            // ("connected" | "reconnecting" | "failed", detail)
+    this.onreconnect = null;        // after every subscription is back
+    this.connect();
+  }
+
+  connect() {
+    const socket = new WebSocket(this.url);
+    this.socket = socket;
+    socket.onmessage = (event) => this.receive(JSON.parse(event.data));
+    socket.onopen = async () => {
+      const again = this.everOpened;
+      this.everOpened = true;
+      this.attempt = 0;
+      if (again) await this.resubscribeAll();
+      this.onstate && this.onstate("connected");
+      for (const go of this.waiting.splice(0)) go();
+      if (again && this.onreconnect) this.onreconnect();
+    };
+    socket.onclose = () => {
+      for (const { reject } of this.pending.values()) reject(new Error("disconnected"));
       this.pending.clear();
-      this.onclose && this.onclose();
+      this.byServerId.clear();
+      // Capped exponential backoff, half of it random, so a restarted
+      // server is not met by every page at once.
+      const ceiling = Math.min(5000, 250 * 2 ** this.attempt);
+      const delay = ceiling / 2 + Math.random() * ceiling / 2;
+      this.attempt += 1;
+      this.onstate && this.onstate("reconnecting", this.attempt);
+      setTimeout(() => this.connect(), delay);
     };
   }
 
-  call(method, params) {
+  // Resolves once the socket is open; calls made meanwhile wait up to 10 s.
+  whenOpen() {
+    if (this.socket.readyState === WebSocket.OPEN) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiting.push(resolve);
+      setTimeout(() => reject(new Error("not connected")), 10000);
+    });
+  }
+
+  async call(method, params) {
+    await this.whenOpen();
+    return this.send(method, params);
+  }
+
+  send(method, params) {
     const id = this.nextId++;
     this.socket.send(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
     return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
   }
 
-  async subscribe(method, params, handler) {
-    const id = await this.call(method, params);
-    this.subscriptions.set(JSON.stringify(id), handler);
-    return id;
+  async subscribe(method, params, unsubscribe, handler) {
+    const subscription = { method, params, unsubscribe, handler, id: null, position: null };
+    subscription.id = await this.call(method, params);
+    this.subscriptions.add(subscription);
+    this.byServerId.set(JSON.stringify(subscription.id), subscription);
+    return subscription;
   }
 
-  unsubscribe(method, id) {
-    this.subscriptions.delete(JSON.stringify(id));
-    return this.call(method, [id]);
+  unsubscribe(subscription) {
+    this.subscriptions.delete(subscription);
+    this.byServerId.delete(JSON.stringify(subscription.id));
+    return this.call(subscription.unsubscribe, [subscription.id]);
+  }
+
+  // On a new connection: resume each subscription after its last position,
+  // or subscribe again (and say so) when its items carry none.
+  async resubscribeAll() {
+    for (const subscription of this.subscriptions) {
+      const { method, params, position } = subscription;
+      try {
+        subscription.id = position
+          ? await this.send("rpc.resume", { method, params, epoch: position.epoch, offset: position.offset })
+          : await this.send(method, params);
+        this.byServerId.set(JSON.stringify(subscription.id), subscription);
+        if (!position) subscription.handler({ resubscribed: true });
+      } catch (err) {
+        this.subscriptions.delete(subscription);
+        subscription.handler({ error: err });
+      }
+    }
   }
 
   receive(message) {
@@ -44,8 +107,16 @@ class RpcSocket {
         if (!waiter) continue;
         if (one.error) waiter.reject(one.error); else waiter.resolve(one.result);
       } else if (one.params && "subscription" in one.params) {
-        const handler = this.subscriptions.get(JSON.stringify(one.params.subscription));
-        if (handler) handler(one.params);
+        const subscription = this.byServerId.get(JSON.stringify(one.params.subscription));
+        if (!subscription) continue;
+        const at = one.params.position;
+        if (at) {
+          const last = subscription.position;
+          // Already seen (it can come twice around a reconnect): skip it.
+          if (last && last.epoch === at.epoch && at.offset <= last.offset) continue;
+          subscription.position = at;
+        }
+        subscription.handler(one.params);
       }
     }
   }
@@ -57,14 +128,29 @@ let me = null;
 let room = null;
 const users = new Set();
 
-rpc.opened.then(() => {
-  $("dot").classList.add("on");
-  $("conn").textContent = "connected";
-  $("joinbtn").disabled = false;
-}, () => { $("conn").textContent = "could not connect"; });
-rpc.onclose = () => {
-  $("dot").classList.remove("on");
-  $("conn").textContent = "disconnected";
+rpc.onstate = (state, attempt) => {
+  $("dot").classList.toggle("on", state === "connected");
+  $("conn").textContent = state === "connected" ? "connected" : `reconnecting… (attempt ${attempt})`;
+  $("joinbtn").disabled = state !== "connected" || room !== null;
+};
+// Back after a drop: be in the room again under the same name. The server
+// may not have noticed the old connection's end yet, so a taken name is
+// retried for a little while.
+rpc.onreconnect = async () => {
+  if (room === null) return;
+  for (let tries = 0; tries < 20; tries++) {
+    try {
+      const present = await rpc.call("chat_join", [room, me]);
+      users.clear();
+      present.forEach((n) => users.add(n));
+      renderUsers();
+      return;
+    } catch (err) {
+      if (err.code !== 1002) return note(`could not rejoin: ${err.message || err}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  note("could not rejoin: the name stayed taken");
 };
 
 function renderUsers() {
@@ -90,6 +176,19 @@ function note(text) {
 function onEvent(params) {
   if (params.lagged) return note(`missed ${params.lagged} events`);
   if (params.error) return note(`room closed: ${params.error.message}`);
+  if (params.resubscribed) return note("reconnected; events while away may be missing");
+  if (params.resumed) {
+    if (params.resumed.reset) {
+      // The server lost the room's history (it restarted): start over
+      // rather than show a gap as if nothing happened.
+      $("log").replaceChildren();
+      users.clear();
+      renderUsers();
+      return note("the server restarted: the room was reloaded, earlier messages are gone");
+    }
+    if (params.resumed.missed > 0) return note(`missed ${params.resumed.missed} events while away`);
+    return note("reconnected: nothing missed");
+  }
   const event = params.result;
   if (event.kind === "message") {
     const div = document.createElement("div");
@@ -123,7 +222,7 @@ $("join").addEventListener("submit", async (e) => {
   // refused join ends the subscription, so a retry does not listen twice.
   let subscription = null;
   try {
-    subscription = await rpc.subscribe("chat_subscribe", [wanted], onEvent);
+    subscription = await rpc.subscribe("chat_subscribe", [wanted], "chat_unsubscribe", onEvent);
     const present = await rpc.call("chat_join", [wanted, name]);
     me = name;
     room = wanted;
@@ -134,7 +233,7 @@ $("join").addEventListener("submit", async (e) => {
     $("where").textContent = `#${room} as ${me}`;
     $("text").focus();
   } catch (err) {
-    if (subscription !== null) rpc.unsubscribe("chat_unsubscribe", subscription).catch(() => {});
+    if (subscription !== null) rpc.unsubscribe(subscription).catch(() => {});
     $("joinerror").textContent = err.message || String(err);
   }
 });
