@@ -9,12 +9,15 @@
 //! small version (a test runs it); `--runs N` takes the median of N runs;
 //! `--only seq,batch` picks scenarios. `rpc-bench soak --minutes N` churns
 //! clients against a wirecall server with invariants checked live (see
-//! `soak.rs`). `rpc-bench serve KIND` is the child.
+//! `soak.rs`). `rpc-bench reconnect --clients N` restarts a server under N
+//! reconnecting subscribers and reports how fast they resume and what they
+//! lost (see `reconnect.rs`). `rpc-bench serve KIND` is the child.
 
 // Measurements count far below 2^52 and convert to f64 for rates.
 #![allow(clippy::cast_precision_loss, clippy::cast_sign_loss)]
 
 mod measure;
+mod reconnect;
 mod report;
 mod servers;
 mod soak;
@@ -225,6 +228,23 @@ fn soak_options(args: &[String]) -> Result<(f64, usize), String> {
     Ok((minutes, clients))
 }
 
+/// `--clients N` (default 2000) and `--lose-history`.
+fn reconnect_options(args: &[String]) -> Result<(usize, bool), String> {
+    let (mut clients, mut lose_history) = (2000, false);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--clients" => {
+                let value = args.next().ok_or("--clients takes a number")?;
+                clients = value.parse().map_err(|_| "--clients takes a number")?;
+            }
+            "--lose-history" => lose_history = true,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok((clients, lose_history))
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 50 000 idle connections need that many descriptors on both ends.
     // As root the hard limit can be raised too; otherwise take what is allowed.
@@ -258,6 +278,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let outcome = runtime.block_on(soak::run(server.addr, server.child.id(), minutes, clients));
             outcome.map_err(|failures| format!("the soak broke invariants:\n{failures}").into())
         }
-        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] | rpc-bench soak [--minutes N] [--clients N] | rpc-bench serve raw|jsonrpsee|wirecall".into()),
+        Some("reconnect") => {
+            let (clients, lose_history) = reconnect_options(&args[1..])?;
+            runtime
+                .block_on(reconnect::run(clients, lose_history))
+                .map_err(|failures| format!("the reconnect run broke invariants:\n{failures}").into())
+        }
+        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] | rpc-bench soak [--minutes N] [--clients N] | rpc-bench reconnect [--clients N] [--lose-history] | rpc-bench serve raw|jsonrpsee|wirecall".into()),
     }
 }

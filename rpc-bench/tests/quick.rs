@@ -50,3 +50,31 @@ fn a_short_soak_holds_its_invariants() {
     );
     assert!(stdout.contains("0 broken invariants"), "{stdout}");
 }
+
+#[test]
+fn a_small_reconnect_run_loses_nothing() {
+    for extra in [None, Some("--lose-history")] {
+        let mut args = vec!["reconnect", "--clients", "40"];
+        args.extend(extra);
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_rpc-bench"))
+            .args(&args)
+            .output()
+            .expect("the reconnect run runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let told = if extra.is_some() {
+            "40 streams told"
+        } else {
+            "0 streams told"
+        };
+        assert!(
+            stdout.contains("0 reported lost") && stdout.contains(told),
+            "{stdout}"
+        );
+        assert!(stdout.contains("every item in order"), "{stdout}");
+    }
+}

@@ -33,6 +33,7 @@ use crate::session::ConnectionConfig;
 #[derive(Clone)]
 pub struct ServerBuilder {
     pub(super) max_connections: usize,
+    pub(super) listen_backlog: u32,
     pub(super) max_message_size: usize,
     pub(super) read_buffer_size: usize,
     pub(super) handshake_timeout: Duration,
@@ -48,6 +49,7 @@ impl Default for ServerBuilder {
     fn default() -> ServerBuilder {
         ServerBuilder {
             max_connections: 10_000,
+            listen_backlog: 4096,
             max_message_size: 10 << 20,
             read_buffer_size: 4096,
             handshake_timeout: Duration::from_secs(10),
@@ -67,6 +69,16 @@ impl ServerBuilder {
     #[must_use]
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
+        self
+    }
+
+    /// Connections the kernel may hold waiting to be accepted. When a
+    /// restart brings thousands of clients back at once, a short queue
+    /// drops their connection attempts and they wait a second to try again.
+    /// Default 4096 (the kernel may cap it, at `net.core.somaxconn` on Linux).
+    #[must_use]
+    pub fn listen_backlog(mut self, backlog: u32) -> Self {
+        self.listen_backlog = backlog;
         self
     }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::net::{TcpListener, TcpSocket, ToSocketAddrs};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 pub use tokio_tungstenite::tungstenite::http;
@@ -104,7 +104,7 @@ impl Server {
     ///
     /// When the address cannot be bound.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> std::io::Result<ServerHandle> {
-        let listener = TcpListener::bind(addr).await?;
+        let listener = listen(addr, self.shared.builder.listen_backlog).await?;
         let local_addr = listener.local_addr()?;
         tokio::spawn(accept_loop(self.shared.clone(), listener));
         Ok(ServerHandle {
@@ -248,4 +248,26 @@ impl ServerHandle {
             tracing::warn!("connections still open after the shutdown deadline");
         }
     }
+}
+
+/// Binds the first of `addr`'s addresses that works, with `backlog`.
+async fn listen(addr: impl ToSocketAddrs, backlog: u32) -> std::io::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        // As `TcpListener::bind` does: a restarted server can take its port
+        // back while old connections linger in TIME_WAIT.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(backlog)) {
+            Ok(listener) => return Ok(listener),
+            Err(err) => last_error = Some(err),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
+    }))
 }
