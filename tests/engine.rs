@@ -319,7 +319,7 @@ async fn unsubscribing_a_subscription_that_already_ended_succeeds() {
         .subscribe::<u64>("subscribe_count", [1], "unsubscribe_count")
         .await
         .unwrap();
-    let id = counted.id().to_owned();
+    let id = counted.id();
     assert!(matches!(
         counted.next().await,
         Some(SubscriptionEvent::Item(0))

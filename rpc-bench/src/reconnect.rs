@@ -66,6 +66,15 @@ struct Tally {
     failures: Vec<String>,
 }
 
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.items += other.items;
+        self.missed += other.missed;
+        self.restarted += other.restarted;
+        self.failures.extend(other.failures);
+    }
+}
+
 /// Reads one client's subscription: items in order, one at a time; every
 /// loss accounted for. Says when it has resumed after the restart.
 async fn read(
@@ -141,6 +150,71 @@ async fn read(
     }
 }
 
+/// A reconnecting client that counts, in `attempts`, how many attempts its
+/// reconnects take.
+async fn connect(url: &str, attempts: Arc<Vec<AtomicU64>>) -> Result<Client, String> {
+    Client::builder()
+        .on_connection_event(move |event| {
+            if let wirecall::ConnectionEvent::Reconnected { attempts: n } = event {
+                attempts[(*n as usize).min(attempts.len() - 1)].fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .call_timeout(Duration::from_secs(30))
+        .reconnect(
+            ReconnectPolicy::default()
+                .initial_delay(Duration::from_millis(100))
+                .max_delay(Duration::from_secs(2)),
+        )
+        .connect(url)
+        .await
+        .map_err(|err| format!("connecting: {err}"))
+}
+
+/// Publishes 0, 1, 2… at `RATE` on the current bus until aborted.
+async fn publish(current: Arc<Mutex<Arc<InProcessBus>>>, published: Arc<AtomicU64>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(1000 / RATE));
+    loop {
+        tick.tick().await;
+        let bus = current.lock().unwrap().clone();
+        let n = published.fetch_add(1, Ordering::AcqRel);
+        if bus::publish(&*bus, "ticks", &n).is_err() {
+            return;
+        }
+    }
+}
+
+/// When each subscription said it was back, from `restart`.
+async fn wait_until_back(
+    resumed: &mut mpsc::UnboundedReceiver<Instant>,
+    clients: usize,
+    restart: Instant,
+) -> Result<Vec<Duration>, String> {
+    let mut back = Vec::with_capacity(clients);
+    while back.len() < clients {
+        match tokio::time::timeout(Duration::from_secs(60), resumed.recv()).await {
+            Ok(Some(at)) => back.push(at.duration_since(restart)),
+            _ => {
+                return Err(format!(
+                    "only {} of {clients} subscriptions came back in 60 s",
+                    back.len()
+                ))
+            }
+        }
+    }
+    Ok(back)
+}
+
+/// "1733 after 1, 267 after 2".
+fn attempts_taken(attempts: &[AtomicU64]) -> String {
+    let took: Vec<String> = attempts
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.load(Ordering::Relaxed) > 0)
+        .map(|(attempt, n)| format!("{} after {attempt}", n.load(Ordering::Relaxed)))
+        .collect();
+    took.join(", ")
+}
+
 /// Runs the scenario; `Err` lists broken invariants.
 pub(crate) async fn run(clients: usize, lose_history: bool) -> Result<(), String> {
     let mut bus = bus();
@@ -159,26 +233,11 @@ pub(crate) async fn run(clients: usize, lose_history: bool) -> Result<(), String
     let connecting = Instant::now();
     let (resumed_tx, mut resumed_rx) = mpsc::unbounded_channel();
     let stop_after = Arc::new(AtomicU64::new(u64::MAX));
-    let mut readers = Vec::with_capacity(clients);
     // How many attempts each reconnect took: attempts[n] clients took n.
     let attempts: Arc<Vec<AtomicU64>> = Arc::new((0..16).map(|_| AtomicU64::new(0)).collect());
+    let mut readers = Vec::with_capacity(clients);
     for _ in 0..clients {
-        let counted = attempts.clone();
-        let client = Client::builder()
-            .on_connection_event(move |event| {
-                if let wirecall::ConnectionEvent::Reconnected { attempts } = event {
-                    counted[(*attempts as usize).min(15)].fetch_add(1, Ordering::Relaxed);
-                }
-            })
-            .call_timeout(Duration::from_secs(30))
-            .reconnect(
-                ReconnectPolicy::default()
-                    .initial_delay(Duration::from_millis(100))
-                    .max_delay(Duration::from_secs(2)),
-            )
-            .connect(&url)
-            .await
-            .map_err(|err| format!("connecting: {err}"))?;
+        let client = connect(&url, attempts.clone()).await?;
         readers.push(tokio::spawn(read(
             client,
             resumed_tx.clone(),
@@ -201,20 +260,7 @@ pub(crate) async fn run(clients: usize, lose_history: bool) -> Result<(), String
     // Publish throughout; the publisher follows whichever bus is current.
     let current = Arc::new(Mutex::new(bus.clone()));
     let published = Arc::new(AtomicU64::new(0));
-    let publishing = {
-        let (current, published) = (current.clone(), published.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(1000 / RATE));
-            loop {
-                tick.tick().await;
-                let bus = current.lock().unwrap().clone();
-                let n = published.fetch_add(1, Ordering::AcqRel);
-                if bus::publish(&*bus, "ticks", &n).is_err() {
-                    return;
-                }
-            }
-        })
-    };
+    let publishing = tokio::spawn(publish(current.clone(), published.clone()));
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let restart = Instant::now();
@@ -227,18 +273,7 @@ pub(crate) async fn run(clients: usize, lose_history: bool) -> Result<(), String
     }
     let server = serve(bus.clone(), &addr).await;
     let rebound = restart.elapsed();
-    let mut back = Vec::with_capacity(clients);
-    while back.len() < clients {
-        match tokio::time::timeout(Duration::from_secs(60), resumed_rx.recv()).await {
-            Ok(Some(at)) => back.push(at.duration_since(restart)),
-            _ => {
-                return Err(format!(
-                    "only {} of {clients} subscriptions came back in 60 s",
-                    back.len()
-                ))
-            }
-        }
-    }
+    let mut back = wait_until_back(&mut resumed_rx, clients, restart).await?;
     back.sort();
     let all_back = back[back.len() - 1];
     let median = back[back.len() / 2];
@@ -251,24 +286,16 @@ pub(crate) async fn run(clients: usize, lose_history: bool) -> Result<(), String
     stop_after.store(last, Ordering::Release);
     let mut total = Tally::default();
     for reader in readers {
-        let tally = reader
-            .await
-            .map_err(|err| format!("a reader panicked: {err}"))?;
-        total.items += tally.items;
-        total.missed += tally.missed;
-        total.restarted += tally.restarted;
-        total.failures.extend(tally.failures);
+        total.add(
+            reader
+                .await
+                .map_err(|err| format!("a reader panicked: {err}"))?,
+        );
     }
     drop(server);
 
     println!("  shutdown took {down_for:.2?}, listening again after {rebound:.2?}");
-    let took: Vec<String> = attempts
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| n.load(Ordering::Relaxed) > 0)
-        .map(|(attempt, n)| format!("{} after {attempt}", n.load(Ordering::Relaxed)))
-        .collect();
-    println!("  reconnected: {}", took.join(", "));
+    println!("  reconnected: {}", attempts_taken(&attempts));
     println!(
         "  subscriptions live again: median {median:.2?}, p99 {p99:.2?}, all {all_back:.2?} after the restart began"
     );

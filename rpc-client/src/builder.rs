@@ -40,8 +40,11 @@ pub struct ClientBuilder {
     router: Router,
     tls: Option<Arc<rustls::ClientConfig>>,
     reconnect: Option<ReconnectPolicy>,
-    on_event: Option<Arc<dyn Fn(&ConnectionEvent) + Send + Sync>>,
+    on_event: Option<EventHook>,
 }
+
+/// What `on_connection_event` is given.
+type EventHook = Arc<dyn Fn(&ConnectionEvent) + Send + Sync>;
 
 impl std::fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -32,7 +32,7 @@ pub(super) async fn keep_connected<S, D, F, E>(
             () = session.token().cancelled() => {}
             () = stop.cancelled() => {
                 close(&session).await;
-                link.set_gone(closed_here());
+                link.set_gone(&closed_here());
                 return;
             }
         }
@@ -43,7 +43,7 @@ pub(super) async fn keep_connected<S, D, F, E>(
         session = loop {
             attempt += 1;
             if !policy.allows(attempt) {
-                link.set_gone(reason.clone());
+                link.set_gone(&reason);
                 link.emit(&ConnectionEvent::GaveUp(reason));
                 return;
             }
@@ -56,7 +56,7 @@ pub(super) async fn keep_connected<S, D, F, E>(
                     dial().await
                 } => dialed,
                 () = stop.cancelled() => {
-                    link.set_gone(closed_here());
+                    link.set_gone(&closed_here());
                     return;
                 }
             };

@@ -92,7 +92,7 @@ impl ReconnectPolicy {
     }
 }
 
-/// A number in [0, 1), different on every call (std's hasher keys are
+/// A number in [0, 1], different on every call (std's hasher keys are
 /// random per `RandomState`).
 fn random_unit() -> f64 {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
@@ -102,7 +102,7 @@ fn random_unit() -> f64 {
             .unwrap_or_default()
             .as_nanos(),
     );
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+    f64::from((hasher.finish() >> 32) as u32) / f64::from(u32::MAX)
 }
 
 #[cfg(test)]

@@ -225,38 +225,35 @@ impl DurableLink {
         let again = bound.is_some();
         let queue = &subscription.queue;
         let unsubscribe = &subscription.unsubscribe;
-        let key = match queue.last_position() {
-            Some(at) => {
-                let resume = envelope::resume_params(
-                    &subscription.method,
-                    subscription.params.as_deref(),
-                    &at.epoch,
-                    at.offset,
-                );
-                let resumed = session
-                    .subscribe_into(
-                        envelope::RESUME_METHOD,
-                        Some(&resume),
-                        unsubscribe,
-                        queue.clone(),
-                        deadline,
-                    )
-                    .await;
-                match resumed {
-                    // A server without resume: subscribe as new.
-                    Err(CallError::Rpc(error)) if error.code == ErrorCode::MethodNotFound => {
-                        queue.push(RawEvent::Resubscribed);
-                        self.subscribe_plain(subscription, session, deadline).await
-                    }
-                    other => other,
-                }
-            }
-            None => {
-                if again {
+        let key = if let Some(at) = queue.last_position() {
+            let resume = envelope::resume_params(
+                &subscription.method,
+                subscription.params.as_deref(),
+                &at.epoch,
+                at.offset,
+            );
+            let resumed = session
+                .subscribe_into(
+                    envelope::RESUME_METHOD,
+                    Some(&resume),
+                    unsubscribe,
+                    queue.clone(),
+                    deadline,
+                )
+                .await;
+            match resumed {
+                // A server without resume: subscribe as new.
+                Err(CallError::Rpc(error)) if error.code == ErrorCode::MethodNotFound => {
                     queue.push(RawEvent::Resubscribed);
+                    self.subscribe_plain(subscription, session, deadline).await
                 }
-                self.subscribe_plain(subscription, session, deadline).await
+                other => other,
             }
+        } else {
+            if again {
+                queue.push(RawEvent::Resubscribed);
+            }
+            self.subscribe_plain(subscription, session, deadline).await
         }?;
         if subscription.dropped.load(Ordering::Acquire) {
             session.unsubscribe_in_background(&key);
@@ -362,7 +359,7 @@ impl DurableLink {
 
     /// No more connections: waiting calls fail and every subscription
     /// ends with `closed`.
-    pub(crate) fn set_gone(&self, closed: Closed) {
+    pub(crate) fn set_gone(&self, closed: &Closed) {
         self.state.send_replace(LinkState::Gone(closed.clone()));
         let subscriptions: Vec<_> = self
             .subscriptions
