@@ -664,3 +664,46 @@ async fn a_stalled_connection_is_noticed_and_replaced() {
     ));
     assert!(proxy.live() <= 2);
 }
+
+#[tokio::test]
+async fn headers_go_again_with_every_reconnect() {
+    let admitted = Arc::new(AtomicU64::new(0));
+    let counted = admitted.clone();
+    let server = Server::builder()
+        .handshake(move |request| {
+            if request.bearer_token() == Some("ada-token") {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Ok(wirecall::Extensions::new())
+            } else {
+                Err(wirecall::server::Rejection::unauthorized(
+                    "a bearer token is required",
+                ))
+            }
+        })
+        .build(router(Arc::new(InProcessBus::default())))
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (events, mut received) = mpsc::unbounded_channel();
+    let client = Client::builder()
+        .header("Authorization", "Bearer ada-token")
+        .reconnect(quick())
+        .on_connection_event(move |event| drop(events.send(event.clone())))
+        .connect(&proxy.url())
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        proxy.cut();
+        wait_for(&mut received, |e| {
+            matches!(e, ConnectionEvent::Reconnected { .. })
+        })
+        .await;
+    }
+    assert_eq!(client.call::<i64>("add", [1, 2]).await.unwrap(), 3);
+    assert_eq!(
+        admitted.load(Ordering::SeqCst),
+        4,
+        "every handshake carried the token"
+    );
+}
