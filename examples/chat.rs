@@ -51,8 +51,10 @@ impl ChatService {
         names
     }
 
-    fn publish(&self, room: &str, event: &RoomEvent) {
-        bus::publish(&self.0.bus, room, event).expect("room events serialize");
+    async fn publish(&self, room: &str, event: &RoomEvent) -> Result<(), ChatError> {
+        bus::publish(&self.0.bus, room, event)
+            .await
+            .map_err(|err| ChatError::Unavailable(err.to_string()))
     }
 
     /// Removes the member when its connection ends, and tells the room.
@@ -73,7 +75,9 @@ impl ChatService {
                 name
             };
             if let Some(name) = name {
-                service.publish(&room, &RoomEvent::Left { name });
+                if let Err(err) = service.publish(&room, &RoomEvent::Left { name }).await {
+                    eprintln!("could not tell {room} that someone left: {err:?}");
+                }
             }
         });
     }
@@ -109,7 +113,7 @@ impl ChatServer for ChatService {
         if newcomer {
             self.leave_on_close(&ctx, room.clone());
         }
-        self.publish(&room, &RoomEvent::Joined { name });
+        self.publish(&room, &RoomEvent::Joined { name }).await?;
         Ok(self.members(&room))
     }
 
@@ -123,7 +127,8 @@ impl ChatServer for ChatService {
         };
         let from = from.ok_or(ChatError::NotJoined)?;
         let id = self.0.next_message.fetch_add(1, Ordering::Relaxed);
-        self.publish(&room, &RoomEvent::Message { id, from, text });
+        self.publish(&room, &RoomEvent::Message { id, from, text })
+            .await?;
         Ok(id)
     }
 

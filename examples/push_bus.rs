@@ -59,7 +59,7 @@ impl StoreServer for StoreService {
             value,
             version,
         };
-        bus::publish(&*self.bus, &key, &change).map_err(ErrorObject::internal_error)?;
+        bus::publish(&*self.bus, &key, &change).await?;
         Ok(version)
     }
 

@@ -101,7 +101,7 @@ async fn a_plain_python_client_reads_items_with_only_an_extra_member() {
     let answer = next_line().await;
     assert_eq!(answer, r#"answer {"jsonrpc":"2.0","id":1,"result":"1"}"#);
     for n in [7u64, 8, 9] {
-        bus::publish(&*bus, "numbers", &n).unwrap();
+        bus::publish(&*bus, "numbers", &n).await.unwrap();
     }
     let mut epoch = String::new();
     for (offset, n) in [(1, 7), (2, 8), (3, 9)] {

@@ -165,7 +165,7 @@ fn publish_paced(
                 );
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
-            bus::publish(&*bus, "numbers", &n).unwrap();
+            bus::publish(&*bus, "numbers", &n).await.unwrap();
         }
     })
 }
@@ -308,7 +308,7 @@ async fn every_gap_history_cannot_fill_is_reported_with_its_exact_size() {
         })
         .await;
         for n in published..published + WHILE_DOWN {
-            bus::publish(&*bus, "numbers", &n).unwrap();
+            bus::publish(&*bus, "numbers", &n).await.unwrap();
         }
         published += WHILE_DOWN;
         wait_for(&mut events, |e| {
@@ -348,7 +348,7 @@ async fn a_restarted_server_is_reconnected_to_and_its_new_epoch_is_told() {
         .subscribe::<u64>("follow", (), "unfollow")
         .await
         .unwrap();
-    bus::publish(&*first_bus, "numbers", &1u64).unwrap();
+    bus::publish(&*first_bus, "numbers", &1u64).await.unwrap();
     assert!(matches!(
         next(&mut stream).await,
         SubscriptionEvent::Item(1)
@@ -387,7 +387,7 @@ async fn a_restarted_server_is_reconnected_to_and_its_new_epoch_is_told() {
         matches!(next(&mut stream).await, SubscriptionEvent::Restarted),
         "the restart is told"
     );
-    bus::publish(&*second_bus, "numbers", &2u64).unwrap();
+    bus::publish(&*second_bus, "numbers", &2u64).await.unwrap();
     assert!(matches!(
         next(&mut stream).await,
         SubscriptionEvent::Item(2)
@@ -631,7 +631,7 @@ async fn a_stalled_connection_is_noticed_and_replaced() {
         .subscribe::<u64>("follow", (), "unfollow")
         .await
         .unwrap();
-    bus::publish(&*bus, "numbers", &0u64).unwrap();
+    bus::publish(&*bus, "numbers", &0u64).await.unwrap();
     assert!(matches!(
         next(&mut stream).await,
         SubscriptionEvent::Item(0)
@@ -639,7 +639,7 @@ async fn a_stalled_connection_is_noticed_and_replaced() {
 
     // Bytes stop but the socket stays open: only the idle timeout can tell.
     proxy.stall(true);
-    bus::publish(&*bus, "numbers", &1u64).unwrap();
+    bus::publish(&*bus, "numbers", &1u64).await.unwrap();
     wait_for(&mut received, |e| {
         matches!(e, ConnectionEvent::Disconnected(_))
     })
@@ -649,7 +649,7 @@ async fn a_stalled_connection_is_noticed_and_replaced() {
         matches!(e, ConnectionEvent::Reconnected { .. })
     })
     .await;
-    bus::publish(&*bus, "numbers", &2u64).unwrap();
+    bus::publish(&*bus, "numbers", &2u64).await.unwrap();
     assert!(matches!(
         next(&mut stream).await,
         SubscriptionEvent::Resumed

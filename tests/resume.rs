@@ -21,8 +21,11 @@ fn router(bus: Arc<InProcessBus>) -> Router {
     router
         .method("publish", move |params: Params<'_>, _: &Context| {
             let (n,): (u64,) = params.parse()?;
-            bus::publish(&*publisher, "numbers", &n).map_err(ErrorObject::internal_error)?;
-            Ok(async move { Ok::<_, ErrorObject>(n) })
+            let publisher = publisher.clone();
+            Ok(async move {
+                bus::publish(&*publisher, "numbers", &n).await?;
+                Ok::<_, ErrorObject>(n)
+            })
         })
         .unwrap()
         .subscription(

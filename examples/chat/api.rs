@@ -27,6 +27,8 @@ pub(crate) enum ChatError {
     NameTaken(String),
     /// An empty or over-long name, room or message.
     Invalid(&'static str),
+    /// The room's events could not be published (the bus is down).
+    Unavailable(String),
 }
 
 impl From<ChatError> for ErrorObject {
@@ -40,6 +42,10 @@ impl From<ChatError> for ErrorObject {
                     .with_data(&serde_json::json!({ "name": name }))
             }
             ChatError::Invalid(what) => ErrorObject::new(ErrorCode::Application(1003), what),
+            ChatError::Unavailable(why) => {
+                ErrorObject::new(ErrorCode::Application(1004), "the chat is unavailable")
+                    .with_data(&serde_json::json!({ "reason": why }))
+            }
         }
     }
 }

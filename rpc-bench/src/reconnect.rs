@@ -177,7 +177,7 @@ async fn publish(current: Arc<Mutex<Arc<InProcessBus>>>, published: Arc<AtomicU6
         tick.tick().await;
         let bus = current.lock().unwrap().clone();
         let n = published.fetch_add(1, Ordering::AcqRel);
-        if bus::publish(&*bus, "ticks", &n).is_err() {
+        if bus::publish(&*bus, "ticks", &n).await.is_err() {
             return;
         }
     }

@@ -145,7 +145,7 @@ impl BenchServiceServer for Bench {
     }
 
     async fn publish(&self, value: u64) -> Result<u64, ErrorObject> {
-        bus::publish(&self.bus, "topic", &value).map_err(ErrorObject::internal_error)?;
+        bus::publish(&self.bus, "topic", &value).await?;
         Ok(value)
     }
 

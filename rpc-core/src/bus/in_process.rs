@@ -30,12 +30,12 @@ static TOPICS_MADE: AtomicU64 = AtomicU64::new(0);
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let bus = InProcessBus::new(16);
 /// let mut room = bus.subscribe("room-1");
-/// bus::publish(&bus, "room-1", &"hello").unwrap();
+/// bus::publish(&bus, "room-1", &"hello").await.unwrap();
 /// let Some(BusEvent::Item(item, at)) = room.next().await else { panic!() };
 /// assert_eq!((item.get(), at.offset), (r#""hello""#, 1));
 ///
 /// // Later, on another connection: everything after `at`, then live.
-/// bus::publish(&bus, "room-1", &"again").unwrap();
+/// bus::publish(&bus, "room-1", &"again").await.unwrap();
 /// let mut resumed = bus.subscribe_from("room-1", Some(&at));
 /// assert!(matches!(resumed.next().await, Some(BusEvent::Resumed(Resume::Exact))));
 /// let Some(BusEvent::Item(item, _)) = resumed.next().await else { panic!() };
@@ -175,7 +175,23 @@ impl Default for InProcessBus {
 }
 
 impl Bus for InProcessBus {
-    fn publish_raw(&self, topic: &str, item: Arc<RawValue>) {
+    fn publish_raw(&self, topic: &str, item: Arc<RawValue>) -> super::Publishing<'_> {
+        self.publish_now(topic, item);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn subscribe(&self, topic: &str) -> TopicStream {
+        self.subscribe_from(topic, None)
+    }
+
+    fn subscribe_from(&self, topic: &str, since: Option<&Position>) -> TopicStream {
+        self.subscribe_now(topic, since)
+    }
+}
+
+impl InProcessBus {
+    /// Gives `item` the topic's next offset, keeps it, and sends it live.
+    fn publish_now(&self, topic: &str, item: Arc<RawValue>) {
         let mut topics = self.lock();
         if self.publishes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             self.sweep(&mut topics);
@@ -204,11 +220,8 @@ impl Bus for InProcessBus {
         let _ = topic.sender.send((offset, item));
     }
 
-    fn subscribe(&self, topic: &str) -> TopicStream {
-        self.subscribe_from(topic, None)
-    }
-
-    fn subscribe_from(&self, topic: &str, since: Option<&Position>) -> TopicStream {
+    /// History after `since` (and how the resume goes), then live.
+    fn subscribe_now(&self, topic: &str, since: Option<&Position>) -> TopicStream {
         let mut topics = self.lock();
         let topic = topics
             .entry(topic.to_owned())
@@ -275,7 +288,7 @@ mod tests {
         let bus = InProcessBus::new(2);
         let mut slow = bus.subscribe("t");
         for n in 0..5 {
-            publish(&bus, "t", &n).unwrap();
+            publish(&bus, "t", &n).await.unwrap();
         }
         assert!(matches!(slow.next().await, Some(BusEvent::Lagged(3))));
         assert_eq!(item_of(&mut slow).await, ("3".into(), 4));
@@ -288,7 +301,7 @@ mod tests {
         let mut a = bus.subscribe("room");
         let mut b = bus.subscribe("room");
         let mut other = bus.subscribe("other");
-        publish(&bus, "room", &"hi").unwrap();
+        publish(&bus, "room", &"hi").await.unwrap();
         for stream in [&mut a, &mut b] {
             assert_eq!(item_of(stream).await, (r#""hi""#.into(), 1));
         }
@@ -301,7 +314,7 @@ mod tests {
     async fn a_resume_replays_exactly_what_came_after_its_position() {
         let bus = InProcessBus::default();
         for n in 1..=5 {
-            publish(&bus, "t", &n).unwrap();
+            publish(&bus, "t", &n).await.unwrap();
         }
         let epoch = bus.subscribe("t");
         drop(epoch);
@@ -314,7 +327,7 @@ mod tests {
             resumed.next().await,
             Some(BusEvent::Resumed(Resume::Exact))
         ));
-        publish(&bus, "t", &6).unwrap();
+        publish(&bus, "t", &6).await.unwrap();
         for n in 4..=6 {
             assert_eq!(item_of(&mut resumed).await, (n.to_string(), n));
         }
@@ -324,7 +337,7 @@ mod tests {
     async fn a_resume_past_history_reports_the_exact_gap() {
         let bus = InProcessBus::default().with_history(2, Duration::from_secs(60));
         for n in 1..=10 {
-            publish(&bus, "t", &n).unwrap();
+            publish(&bus, "t", &n).await.unwrap();
         }
         let since = Position {
             epoch: bus.lock()["t"].epoch.clone(),
@@ -343,7 +356,7 @@ mod tests {
     #[tokio::test]
     async fn another_epoch_starts_live() {
         let bus = InProcessBus::default();
-        publish(&bus, "t", &1).unwrap();
+        publish(&bus, "t", &1).await.unwrap();
         let since = Position {
             epoch: Arc::from("an epoch of another bus"),
             offset: 1,
@@ -353,7 +366,7 @@ mod tests {
             resumed.next().await,
             Some(BusEvent::Resumed(Resume::Reset))
         ));
-        publish(&bus, "t", &2).unwrap();
+        publish(&bus, "t", &2).await.unwrap();
         assert_eq!(item_of(&mut resumed).await, ("2".into(), 2));
     }
 
@@ -361,7 +374,7 @@ mod tests {
     async fn forgotten_topics_are_swept() {
         let bus = InProcessBus::default().with_history(4, Duration::ZERO);
         for n in 0..SWEEP_EVERY {
-            publish(&bus, &format!("t{n}"), &n).unwrap();
+            publish(&bus, &format!("t{n}"), &n).await.unwrap();
         }
         assert!(bus.topic_count() <= 1, "{} topics held", bus.topic_count());
     }

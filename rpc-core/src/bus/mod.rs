@@ -11,8 +11,10 @@
 //! [`InProcessBus`] is the default; a bus shared between processes (Redis,
 //! say) implements the same trait and nothing above it changes.
 
+mod error;
 mod in_process;
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -22,6 +24,7 @@ use serde_json::value::RawValue;
 
 pub use crate::protocol::{Position, Resume};
 use crate::session::{PendingSubscription, SendError, SubscriptionSink};
+pub use error::BusError;
 pub use in_process::InProcessBus;
 
 /// What a topic subscriber receives.
@@ -38,10 +41,19 @@ pub enum BusEvent {
 /// A subscriber's view of one topic.
 pub type TopicStream = Pin<Box<dyn Stream<Item = BusEvent> + Send>>;
 
+/// A publish under way: done once the item has its position (and, for a
+/// shared bus, is stored where every node can reach it).
+pub type Publishing<'a> = Pin<Box<dyn Future<Output = Result<(), BusError>> + Send + 'a>>;
+
 /// The seam between what changes and who is told.
 pub trait Bus: Send + Sync + 'static {
     /// Delivers `item` (JSON) to every current subscriber of `topic`.
-    fn publish_raw(&self, topic: &str, item: Arc<RawValue>);
+    ///
+    /// # Errors
+    ///
+    /// [`BusError::Unavailable`] when the bus cannot take it (a shared bus
+    /// whose server is down): the item was not published.
+    fn publish_raw(&self, topic: &str, item: Arc<RawValue>) -> Publishing<'_>;
 
     /// Starts receiving what is published on `topic` from now on.
     fn subscribe(&self, topic: &str) -> TopicStream;
@@ -69,15 +81,15 @@ pub trait Bus: Send + Sync + 'static {
 ///
 /// # Errors
 ///
-/// When `item` does not serialize.
-pub fn publish<B: Bus + ?Sized, T: Serialize + ?Sized>(
+/// [`BusError::Serialize`] when `item` does not serialize;
+/// [`BusError::Unavailable`] when the bus cannot take it.
+pub async fn publish<B: Bus + ?Sized, T: Serialize + ?Sized>(
     bus: &B,
     topic: &str,
     item: &T,
-) -> Result<(), serde_json::Error> {
-    let raw = serde_json::value::to_raw_value(item)?;
-    bus.publish_raw(topic, Arc::from(raw));
-    Ok(())
+) -> Result<(), BusError> {
+    let raw = serde_json::value::to_raw_value(item).map_err(BusError::Serialize)?;
+    bus.publish_raw(topic, Arc::from(raw)).await
 }
 
 /// Forwards a topic into a subscription until either ends. Items carry
@@ -129,7 +141,10 @@ pub async fn forward<T: Serialize>(
 ///         Ok(async move { bus::follow(&*bus, "news", pending).await })
 ///     },
 /// )?;
-/// bus::publish(&*news, "news", "wirecall resumes")?;
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// bus::publish(&*news, "news", "wirecall resumes").await?;
+/// # Ok::<(), wirecall::bus::BusError>(())
+/// # }).unwrap();
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub async fn follow<B: Bus + ?Sized, T: Serialize>(

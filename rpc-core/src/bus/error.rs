@@ -1,0 +1,22 @@
+//! Why a publish failed.
+
+/// Why [`publish`](super::publish) or [`Bus::publish_raw`](super::Bus::publish_raw)
+/// failed; in either case the item was not published.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BusError {
+    /// The item did not serialize to JSON.
+    #[error("the item did not serialize")]
+    Serialize(#[source] serde_json::Error),
+    /// The bus could not take the item (its server is down or did not
+    /// answer in time).
+    #[error("the bus is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<BusError> for crate::ErrorObject {
+    /// A handler that publishes can answer its caller with `?`: -32603.
+    fn from(err: BusError) -> crate::ErrorObject {
+        crate::ErrorObject::internal_error(err)
+    }
+}
