@@ -165,7 +165,7 @@ impl BenchServiceServer for Bench {
     }
 
     async fn topic(&self, sink: PendingSubscription<u64>) {
-        let topic = self.bus.subscribe("topic");
+        let topic = self.bus.subscribe("topic").await;
         let Ok(sink) = sink.accept() else { return };
         let _ = bus::forward(topic, &sink).await;
     }

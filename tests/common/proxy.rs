@@ -1,7 +1,9 @@
 //! A TCP proxy for tests, on 127.0.0.1 port 0, that can do to connections
 //! what networks do: cut them (a reset, as when a NAT or load balancer
 //! forgets them), stall them (bytes stop, the socket stays open), and
-//! refuse new ones (a server that is down).
+//! refuse new ones (a server that is down), and send new ones elsewhere.
+
+#![allow(dead_code)] // shared by several test crates
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -20,7 +22,7 @@ pub(crate) struct Proxy {
 }
 
 struct Shared {
-    upstream: SocketAddr,
+    upstream: Mutex<SocketAddr>,
     /// Cancelled to cut the links open now; replaced by a fresh token.
     cut: Mutex<CancellationToken>,
     refusing: AtomicBool,
@@ -35,7 +37,7 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
-            upstream,
+            upstream: Mutex::new(upstream),
             cut: Mutex::new(CancellationToken::new()),
             refusing: AtomicBool::new(false),
             stalled: watch::Sender::new(false),
@@ -52,6 +54,12 @@ impl Proxy {
 
     pub(crate) fn url(&self) -> String {
         format!("ws://{}/", self.addr)
+    }
+
+    /// Sends new connections to `upstream` from now on (a load balancer
+    /// taking a dead node out).
+    pub(crate) fn set_upstream(&self, upstream: SocketAddr) {
+        *self.shared.upstream.lock().unwrap() = upstream;
     }
 
     /// Resets every link open now, both sides.
@@ -98,7 +106,8 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
             let _ = client.set_zero_linger();
             continue;
         }
-        let Ok(server) = TcpStream::connect(shared.upstream).await else {
+        let upstream = *shared.upstream.lock().unwrap();
+        let Ok(server) = TcpStream::connect(upstream).await else {
             let _ = client.set_zero_linger();
             continue;
         };

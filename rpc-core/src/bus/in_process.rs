@@ -29,14 +29,14 @@ static TOPICS_MADE: AtomicU64 = AtomicU64::new(0);
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let bus = InProcessBus::new(16);
-/// let mut room = bus.subscribe("room-1");
+/// let mut room = bus.subscribe("room-1").await;
 /// bus::publish(&bus, "room-1", &"hello").await.unwrap();
 /// let Some(BusEvent::Item(item, at)) = room.next().await else { panic!() };
 /// assert_eq!((item.get(), at.offset), (r#""hello""#, 1));
 ///
 /// // Later, on another connection: everything after `at`, then live.
 /// bus::publish(&bus, "room-1", &"again").await.unwrap();
-/// let mut resumed = bus.subscribe_from("room-1", Some(&at));
+/// let mut resumed = bus.subscribe_from("room-1", Some(&at)).await;
 /// assert!(matches!(resumed.next().await, Some(BusEvent::Resumed(Resume::Exact))));
 /// let Some(BusEvent::Item(item, _)) = resumed.next().await else { panic!() };
 /// assert_eq!(item.get(), r#""again""#);
@@ -180,12 +180,12 @@ impl Bus for InProcessBus {
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn subscribe(&self, topic: &str) -> TopicStream {
+    fn subscribe(&self, topic: &str) -> super::Subscribing<'_> {
         self.subscribe_from(topic, None)
     }
 
-    fn subscribe_from(&self, topic: &str, since: Option<&Position>) -> TopicStream {
-        self.subscribe_now(topic, since)
+    fn subscribe_from(&self, topic: &str, since: Option<&Position>) -> super::Subscribing<'_> {
+        Box::pin(std::future::ready(self.subscribe_now(topic, since)))
     }
 }
 
@@ -286,7 +286,7 @@ mod tests {
     #[tokio::test]
     async fn a_slow_subscriber_is_told_what_it_missed() {
         let bus = InProcessBus::new(2);
-        let mut slow = bus.subscribe("t");
+        let mut slow = bus.subscribe("t").await;
         for n in 0..5 {
             publish(&bus, "t", &n).await.unwrap();
         }
@@ -298,9 +298,9 @@ mod tests {
     #[tokio::test]
     async fn one_publish_reaches_every_subscriber_once() {
         let bus = InProcessBus::default();
-        let mut a = bus.subscribe("room");
-        let mut b = bus.subscribe("room");
-        let mut other = bus.subscribe("other");
+        let mut a = bus.subscribe("room").await;
+        let mut b = bus.subscribe("room").await;
+        let mut other = bus.subscribe("other").await;
         publish(&bus, "room", &"hi").await.unwrap();
         for stream in [&mut a, &mut b] {
             assert_eq!(item_of(stream).await, (r#""hi""#.into(), 1));
@@ -316,13 +316,13 @@ mod tests {
         for n in 1..=5 {
             publish(&bus, "t", &n).await.unwrap();
         }
-        let epoch = bus.subscribe("t");
+        let epoch = bus.subscribe("t").await;
         drop(epoch);
         let since = Position {
             epoch: bus.lock()["t"].epoch.clone(),
             offset: 3,
         };
-        let mut resumed = bus.subscribe_from("t", Some(&since));
+        let mut resumed = bus.subscribe_from("t", Some(&since)).await;
         assert!(matches!(
             resumed.next().await,
             Some(BusEvent::Resumed(Resume::Exact))
@@ -343,7 +343,7 @@ mod tests {
             epoch: bus.lock()["t"].epoch.clone(),
             offset: 4,
         };
-        let mut resumed = bus.subscribe_from("t", Some(&since));
+        let mut resumed = bus.subscribe_from("t", Some(&since)).await;
         // 5..=8 are gone; 9 and 10 are kept.
         assert!(matches!(
             resumed.next().await,
@@ -361,7 +361,7 @@ mod tests {
             epoch: Arc::from("an epoch of another bus"),
             offset: 1,
         };
-        let mut resumed = bus.subscribe_from("t", Some(&since));
+        let mut resumed = bus.subscribe_from("t", Some(&since)).await;
         assert!(matches!(
             resumed.next().await,
             Some(BusEvent::Resumed(Resume::Reset))

@@ -13,6 +13,8 @@
 
 mod error;
 mod in_process;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,6 +28,8 @@ pub use crate::protocol::{Position, Resume};
 use crate::session::{PendingSubscription, SendError, SubscriptionSink};
 pub use error::BusError;
 pub use in_process::InProcessBus;
+#[cfg(feature = "redis")]
+pub use redis::{RedisBus, RedisBusBuilder};
 
 /// What a topic subscriber receives.
 #[derive(Debug, Clone)]
@@ -41,6 +45,10 @@ pub enum BusEvent {
 /// A subscriber's view of one topic.
 pub type TopicStream = Pin<Box<dyn Stream<Item = BusEvent> + Send>>;
 
+/// A subscription being set up: done once everything published from now
+/// on will reach the stream (and, with a position, once the replay is read).
+pub type Subscribing<'a> = Pin<Box<dyn Future<Output = TopicStream> + Send + 'a>>;
+
 /// A publish under way: done once the item has its position (and, for a
 /// shared bus, is stored where every node can reach it).
 pub type Publishing<'a> = Pin<Box<dyn Future<Output = Result<(), BusError>> + Send + 'a>>;
@@ -55,8 +63,9 @@ pub trait Bus: Send + Sync + 'static {
     /// whose server is down): the item was not published.
     fn publish_raw(&self, topic: &str, item: Arc<RawValue>) -> Publishing<'_>;
 
-    /// Starts receiving what is published on `topic` from now on.
-    fn subscribe(&self, topic: &str) -> TopicStream;
+    /// Starts receiving what is published on `topic` from the moment the
+    /// returned future is done.
+    fn subscribe(&self, topic: &str) -> Subscribing<'_>;
 
     /// Starts receiving `topic` after `since`: first a
     /// [`BusEvent::Resumed`] saying how the replay goes, then every item
@@ -65,15 +74,18 @@ pub trait Bus: Send + Sync + 'static {
     /// same as [`Bus::subscribe`].
     ///
     /// The default keeps no history: it says [`Resume::Reset`] and goes live.
-    fn subscribe_from(&self, topic: &str, since: Option<&Position>) -> TopicStream {
+    fn subscribe_from(&self, topic: &str, since: Option<&Position>) -> Subscribing<'_> {
+        let resumed = since.is_some();
         let live = self.subscribe(topic);
-        match since {
-            None => live,
-            Some(_) => Box::pin(futures_util::StreamExt::chain(
-                futures_util::stream::iter([BusEvent::Resumed(Resume::Reset)]),
-                live,
-            )),
-        }
+        Box::pin(async move {
+            let live = live.await;
+            if !resumed {
+                return live;
+            }
+            let reset = futures_util::stream::iter([BusEvent::Resumed(Resume::Reset)]);
+            let stream: TopicStream = Box::pin(futures_util::StreamExt::chain(reset, live));
+            stream
+        })
     }
 }
 
@@ -152,7 +164,9 @@ pub async fn follow<B: Bus + ?Sized, T: Serialize>(
     topic: &str,
     pending: PendingSubscription<T>,
 ) {
-    let stream = bus.subscribe_from(topic, pending.resume_from());
+    // Following before answering: the subscriber gets everything published
+    // after its subscribe call is answered.
+    let stream = bus.subscribe_from(topic, pending.resume_from()).await;
     let Ok(sink) = pending.accept() else { return };
     let _ = forward(stream, &sink).await;
 }

@@ -1,0 +1,145 @@
+//! The one pub/sub connection a node keeps for the topics its subscribers
+//! follow. It reconnects by itself; each time it comes back it subscribes
+//! every followed channel again and tells each follower to catch up from
+//! history, since messages sent meanwhile were not delivered.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::broadcast;
+
+use super::{scripts, Live, Shared};
+
+/// A topic this node follows.
+#[derive(Debug)]
+pub(super) struct Followed {
+    sender: broadcast::Sender<Live>,
+    /// The pub/sub generation its channel was subscribed in (0: not yet).
+    subscribed_in: u64,
+}
+
+/// A receiver of `topic`'s live items; subscribes the channel if the
+/// connection is up and has not yet.
+pub(super) async fn follow(shared: &Shared, topic: &str) -> broadcast::Receiver<Live> {
+    let channel = shared.channel(topic);
+    let mut topics = shared.topics.lock().await;
+    let followed = topics.entry(channel.clone()).or_insert_with(|| Followed {
+        sender: broadcast::channel(shared.live_capacity).0,
+        subscribed_in: 0,
+    });
+    let receiver = followed.sender.subscribe();
+    let generation = *shared.listening.borrow();
+    if generation != 0 && followed.subscribed_in != generation {
+        let sink = shared.sink.lock().expect("sink lock").clone();
+        if let Some(mut sink) = sink {
+            // On failure the connection is going; when it is back, the
+            // listener subscribes every followed channel and says Resync.
+            if let Ok(Ok(())) = tokio::time::timeout(shared.timeout, sink.subscribe(&channel)).await
+            {
+                followed.subscribed_in = generation;
+            }
+        }
+    }
+    receiver
+}
+
+/// Runs until the bus is gone: connect, subscribe, deliver, and again.
+pub(super) async fn listen(shared: Weak<Shared>) {
+    let Some(stop) = shared.upgrade().map(|shared| shared.stop.clone()) else {
+        return;
+    };
+    let mut generation = 0u64;
+    let mut failures = 0u32;
+    loop {
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let session = tokio::select! {
+            () = stop.cancelled() => return,
+            connected = connect(&strong, generation + 1) => connected,
+        };
+        let Some(mut messages) = session else {
+            drop(strong);
+            failures += 1;
+            let wait = Duration::from_millis(50 * 2u64.pow(failures.min(6)));
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(wait) => continue,
+            }
+        };
+        generation += 1;
+        failures = 0;
+        drop(strong);
+        loop {
+            let message = tokio::select! {
+                () = stop.cancelled() => return,
+                message = messages.next() => message,
+            };
+            let Some(message) = message else { break };
+            let Some(strong) = shared.upgrade() else {
+                return;
+            };
+            deliver(&strong, &message).await;
+        }
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        tracing::warn!("the Redis pub/sub connection dropped; reconnecting");
+        strong.listening.send_replace(0);
+        *strong.sink.lock().expect("sink lock") = None;
+    }
+}
+
+/// Opens the pub/sub connection, subscribes every followed channel, marks
+/// the connection up as `generation` and tells every follower to catch up.
+async fn connect(shared: &Arc<Shared>, generation: u64) -> Option<redis::aio::PubSubStream> {
+    let pubsub = tokio::time::timeout(shared.timeout, shared.client.get_async_pubsub())
+        .await
+        .ok()?
+        .map_err(|err| tracing::debug!(%err, "Redis pub/sub connect failed"))
+        .ok()?;
+    let (mut sink, messages) = pubsub.split();
+    let mut topics = shared.topics.lock().await;
+    topics.retain(|_, followed| followed.sender.receiver_count() > 0);
+    let channels: Vec<String> = topics.keys().cloned().collect();
+    if !channels.is_empty() {
+        tokio::time::timeout(shared.timeout, sink.subscribe(channels))
+            .await
+            .ok()?
+            .ok()?;
+    }
+    for followed in topics.values_mut() {
+        followed.subscribed_in = generation;
+        let _ = followed.sender.send(Live::Resync);
+    }
+    *shared.sink.lock().expect("sink lock") = Some(sink);
+    shared.listening.send_replace(generation);
+    Some(messages)
+}
+
+/// Hands a channel message to the topic's followers; a topic nobody on
+/// this node follows any more is unsubscribed.
+async fn deliver(shared: &Shared, message: &redis::Msg) {
+    let channel = message.get_channel_name();
+    let Some((offset, epoch, item)) = scripts::parse_live(message.get_payload_bytes()) else {
+        tracing::warn!(channel, "dropped a malformed message on a topic channel");
+        return;
+    };
+    let mut topics = shared.topics.lock().await;
+    let Some(followed) = topics.get(channel) else {
+        return;
+    };
+    let live = Live::Item {
+        offset,
+        epoch: Arc::from(epoch),
+        item: Arc::from(item),
+    };
+    if followed.sender.send(live).is_err() {
+        topics.remove(channel);
+        let sink = shared.sink.lock().expect("sink lock").clone();
+        if let Some(mut sink) = sink {
+            let _ = tokio::time::timeout(shared.timeout, sink.unsubscribe(channel)).await;
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! A bus shared by every server node through Redis (feature `redis`).
+//!
+//! A publish runs one Lua script in Redis: it gives the item the topic's
+//! next offset, appends it to the topic's history (a stream bounded by
+//! length, its items by age) and publishes it on the topic's channel, all
+//! at once, so every node sees the same positions. Each node keeps one
+//! pub/sub connection for the topics its subscribers follow, and every
+//! subscriber checks offsets as items arrive: a hole (a dropped message, a
+//! slow subscriber, a pub/sub connection that came back) is filled from the
+//! history, and what history no longer has is reported as an exact lag. A
+//! topic whose epoch changes (Redis lost its data) is reported as a
+//! restart.
+
+mod follower;
+mod listener;
+mod scripts;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use serde_json::value::RawValue;
+use tokio::sync::{broadcast, watch};
+
+use super::{Bus, BusError, Position, Publishing, Subscribing};
+use scripts::Snapshot;
+
+/// A [`Bus`] whose topics live in Redis, shared by every node connected to
+/// the same Redis: a client may resume on any node.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use wirecall::bus::{self, RedisBus};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let bus = Arc::new(
+///     RedisBus::builder("redis://127.0.0.1:6379/")
+///         .history(10_000, Duration::from_secs(600))
+///         .connect()
+///         .await?,
+/// );
+/// bus::publish(&*bus, "room-1", &"hello from this node").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisBus {
+    shared: Arc<Shared>,
+}
+
+/// Settings for a [`RedisBus`].
+#[derive(Debug, Clone)]
+pub struct RedisBusBuilder {
+    url: String,
+    prefix: String,
+    history_len: usize,
+    history_age: Duration,
+    meta_age: Duration,
+    timeout: Duration,
+    live_capacity: usize,
+}
+
+struct Shared {
+    client: redis::Client,
+    commands: ConnectionManager,
+    prefix: String,
+    history_len: usize,
+    history_age: Duration,
+    meta_age: Duration,
+    timeout: Duration,
+    live_capacity: usize,
+    /// The topics this node follows, by channel name.
+    topics: tokio::sync::Mutex<HashMap<String, listener::Followed>>,
+    /// The pub/sub connection's generation: 0 while it is down.
+    listening: watch::Sender<u64>,
+    /// Where new channels are subscribed, while the pub/sub connection is up.
+    sink: std::sync::Mutex<Option<redis::aio::PubSubSink>>,
+    /// Cancelled when the last handle goes: the listener stops.
+    stop: tokio_util::sync::CancellationToken,
+    publish: redis::Script,
+    read: redis::Script,
+    epochs_made: AtomicU64,
+}
+
+/// What the pub/sub listener hands each follower of a topic.
+#[derive(Debug, Clone)]
+enum Live {
+    Item {
+        offset: u64,
+        epoch: Arc<str>,
+        item: Arc<RawValue>,
+    },
+    /// The pub/sub connection came back: messages may have been lost.
+    Resync,
+}
+
+impl RedisBus {
+    /// Settings for a bus on the Redis at `url` (`redis://host:port/db`).
+    pub fn builder(url: impl Into<String>) -> RedisBusBuilder {
+        RedisBusBuilder {
+            url: url.into(),
+            prefix: "wirecall".into(),
+            history_len: 1024,
+            history_age: Duration::from_secs(300),
+            meta_age: Duration::from_secs(7 * 24 * 3600),
+            timeout: Duration::from_secs(2),
+            live_capacity: 1024,
+        }
+    }
+
+    /// Whether the pub/sub connection is up right now.
+    pub fn is_listening(&self) -> bool {
+        *self.shared.listening.borrow() != 0
+    }
+
+    /// Waits until the pub/sub connection is up (after a connect, or after
+    /// Redis came back).
+    pub async fn listening(&self) {
+        let mut listening = self.shared.listening.subscribe();
+        let _ = listening.wait_for(|generation| *generation != 0).await;
+    }
+}
+
+impl RedisBusBuilder {
+    /// Keeps the last `len` items of each topic, none older than `max_age`,
+    /// for subscribers that resume or fill a hole. Default 1024 items, 5
+    /// minutes.
+    #[must_use]
+    pub fn history(mut self, len: usize, max_age: Duration) -> Self {
+        self.history_len = len;
+        self.history_age = max_age;
+        self
+    }
+
+    /// Prefix of every key and channel. Default `wirecall`.
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long a topic's epoch and offset outlive its last publish; after
+    /// that the topic starts over with a new epoch. Default 7 days.
+    #[must_use]
+    pub fn epoch_lifetime(mut self, age: Duration) -> Self {
+        self.meta_age = age;
+        self
+    }
+
+    /// How long one Redis command may take; a publish that gets no answer
+    /// in time fails with [`BusError::Unavailable`]. Default 2 s.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Items a slow subscriber on this node may fall behind the live
+    /// channel before it reads the rest from history. Default 1024.
+    #[must_use]
+    pub fn live_capacity(mut self, items: usize) -> Self {
+        self.live_capacity = items.max(1);
+        self
+    }
+
+    /// Connects the command connection and starts the pub/sub listener
+    /// (which reconnects by itself).
+    ///
+    /// # Errors
+    ///
+    /// [`BusError::Unavailable`] when the URL is bad or Redis does not answer.
+    pub async fn connect(self) -> Result<RedisBus, BusError> {
+        let client = redis::Client::open(self.url.as_str()).map_err(unavailable)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(self.timeout);
+        let commands = tokio::time::timeout(
+            self.timeout,
+            ConnectionManager::new_with_config(client.clone(), config),
+        )
+        .await
+        .map_err(|_| {
+            BusError::Unavailable(format!("no answer from {} in {:?}", self.url, self.timeout))
+        })?
+        .map_err(unavailable)?;
+        let shared = Arc::new(Shared {
+            client,
+            commands,
+            prefix: self.prefix,
+            history_len: self.history_len,
+            history_age: self.history_age,
+            meta_age: self.meta_age,
+            timeout: self.timeout,
+            live_capacity: self.live_capacity,
+            topics: tokio::sync::Mutex::default(),
+            listening: watch::Sender::new(0),
+            sink: std::sync::Mutex::new(None),
+            stop: tokio_util::sync::CancellationToken::new(),
+            publish: redis::Script::new(scripts::PUBLISH),
+            read: redis::Script::new(scripts::READ),
+            epochs_made: AtomicU64::new(0),
+        });
+        tokio::spawn(listener::listen(Arc::downgrade(&shared)));
+        let bus = RedisBus { shared };
+        // The first subscribers should not wait for a Resync to begin.
+        let _ = tokio::time::timeout(self.timeout, bus.listening()).await;
+        Ok(bus)
+    }
+}
+
+impl Shared {
+    fn meta_key(&self, topic: &str) -> String {
+        format!("{}:{{{topic}}}:meta", self.prefix)
+    }
+
+    fn history_key(&self, topic: &str) -> String {
+        format!("{}:{{{topic}}}:history", self.prefix)
+    }
+
+    fn channel(&self, topic: &str) -> String {
+        format!("{}:{{{topic}}}:live", self.prefix)
+    }
+
+    /// An epoch no other node or restart will make.
+    fn fresh_epoch(&self) -> String {
+        let made = self.epochs_made.fetch_add(1, Ordering::Relaxed);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos());
+        format!("{now:x}-{:x}-{made:x}", std::process::id())
+    }
+
+    async fn publish(&self, topic: &str, item: &RawValue) -> Result<(), BusError> {
+        let mut invocation = self.publish.prepare_invoke();
+        invocation
+            .key(self.meta_key(topic))
+            .key(self.history_key(topic))
+            .arg(item.get())
+            .arg(self.history_len)
+            .arg(millis(self.history_age))
+            .arg(millis(self.meta_age.max(self.history_age)))
+            .arg(self.channel(topic))
+            .arg(self.fresh_epoch());
+        let mut commands = self.commands.clone();
+        let published =
+            tokio::time::timeout(self.timeout, invocation.invoke_async::<u64>(&mut commands)).await;
+        match published {
+            Ok(Ok(_offset)) => Ok(()),
+            Ok(Err(err)) => Err(unavailable(err)),
+            Err(_) => Err(BusError::Unavailable(format!(
+                "Redis did not answer the publish within {:?}",
+                self.timeout
+            ))),
+        }
+    }
+
+    /// The topic's epoch and head, and its history after `after`.
+    async fn read(&self, topic: &str, after: u64) -> Result<Snapshot, String> {
+        let mut invocation = self.read.prepare_invoke();
+        invocation
+            .key(self.meta_key(topic))
+            .key(self.history_key(topic))
+            .arg(after);
+        let mut commands = self.commands.clone();
+        let reply = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut commands))
+            .await
+            .map_err(|_| format!("no answer from Redis within {:?}", self.timeout))?
+            .map_err(|err| err.to_string())?;
+        Snapshot::decode(reply, millis(self.history_age))
+    }
+
+    /// A receiver of `topic`'s live items, subscribing its channel if this
+    /// node did not follow it yet.
+    async fn follow(&self, topic: &str) -> broadcast::Receiver<Live> {
+        listener::follow(self, topic).await
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl Bus for RedisBus {
+    fn publish_raw(&self, topic: &str, item: Arc<RawValue>) -> Publishing<'_> {
+        let topic = topic.to_owned();
+        Box::pin(async move { self.shared.publish(&topic, &item).await })
+    }
+
+    fn subscribe(&self, topic: &str) -> Subscribing<'_> {
+        self.subscribe_from(topic, None)
+    }
+
+    fn subscribe_from(&self, topic: &str, since: Option<&Position>) -> Subscribing<'_> {
+        Box::pin(follower::stream(
+            self.shared.clone(),
+            topic.to_owned(),
+            since.cloned(),
+        ))
+    }
+}
+
+impl fmt::Debug for RedisBus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisBus")
+            .field("prefix", &self.shared.prefix)
+            .field("history_len", &self.shared.history_len)
+            .field("history_age", &self.shared.history_age)
+            .field("listening", &self.is_listening())
+            .finish_non_exhaustive()
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+fn unavailable(err: redis::RedisError) -> BusError {
+    BusError::Unavailable(err.to_string())
+}

@@ -1,0 +1,296 @@
+//! Server nodes sharing topics through Redis: items published on any node
+//! reach subscribers on every node exactly once, in offset order; Redis
+//! faults are survived or reported exactly; a client whose node dies
+//! resumes on another with nothing lost.
+//!
+//! Each test starts its own `redis-server` on a free port (see
+//! common/redis.rs); without one installed they print "skipped", and fail
+//! under CI.
+
+#[path = "common/proxy.rs"]
+mod proxy;
+#[path = "common/redis.rs"]
+mod redis;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use proxy::Proxy;
+use redis::RedisServer;
+use wirecall::bus::{self, BusError, Position, RedisBus};
+use wirecall::client::{ConnectionEvent, ReconnectPolicy};
+use wirecall::{
+    Client, Context, Params, PendingSubscription, Router, Server, ServerHandle, SinkConfig,
+    Subscription, SubscriptionEvent,
+};
+
+/// `follow`: the topic `numbers` on this node's bus.
+fn router(bus: Arc<RedisBus>) -> Router {
+    let mut router = Router::new();
+    router
+        .subscription(
+            "follow",
+            "number",
+            "unfollow",
+            SinkConfig::default(),
+            move |_: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
+                let bus = bus.clone();
+                Ok(async move { bus::follow(&*bus, "numbers", pending).await })
+            },
+        )
+        .unwrap();
+    router
+}
+
+/// A server node with its own connection to Redis.
+async fn node(redis: &RedisServer, history: usize) -> (ServerHandle, Arc<RedisBus>) {
+    let bus = Arc::new(
+        RedisBus::builder(redis.url())
+            .history(history, Duration::from_secs(600))
+            .timeout(Duration::from_millis(500))
+            .connect()
+            .await
+            .unwrap(),
+    );
+    let server = Server::builder()
+        .shutdown_deadline(Duration::from_millis(100))
+        .build(router(bus.clone()))
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    (server, bus)
+}
+
+async fn follow(url: &str) -> Subscription<u64> {
+    let client = Client::connect(url).await.unwrap();
+    let stream = client.subscribe("follow", (), "unfollow").await.unwrap();
+    // The stream keeps its connection open as long as it lives.
+    std::mem::forget(client);
+    stream
+}
+
+async fn next(stream: &mut Subscription<u64>) -> SubscriptionEvent<u64> {
+    tokio::time::timeout(Duration::from_secs(30), stream.next())
+        .await
+        .expect("an event in time")
+        .expect("the stream is open")
+}
+
+/// Reads `count` items; they must come in offset order with no hole and no
+/// repeat. Returns their values.
+async fn read_items(stream: &mut Subscription<u64>, count: usize) -> Vec<u64> {
+    let mut values = Vec::with_capacity(count);
+    let mut last: Option<Position> = None;
+    while values.len() < count {
+        match next(stream).await {
+            SubscriptionEvent::Item(value) => {
+                let at = stream.position().expect("topic items carry positions");
+                if let Some(last) = &last {
+                    assert_eq!(at.epoch, last.epoch);
+                    assert_eq!(at.offset, last.offset + 1, "a hole or a repeat");
+                }
+                last = Some(at);
+                values.push(value);
+            }
+            other => panic!("after {} items: {other:?}", values.len()),
+        }
+    }
+    values
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_published_on_any_node_reach_every_node_once_in_order() {
+    const TOTAL: u64 = 100_000;
+    if !redis::available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let (a, bus_a) = node(&redis, 200_000).await;
+    let (b, bus_b) = node(&redis, 200_000).await;
+    let url_a = format!("ws://{}/", a.local_addr());
+    let url_b = format!("ws://{}/", b.local_addr());
+    let mut subscribers = vec![
+        follow(&url_a).await,
+        follow(&url_a).await,
+        follow(&url_b).await,
+        follow(&url_b).await,
+    ];
+    let started = Instant::now();
+    // Two publishers, one on each node, at once.
+    let publishers: Vec<_> = [(bus_a, 0..TOTAL / 2), (bus_b, TOTAL / 2..TOTAL)]
+        .into_iter()
+        .map(|(bus, range)| {
+            tokio::spawn(async move {
+                for n in range {
+                    bus::publish(&*bus, "numbers", &n).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let readers: Vec<_> = subscribers
+        .drain(..)
+        .map(|mut stream| {
+            tokio::spawn(async move { read_items(&mut stream, TOTAL as usize).await })
+        })
+        .collect();
+    for publisher in publishers {
+        publisher.await.unwrap();
+    }
+    let mut orders = Vec::new();
+    for reader in readers {
+        let values = reader.await.unwrap();
+        let distinct: HashSet<u64> = values.iter().copied().collect();
+        assert_eq!(distinct.len() as u64, TOTAL, "every item exactly once");
+        orders.push(values);
+    }
+    // Every subscriber, on either node, saw the one order Redis gave.
+    assert!(orders.windows(2).all(|pair| pair[0] == pair[1]));
+    println!(
+        "{TOTAL} items to 4 subscribers on 2 nodes in {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_pubsub_connection_loses_nothing() {
+    const TOTAL: u64 = 3_000;
+    if !redis::available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let (a, bus) = node(&redis, 10_000).await;
+    let (b, _bus_b) = node(&redis, 10_000).await;
+    let mut here = follow(&format!("ws://{}/", a.local_addr())).await;
+    let mut there = follow(&format!("ws://{}/", b.local_addr())).await;
+    let publisher = {
+        let bus = bus.clone();
+        tokio::spawn(async move {
+            for n in 0..TOTAL {
+                bus::publish(&*bus, "numbers", &n).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    // Redis drops every pub/sub connection, a few times, while items flow:
+    // each node reconnects and fills the hole from history.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(redis.command("CLIENT KILL TYPE pubsub").is_some());
+    }
+    publisher.await.unwrap();
+    let here_values = read_items(&mut here, TOTAL as usize).await;
+    let there_values = read_items(&mut there, TOTAL as usize).await;
+    assert_eq!(here_values, (0..TOTAL).collect::<Vec<_>>());
+    assert_eq!(there_values, here_values);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_is_told_and_publishing_while_it_is_down_fails_clearly() {
+    if !redis::available() {
+        return;
+    }
+    let mut redis = RedisServer::start();
+    let (a, bus) = node(&redis, 1_000).await;
+    let mut stream = follow(&format!("ws://{}/", a.local_addr())).await;
+    for n in 0..3u64 {
+        bus::publish(&*bus, "numbers", &n).await.unwrap();
+    }
+    assert_eq!(read_items(&mut stream, 3).await, [0, 1, 2]);
+
+    redis.kill();
+    let started = Instant::now();
+    let refused = bus::publish(&*bus, "numbers", &99u64).await;
+    assert!(
+        matches!(refused, Err(BusError::Unavailable(_))),
+        "{refused:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a clear error, not a hang"
+    );
+
+    // Back, empty: the topic's history and epoch are gone.
+    redis.restart();
+    tokio::time::timeout(Duration::from_secs(20), bus.listening())
+        .await
+        .expect("the bus reconnects");
+    let mut published = false;
+    for _ in 0..100 {
+        if bus::publish(&*bus, "numbers", &3u64).await.is_ok() {
+            published = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(published, "publishing works again once Redis is back");
+    assert!(
+        matches!(next(&mut stream).await, SubscriptionEvent::Restarted),
+        "the lost history is told as a restart"
+    );
+    assert!(matches!(
+        next(&mut stream).await,
+        SubscriptionEvent::Item(3)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_whose_node_dies_resumes_on_another_with_nothing_lost() {
+    const TOTAL: u64 = 2_000;
+    if !redis::available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let (a, bus_a) = node(&redis, 10_000).await;
+    let (b, _bus_b) = node(&redis, 10_000).await;
+    // The proxy is the load balancer in front of both nodes.
+    let balancer = Proxy::start(a.local_addr()).await;
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let client = Client::builder()
+        .reconnect(ReconnectPolicy::default().initial_delay(Duration::from_millis(10)))
+        .on_connection_event(move |event| drop(events.send(event.clone())))
+        .connect(&balancer.url())
+        .await
+        .unwrap();
+    let mut stream = client
+        .subscribe::<u64>("follow", (), "unfollow")
+        .await
+        .unwrap();
+    let publisher = tokio::spawn(async move {
+        for n in 0..TOTAL {
+            bus::publish(&*bus_a, "numbers", &n).await.unwrap();
+            if n == TOTAL / 2 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    let mut values = Vec::new();
+    let mut resumed = 0;
+    while values.len() < TOTAL as usize {
+        match next(&mut stream).await {
+            SubscriptionEvent::Item(n) => {
+                values.push(n);
+                if values.len() == 500 {
+                    // Node A dies; the balancer sends everyone to node B.
+                    balancer.set_upstream(b.local_addr());
+                    a.shutdown().await;
+                }
+            }
+            SubscriptionEvent::Resumed => resumed += 1,
+            other => panic!("after {} items: {other:?}", values.len()),
+        }
+    }
+    publisher.await.unwrap();
+    assert_eq!(
+        values,
+        (0..TOTAL).collect::<Vec<_>>(),
+        "every item once, in order"
+    );
+    assert_eq!(resumed, 1);
+    let mut reconnected = false;
+    while let Ok(event) = received.try_recv() {
+        reconnected |= matches!(event, ConnectionEvent::Reconnected { .. });
+    }
+    assert!(reconnected);
+    drop(b);
+}
