@@ -95,7 +95,7 @@ impl Follower {
             self.last = snapshot.head;
             return;
         }
-        self.epoch = snapshot.epoch.clone();
+        self.epoch.clone_from(&snapshot.epoch);
         self.last = since.offset;
         let missed = missing_before(since.offset, &snapshot);
         self.ready.push_back(BusEvent::Resumed(if missed == 0 {

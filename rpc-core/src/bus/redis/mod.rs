@@ -325,6 +325,7 @@ fn millis(duration: Duration) -> u64 {
         .max(1)
 }
 
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(unavailable)`
 fn unavailable(err: redis::RedisError) -> BusError {
     BusError::Unavailable(err.to_string())
 }
