@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proxy::Proxy;
-use redis::RedisServer;
+use redis::{RedisCluster, RedisServer};
 use wirecall::bus::{self, BusError, Position, RedisBus};
 use wirecall::client::{ConnectionEvent, ReconnectPolicy};
 use wirecall::{
@@ -25,10 +25,24 @@ use wirecall::{
     Subscription, SubscriptionEvent,
 };
 
-/// `follow`: the topic `numbers` on this node's bus.
+/// `follow`: the topic `numbers` on this node's bus; `follow_topic(name)`:
+/// any topic.
 fn router(bus: Arc<RedisBus>) -> Router {
     let mut router = Router::new();
+    let any = bus.clone();
     router
+        .subscription(
+            "follow_topic",
+            "topic_item",
+            "unfollow_topic",
+            SinkConfig::default(),
+            move |params: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
+                let (topic,): (String,) = params.parse()?;
+                let bus = any.clone();
+                Ok(async move { bus::follow(&*bus, &topic, pending).await })
+            },
+        )
+        .unwrap()
         .subscription(
             "follow",
             "number",
@@ -45,14 +59,14 @@ fn router(bus: Arc<RedisBus>) -> Router {
 
 /// A server node with its own connection to Redis.
 async fn node(redis: &RedisServer, history: usize) -> (ServerHandle, Arc<RedisBus>) {
-    let bus = Arc::new(
-        RedisBus::builder(redis.url())
-            .history(history, Duration::from_secs(600))
-            .timeout(Duration::from_millis(500))
-            .connect()
-            .await
-            .unwrap(),
-    );
+    let bus = RedisBus::builder(redis.url())
+        .history(history, Duration::from_secs(600))
+        .timeout(Duration::from_millis(500));
+    serve(bus).await
+}
+
+async fn serve(bus: wirecall::bus::RedisBusBuilder) -> (ServerHandle, Arc<RedisBus>) {
+    let bus = Arc::new(bus.connect().await.unwrap());
     let server = Server::builder()
         .shutdown_deadline(Duration::from_millis(100))
         .build(router(bus.clone()))
@@ -293,4 +307,74 @@ async fn a_client_whose_node_dies_resumes_on_another_with_nothing_lost() {
     }
     assert!(reconnected);
     drop(b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_spread_over_three_shards_and_reach_both_nodes_once_in_order() {
+    const TOPICS: usize = 8;
+    const PER_TOPIC: u64 = 1_000;
+    if !redis::available() {
+        return;
+    }
+    let cluster = RedisCluster::start(3);
+    let node_on_cluster = || {
+        RedisBus::cluster_builder(cluster.urls())
+            .history(10_000, Duration::from_secs(600))
+            .timeout(Duration::from_secs(2))
+    };
+    let (a, bus_a) = serve(node_on_cluster()).await;
+    let (b, bus_b) = serve(node_on_cluster()).await;
+    let topics: Vec<String> = (0..TOPICS).map(|n| format!("room-{n}")).collect();
+    let mut readers = Vec::new();
+    for topic in &topics {
+        for server in [&a, &b] {
+            let client = Client::connect(&format!("ws://{}/", server.local_addr()))
+                .await
+                .unwrap();
+            let mut stream = client
+                .subscribe::<u64>("follow_topic", [topic], "unfollow_topic")
+                .await
+                .unwrap();
+            readers.push(tokio::spawn(async move {
+                let values = read_items(&mut stream, PER_TOPIC as usize).await;
+                drop(client);
+                values
+            }));
+        }
+    }
+    // Each topic's items alternate between the two nodes' buses.
+    let publishers: Vec<_> = topics
+        .iter()
+        .cloned()
+        .map(|topic| {
+            let (bus_a, bus_b) = (bus_a.clone(), bus_b.clone());
+            tokio::spawn(async move {
+                for n in 0..PER_TOPIC {
+                    let bus = if n % 2 == 0 { &bus_a } else { &bus_b };
+                    bus::publish(&**bus, &topic, &n).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for publisher in publishers {
+        publisher.await.unwrap();
+    }
+    for reader in readers {
+        // One publisher per topic: its order is the order Redis gave.
+        assert_eq!(reader.await.unwrap(), (0..PER_TOPIC).collect::<Vec<_>>());
+    }
+    // The topics' keys are spread over the shards, not on one.
+    let holding = cluster
+        .nodes()
+        .iter()
+        .filter(|node| {
+            node.info_line("INFO keyspace", "db0:keys=")
+                .and_then(|keys| keys.split(',').next().and_then(|n| n.parse::<u64>().ok()))
+                .is_some_and(|keys| keys > 0)
+        })
+        .count();
+    assert!(
+        holding >= 2,
+        "{TOPICS} topics all landed on {holding} shard(s)"
+    );
 }

@@ -54,10 +54,15 @@ impl RedisServer {
     }
 
     fn start_on(port: u16) -> Option<RedisServer> {
+        RedisServer::spawn(port, &[])
+    }
+
+    fn spawn(port: u16, extra: &[String]) -> Option<RedisServer> {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
             .args(["--loglevel", "warning"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -121,5 +126,107 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A Redis Cluster of masters only, each a `redis-server` of this test.
+pub(crate) struct RedisCluster {
+    nodes: Vec<RedisServer>,
+    dir: std::path::PathBuf,
+}
+
+impl RedisCluster {
+    /// Starts `masters` servers in cluster mode and joins them into one
+    /// cluster with every slot covered.
+    pub(crate) fn start(masters: usize) -> RedisCluster {
+        let dir = std::env::temp_dir().join(format!(
+            "wirecall-redis-cluster-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let nodes: Vec<RedisServer> = (0..masters)
+            .map(|_| RedisServer::start_in_cluster(&dir))
+            .collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port))
+            .collect();
+        let created = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli runs");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !nodes
+            .iter()
+            .all(|node| node.info_line("CLUSTER INFO", "cluster_state:").as_deref() == Some("ok"))
+        {
+            assert!(Instant::now() < deadline, "the cluster never became ok");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        RedisCluster { nodes, dir }
+    }
+
+    pub(crate) fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    pub(crate) fn nodes(&self) -> &[RedisServer] {
+        &self.nodes
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            node.kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl RedisServer {
+    fn start_in_cluster(dir: &std::path::Path) -> RedisServer {
+        for _ in 0..10 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let config = dir.join(format!("nodes-{port}.conf"));
+            let extra = [
+                "--cluster-enabled".to_owned(),
+                "yes".to_owned(),
+                "--cluster-config-file".to_owned(),
+                config.display().to_string(),
+                "--dir".to_owned(),
+                dir.display().to_string(),
+            ];
+            if let Some(server) = RedisServer::spawn(port, &extra) {
+                return server;
+            }
+        }
+        panic!("a cluster node did not start");
+    }
+
+    /// The value after `prefix` in the reply to an INFO-like command.
+    pub(crate) fn info_line(&self, command: &str, prefix: &str) -> Option<String> {
+        let mut socket = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        socket.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        socket.write_all(format!("{command}\r\n").as_bytes()).ok()?;
+        let mut reply = vec![0u8; 8192];
+        let n = socket.read(&mut reply).ok()?;
+        let text = String::from_utf8_lossy(&reply[..n]).into_owned();
+        text.lines()
+            .find_map(|line| line.strip_prefix(prefix).map(|rest| rest.trim().to_owned()))
     }
 }

@@ -12,6 +12,7 @@
 //! restart.
 
 mod follower;
+mod link;
 mod listener;
 mod scripts;
 
@@ -23,9 +24,10 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use serde_json::value::RawValue;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use super::{Bus, BusError, Position, Publishing, Subscribing};
+use link::Commands;
 use scripts::Snapshot;
 
 /// A [`Bus`] whose topics live in Redis, shared by every node connected to
@@ -56,7 +58,7 @@ pub struct RedisBus {
 /// Settings for a [`RedisBus`].
 #[derive(Debug, Clone)]
 pub struct RedisBusBuilder {
-    url: String,
+    target: Target,
     prefix: String,
     history_len: usize,
     history_age: Duration,
@@ -65,9 +67,17 @@ pub struct RedisBusBuilder {
     live_capacity: usize,
 }
 
+/// One Redis server, or the seed nodes of a Redis Cluster.
+#[derive(Debug, Clone)]
+enum Target {
+    Single(String),
+    Cluster(Vec<String>),
+}
+
 struct Shared {
-    client: redis::Client,
-    commands: ConnectionManager,
+    /// For the pub/sub connection of a single server.
+    client: Option<redis::Client>,
+    commands: Commands,
     prefix: String,
     history_len: usize,
     history_age: Duration,
@@ -102,15 +112,19 @@ enum Live {
 impl RedisBus {
     /// Settings for a bus on the Redis at `url` (`redis://host:port/db`).
     pub fn builder(url: impl Into<String>) -> RedisBusBuilder {
-        RedisBusBuilder {
-            url: url.into(),
-            prefix: "wirecall".into(),
-            history_len: 1024,
-            history_age: Duration::from_secs(300),
-            meta_age: Duration::from_secs(7 * 24 * 3600),
-            timeout: Duration::from_secs(2),
-            live_capacity: 1024,
-        }
+        RedisBusBuilder::new(Target::Single(url.into()))
+    }
+
+    /// Settings for a bus on a Redis Cluster reached through `nodes` (any
+    /// of its masters, `redis://host:port`). A topic's keys and channel
+    /// live on one shard, and its live items use sharded pub/sub
+    /// (`SPUBLISH`/`SSUBSCRIBE`), so topics spread over the shards.
+    pub fn cluster_builder<I, S>(nodes: I) -> RedisBusBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RedisBusBuilder::new(Target::Cluster(nodes.into_iter().map(Into::into).collect()))
     }
 
     /// Whether the pub/sub connection is up right now.
@@ -127,6 +141,18 @@ impl RedisBus {
 }
 
 impl RedisBusBuilder {
+    fn new(target: Target) -> RedisBusBuilder {
+        RedisBusBuilder {
+            target,
+            prefix: "wirecall".into(),
+            history_len: 1024,
+            history_age: Duration::from_secs(300),
+            meta_age: Duration::from_secs(7 * 24 * 3600),
+            timeout: Duration::from_secs(2),
+            live_capacity: 1024,
+        }
+    }
+
     /// Keeps the last `len` items of each topic, none older than `max_age`,
     /// for subscribers that resume or fill a hole. Default 1024 items, 5
     /// minutes.
@@ -175,21 +201,49 @@ impl RedisBusBuilder {
     ///
     /// [`BusError::Unavailable`] when the URL is bad or Redis does not answer.
     pub async fn connect(self) -> Result<RedisBus, BusError> {
-        let client = redis::Client::open(self.url.as_str()).map_err(unavailable)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(2)
-            .set_max_delay(self.timeout);
-        let commands = tokio::time::timeout(
-            self.timeout,
-            ConnectionManager::new_with_config(client.clone(), config),
-        )
-        .await
-        .map_err(|_| {
-            BusError::Unavailable(format!("no answer from {} in {:?}", self.url, self.timeout))
-        })?
-        .map_err(unavailable)?;
+        let timeout = self.timeout;
+        let connecting = async {
+            match &self.target {
+                Target::Single(url) => {
+                    let client = redis::Client::open(url.as_str()).map_err(unavailable)?;
+                    let config = redis::aio::ConnectionManagerConfig::new()
+                        .set_connection_timeout(Some(timeout))
+                        .set_response_timeout(Some(timeout))
+                        .set_number_of_retries(2)
+                        .set_max_delay(timeout);
+                    let commands = ConnectionManager::new_with_config(client.clone(), config)
+                        .await
+                        .map_err(unavailable)?;
+                    Ok((Some(client), Commands::Single(commands), None))
+                }
+                Target::Cluster(nodes) => {
+                    let (pushes, overflowed, sender) = listener::push_channel();
+                    let client = redis::cluster::ClusterClientBuilder::new(nodes.clone())
+                        .use_protocol(redis::ProtocolVersion::RESP3)
+                        .push_sender(sender)
+                        .connection_timeout(timeout)
+                        .response_timeout(timeout)
+                        .retries(2)
+                        .build()
+                        .map_err(unavailable)?;
+                    let commands = client.get_async_connection().await.map_err(unavailable)?;
+                    Ok((
+                        None,
+                        Commands::Cluster(commands),
+                        Some((pushes, overflowed)),
+                    ))
+                }
+            }
+        };
+        let (client, commands, pushes) =
+            tokio::time::timeout(timeout, connecting)
+                .await
+                .map_err(|_| {
+                    BusError::Unavailable(format!(
+                        "no answer from {:?} in {timeout:?}",
+                        self.target
+                    ))
+                })??;
         let shared = Arc::new(Shared {
             client,
             commands,
@@ -197,7 +251,7 @@ impl RedisBusBuilder {
             history_len: self.history_len,
             history_age: self.history_age,
             meta_age: self.meta_age,
-            timeout: self.timeout,
+            timeout,
             live_capacity: self.live_capacity,
             topics: tokio::sync::Mutex::default(),
             listening: watch::Sender::new(0),
@@ -207,13 +261,26 @@ impl RedisBusBuilder {
             read: redis::Script::new(scripts::READ),
             epochs_made: AtomicU64::new(0),
         });
-        tokio::spawn(listener::listen(Arc::downgrade(&shared)));
+        match pushes {
+            None => drop(tokio::spawn(listener::listen(Arc::downgrade(&shared)))),
+            Some((pushes, overflowed)) => {
+                shared.listening.send_replace(1);
+                tokio::spawn(listener::listen_cluster(
+                    Arc::downgrade(&shared),
+                    pushes,
+                    overflowed,
+                ));
+            }
+        }
         let bus = RedisBus { shared };
         // The first subscribers should not wait for a Resync to begin.
-        let _ = tokio::time::timeout(self.timeout, bus.listening()).await;
+        let _ = tokio::time::timeout(timeout, bus.listening()).await;
         Ok(bus)
     }
 }
+
+/// Pushes (sharded pub/sub messages) queued from a cluster connection.
+type Pushes = mpsc::Receiver<redis::PushInfo>;
 
 impl Shared {
     fn meta_key(&self, topic: &str) -> String {
@@ -247,7 +314,8 @@ impl Shared {
             .arg(millis(self.history_age))
             .arg(millis(self.meta_age.max(self.history_age)))
             .arg(self.channel(topic))
-            .arg(self.fresh_epoch());
+            .arg(self.fresh_epoch())
+            .arg(self.commands.publish_command());
         let mut commands = self.commands.clone();
         let published =
             tokio::time::timeout(self.timeout, invocation.invoke_async::<u64>(&mut commands)).await;

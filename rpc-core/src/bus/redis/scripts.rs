@@ -16,7 +16,8 @@ use serde_json::value::RawValue;
 /// Gives the item the topic's next offset (starting a new epoch when the
 /// topic has none), keeps it in bounded history, and publishes it.
 /// KEYS: meta, history. ARGV: item, history length, history ms, meta ms,
-/// channel, a fresh epoch in case the topic has none.
+/// channel, a fresh epoch in case the topic has none, and the publish
+/// command (`PUBLISH`, or `SPUBLISH` on a cluster).
 pub(super) const PUBLISH: &str = r"
 local epoch = redis.call('HGET', KEYS[1], 'e')
 if not epoch then
@@ -31,7 +32,7 @@ if tonumber(ARGV[2]) > 0 then
   redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], offset .. '-0', 'd', ARGV[1], 't', ms)
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
 end
-redis.call('PUBLISH', ARGV[5], offset .. ':' .. epoch .. ':' .. ARGV[1])
+redis.call(ARGV[7], ARGV[5], offset .. ':' .. epoch .. ':' .. ARGV[1])
 return offset
 ";
 
