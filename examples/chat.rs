@@ -6,6 +6,12 @@
 //! <http://127.0.0.1:4000/> in two browser windows. `--listen ADDR` picks
 //! another address (port 0 picks a free port). `cargo run --example
 //! chat_bot` adds a bot to the room.
+//!
+//! `--redis redis://127.0.0.1:6379/` runs it as one node of a cluster:
+//! rooms' events go through Redis, so people on any node that shares the
+//! Redis share the rooms, and a page whose node goes away resumes on
+//! another. (Who is in a room is still counted per node: a join answers
+//! the members on its own node, and others show up as they speak or join.)
 
 #[path = "chat/api.rs"]
 mod api;
@@ -22,7 +28,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper_util::rt::TokioIo;
-use wirecall::bus::{self, InProcessBus};
+use wirecall::bus::{self, Bus, InProcessBus, RedisBus};
 use wirecall::server::{http, Server};
 use wirecall::{Context, PendingSubscription};
 
@@ -30,17 +36,24 @@ const MAX_NAME: usize = 32;
 const MAX_TEXT: usize = 2000;
 
 /// Rooms by name, each with its members by connection.
-#[derive(Default)]
 struct ChatState {
-    bus: InProcessBus,
+    bus: Arc<dyn Bus>,
     rooms: Mutex<HashMap<String, HashMap<u64, String>>>,
     next_message: AtomicU64,
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct ChatService(Arc<ChatState>);
 
 impl ChatService {
+    fn new(bus: Arc<dyn Bus>) -> ChatService {
+        ChatService(Arc::new(ChatState {
+            bus,
+            rooms: Mutex::default(),
+            next_message: AtomicU64::new(0),
+        }))
+    }
+
     fn members(&self, room: &str) -> Vec<String> {
         let rooms = self.0.rooms.lock().expect("rooms lock");
         let mut names: Vec<String> = rooms
@@ -52,7 +65,7 @@ impl ChatService {
     }
 
     async fn publish(&self, room: &str, event: &RoomEvent) -> Result<(), ChatError> {
-        bus::publish(&self.0.bus, room, event)
+        bus::publish(&*self.0.bus, room, event)
             .await
             .map_err(|err| ChatError::Unavailable(err.to_string()))
     }
@@ -142,7 +155,7 @@ impl ChatServer for ChatService {
             return;
         }
         // Resumes after the client's last position when it gives one.
-        bus::follow(&self.0.bus, &room, sink).await;
+        bus::follow(&*self.0.bus, &room, sink).await;
     }
 }
 
@@ -194,28 +207,36 @@ async fn script() -> impl IntoResponse {
     )
 }
 
-fn listen_addr() -> Result<SocketAddr, String> {
+/// `--listen ADDR` (default 127.0.0.1:4000) and `--redis URL`.
+fn options() -> Result<(SocketAddr, Option<String>), String> {
     let mut args = std::env::args().skip(1);
     let mut listen = "127.0.0.1:4000".to_owned();
+    let mut redis = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listen" => listen = args.next().ok_or("--listen needs an address")?,
+            "--redis" => redis = Some(args.next().ok_or("--redis needs a URL")?),
             other => {
                 return Err(format!(
-                    "unknown argument {other:?}; usage: chat [--listen ADDR]"
+                    "unknown argument {other:?}; usage: chat [--listen ADDR] [--redis URL]"
                 ))
             }
         }
     }
-    listen
+    let listen = listen
         .parse()
-        .map_err(|err| format!("bad --listen address {listen:?}: {err}"))
+        .map_err(|err| format!("bad --listen address {listen:?}: {err}"))?;
+    Ok((listen, redis))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = listen_addr()?;
-    let rpc_server = Server::builder().build(ChatService::default().into_router());
+    let (addr, redis) = options()?;
+    let bus: Arc<dyn Bus> = match redis {
+        Some(url) => Arc::new(RedisBus::builder(url).connect().await?),
+        None => Arc::new(InProcessBus::default()),
+    };
+    let rpc_server = Server::builder().build(ChatService::new(bus).into_router());
     let app = axum::Router::new()
         .route("/", get(page))
         .route("/app.js", get(script))

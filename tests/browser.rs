@@ -1,6 +1,8 @@
 //! The chat page in a real browser: two headless Chromium sessions, driven
 //! over WebDriver, join one room; one sends a message and the other shows it.
-//! Then the server restarts and both pages come back by themselves.
+//! Then the server restarts and both pages come back by themselves. A
+//! second test runs the chat as two nodes sharing rooms through Redis, with
+//! one page on each, and kills a node mid-chat.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`. Without them the test
 //! prints a one-line "skipped" notice, except under CI (`CI=true`), where a
@@ -9,6 +11,10 @@
 
 #[path = "common/process.rs"]
 mod process;
+#[path = "common/proxy.rs"]
+mod proxy;
+#[path = "common/redis.rs"]
+mod redis;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -209,14 +215,22 @@ async fn shows_note(browser: &Browser, text: &str) -> bool {
     false
 }
 
+/// Whether Chromium and its driver are installed; fails under CI when not.
+fn browser_available() -> bool {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "chromium and chromium-driver must be installed under CI (.ci/run installs them)"
+    );
+    println!("skipped: chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)");
+    false
+}
+
 #[tokio::test]
 async fn two_browsers_chat_in_one_room() {
-    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "chromium and chromium-driver must be installed under CI (.ci/run installs them)"
-        );
-        println!("skipped: chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)");
+    if !browser_available() {
         return;
     }
     let mut chat = Running::start("chat", &["--listen", "127.0.0.1:0"]);
@@ -318,5 +332,83 @@ async fn two_browsers_chat_in_one_room() {
     ada.close().await.unwrap();
     bob.close().await.unwrap();
     chat.child.kill().await.unwrap();
+    let _ = std::fs::remove_dir_all(profiles);
+}
+
+#[tokio::test]
+async fn pages_on_two_nodes_share_a_room_and_survive_losing_one() {
+    if !browser_available() || !redis::available() {
+        return;
+    }
+    let redis = redis::RedisServer::start();
+    let mut node_a = Running::start(
+        "chat",
+        &["--listen", "127.0.0.1:0", "--redis", &redis.url()],
+    );
+    let mut node_b = Running::start(
+        "chat",
+        &["--listen", "127.0.0.1:0", "--redis", &redis.url()],
+    );
+    let addr_a: std::net::SocketAddr = node_a.listening_addr().await.parse().unwrap();
+    let addr_b: std::net::SocketAddr = node_b.listening_addr().await.parse().unwrap();
+    // Ada reaches node A through a balancer; Bob uses node B directly.
+    let balancer = proxy::Proxy::start(addr_a).await;
+    let url_a = format!(
+        "http://{}/",
+        balancer
+            .url()
+            .trim_start_matches("ws://")
+            .trim_end_matches('/')
+    );
+    let url_b = format!("http://{addr_b}/");
+    let (_driver, driver_url) = start_driver().await;
+    let profiles = std::env::temp_dir().join(format!("wirecall-cluster-{}", std::process::id()));
+    let ada = open_browser(&driver_url, &profiles.join("ada")).await;
+    let bob = open_browser(&driver_url, &profiles.join("bob")).await;
+    join(&ada, &url_a, "ada").await;
+    join(&bob, &url_b, "bob").await;
+
+    say(&bob, "hello from node b").await;
+    assert!(
+        shows_message(&ada, "hello from node b").await,
+        "ada (node A) never saw bob (node B)"
+    );
+    say(&ada, "hi from node a").await;
+    assert!(
+        shows_message(&bob, "hi from node a").await,
+        "bob never saw ada"
+    );
+
+    // Node A dies; the balancer sends Ada's page to node B, where it
+    // resumes the room from Redis with nothing missed.
+    balancer.set_upstream(addr_b);
+    node_a.child.kill().await.unwrap();
+    say(&bob, "while ada was moving").await;
+    assert!(
+        status_becomes(&ada, "connected").await,
+        "ada's page never reconnected"
+    );
+    assert!(
+        shows_message(&ada, "while ada was moving").await,
+        "a message sent while ada's page moved was lost"
+    );
+    say(&bob, "after the move").await;
+    assert!(shows_message(&ada, "after the move").await);
+    assert_eq!(
+        count_messages(&ada, "hello from node b").await,
+        1,
+        "history was not doubled"
+    );
+    for note in ada.find_all(Locator::Css(".note")).await.unwrap() {
+        let text = note.text().await.unwrap();
+        assert!(
+            !text.contains("the server restarted"),
+            "the room was reloaded: {text}"
+        );
+    }
+
+    ada.close().await.unwrap();
+    bob.close().await.unwrap();
+    node_b.child.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(profiles);
 }

@@ -11,11 +11,15 @@
 //! clients against a wirecall server with invariants checked live (see
 //! `soak.rs`). `rpc-bench reconnect --clients N` restarts a server under N
 //! reconnecting subscribers and reports how fast they resume and what they
-//! lost (see `reconnect.rs`). `rpc-bench serve KIND` is the child.
+//! lost (see `reconnect.rs`). `rpc-bench cluster-fanout [--subscriptions N]`
+//! fans one topic out over two nodes sharing it through Redis, beside one
+//! node with the in-process bus (see `cluster.rs`). `rpc-bench serve KIND`
+//! is the child.
 
 // Measurements count far below 2^52 and convert to f64 for rates.
 #![allow(clippy::cast_precision_loss, clippy::cast_sign_loss)]
 
+mod cluster;
 mod measure;
 mod reconnect;
 mod report;
@@ -278,12 +282,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let outcome = runtime.block_on(soak::run(server.addr, server.child.id(), minutes, clients));
             outcome.map_err(|failures| format!("the soak broke invariants:\n{failures}").into())
         }
+        Some("cluster-fanout") => {
+            let subscriptions = match args.get(1).map(String::as_str) {
+                Some("--subscriptions") => args
+                    .get(2)
+                    .and_then(|n| n.parse().ok())
+                    .ok_or("--subscriptions takes a number")?,
+                Some(other) => return Err(format!("unknown flag {other}").into()),
+                None => 10_000,
+            };
+            runtime
+                .block_on(cluster::run(subscriptions))
+                .map_err(|failure| format!("cluster-fanout failed: {failure}").into())
+        }
         Some("reconnect") => {
             let (clients, lose_history) = reconnect_options(&args[1..])?;
             runtime
                 .block_on(reconnect::run(clients, lose_history))
                 .map_err(|failures| format!("the reconnect run broke invariants:\n{failures}").into())
         }
-        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] | rpc-bench soak [--minutes N] [--clients N] | rpc-bench reconnect [--clients N] [--lose-history] | rpc-bench serve raw|jsonrpsee|wirecall".into()),
+        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] | rpc-bench soak [--minutes N] [--clients N] | rpc-bench reconnect [--clients N] [--lose-history] | rpc-bench cluster-fanout [--subscriptions N] | rpc-bench serve raw|jsonrpsee|wirecall".into()),
     }
 }

@@ -78,3 +78,31 @@ fn a_small_reconnect_run_loses_nothing() {
         assert!(stdout.contains("every item in order"), "{stdout}");
     }
 }
+
+#[test]
+fn a_small_cluster_fanout_delivers_every_item_in_order() {
+    let installed = std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !installed {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "redis-server must be installed under CI (.ci/run installs it)"
+        );
+        println!("skipped: redis-server is not installed (apt-get install redis-server)");
+        return;
+    }
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rpc-bench"))
+        .args(["cluster-fanout", "--subscriptions", "200"])
+        .output()
+        .expect("the cluster fan-out runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout.matches("0 out of order").count(), 2, "{stdout}");
+    assert!(stdout.contains("ratio"), "{stdout}");
+}

@@ -14,9 +14,9 @@ pub enum BusError {
     Unavailable(String),
 }
 
-impl From<BusError> for crate::ErrorObject {
+impl From<BusError> for crate::protocol::ErrorObject {
     /// A handler that publishes can answer its caller with `?`: -32603.
-    fn from(err: BusError) -> crate::ErrorObject {
-        crate::ErrorObject::internal_error(err)
+    fn from(err: BusError) -> crate::protocol::ErrorObject {
+        crate::protocol::ErrorObject::internal_error(err)
     }
 }
