@@ -378,3 +378,32 @@ async fn topics_spread_over_three_shards_and_reach_both_nodes_once_in_order() {
         "{TOPICS} topics all landed on {holding} shard(s)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flushed_redis_is_told_as_a_restart_on_every_node() {
+    if !redis::available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let (a, bus) = node(&redis, 1_000).await;
+    let (b, _bus_b) = node(&redis, 1_000).await;
+    let mut here = follow(&format!("ws://{}/", a.local_addr())).await;
+    let mut there = follow(&format!("ws://{}/", b.local_addr())).await;
+    for n in 0..3u64 {
+        bus::publish(&*bus, "numbers", &n).await.unwrap();
+    }
+    for stream in [&mut here, &mut there] {
+        assert_eq!(read_items(stream, 3).await, [0, 1, 2]);
+    }
+    assert_eq!(redis.command("FLUSHALL").as_deref(), Some("+OK"));
+    bus::publish(&*bus, "numbers", &3u64).await.unwrap();
+    for stream in [&mut here, &mut there] {
+        assert!(matches!(next(stream).await, SubscriptionEvent::Restarted));
+        assert!(matches!(next(stream).await, SubscriptionEvent::Item(3)));
+        assert_eq!(
+            stream.position().unwrap().offset,
+            1,
+            "the new epoch counts from 1"
+        );
+    }
+}

@@ -1,5 +1,7 @@
 //! Why a publish failed.
 
+use crate::protocol::ErrorObject;
+
 /// Why [`publish`](super::publish) or [`Bus::publish_raw`](super::Bus::publish_raw)
 /// failed; in either case the item was not published.
 #[derive(Debug, thiserror::Error)]
@@ -14,9 +16,9 @@ pub enum BusError {
     Unavailable(String),
 }
 
-impl From<BusError> for crate::protocol::ErrorObject {
+impl From<BusError> for ErrorObject {
     /// A handler that publishes can answer its caller with `?`: -32603.
-    fn from(err: BusError) -> crate::protocol::ErrorObject {
-        crate::protocol::ErrorObject::internal_error(err)
+    fn from(err: BusError) -> ErrorObject {
+        ErrorObject::internal_error(err)
     }
 }
