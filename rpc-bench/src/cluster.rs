@@ -1,6 +1,7 @@
 //! `rpc-bench cluster-fanout`: one topic followed by 10 000 subscriptions
 //! spread over two server nodes that share it through Redis, beside the
-//! same subscriptions on one node with the in-process bus. Reports the
+//! same subscriptions on one node through Redis and on one node with the
+//! in-process bus. Reports the
 //! time for one publish to reach every subscription and the items per
 //! second delivered when publishing flat out. Every subscription checks
 //! that its items arrive in order, once.
@@ -220,6 +221,11 @@ pub(crate) async fn run(subscriptions: usize) -> Result<(), String> {
         format!("ws://{}/", node_b.local_addr()),
     ];
     let clustered = measure("2 nodes + Redis", &nodes_bus, &urls, subscriptions).await?;
+    // The same through Redis on one node: what the bus costs, apart from
+    // splitting the work over two nodes.
+    let lone = serve(nodes_bus[0].clone()).await;
+    let url = [format!("ws://{}/", lone.local_addr())];
+    measure("1 node + Redis", &nodes_bus[..1], &url, subscriptions).await?;
 
     let in_process: Arc<dyn Bus> = Arc::new(InProcessBus::default());
     let single = serve(in_process.clone()).await;

@@ -103,6 +103,6 @@ fn a_small_cluster_fanout_delivers_every_item_in_order() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(stdout.matches("0 out of order").count(), 2, "{stdout}");
+    assert_eq!(stdout.matches("0 out of order").count(), 3, "{stdout}");
     assert!(stdout.contains("ratio"), "{stdout}");
 }
