@@ -216,7 +216,10 @@ async fn a_redis_restart_is_told_and_publishing_while_it_is_down_fails_clearly()
     let started = Instant::now();
     let refused = bus::publish(&*bus, "numbers", &99u64).await;
     assert!(
-        matches!(refused, Err(BusError::Unavailable(_))),
+        matches!(
+            refused,
+            Err(BusError::Unavailable(_) | BusError::Unconfirmed(_))
+        ),
         "{refused:?}"
     );
     assert!(
@@ -406,4 +409,70 @@ async fn a_flushed_redis_is_told_as_a_restart_on_every_node() {
             "the new epoch counts from 1"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hole_history_cannot_fill_is_reported_with_its_exact_size() {
+    const BEFORE: u64 = 10;
+    const WHILE_CUT_OFF: u64 = 200;
+    const HISTORY: usize = 50;
+    if !redis::available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let (_a, bus_a) = node(&redis, HISTORY).await;
+    // Node B reaches Redis through a proxy that can stall and cut it off.
+    let line: std::net::SocketAddr = redis
+        .url()
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let proxy = Proxy::start(line).await;
+    let proxied = proxy.url().replace("ws://", "redis://");
+    let (b, _bus_b) = serve(
+        RedisBus::builder(proxied)
+            .history(HISTORY, Duration::from_secs(600))
+            .timeout(Duration::from_millis(500)),
+    )
+    .await;
+    let mut there = follow(&format!("ws://{}/", b.local_addr())).await;
+    for n in 0..BEFORE {
+        bus::publish(&*bus_a, "numbers", &n).await.unwrap();
+    }
+    assert_eq!(
+        read_items(&mut there, BEFORE as usize).await,
+        (0..BEFORE).collect::<Vec<_>>()
+    );
+
+    // Node B hears nothing while far more is published than history keeps.
+    proxy.stall(true);
+    for n in BEFORE..BEFORE + WHILE_CUT_OFF {
+        bus::publish(&*bus_a, "numbers", &n).await.unwrap();
+    }
+    proxy.cut();
+    proxy.stall(false);
+    // Node B reconnects, finds the hole by offsets and says exactly how big.
+    let mut missed = 0;
+    let mut values = Vec::new();
+    while values.len() as u64 + missed < WHILE_CUT_OFF {
+        match next(&mut there).await {
+            SubscriptionEvent::Lagged(n) => missed += n,
+            SubscriptionEvent::Item(n) => values.push(n),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        missed,
+        WHILE_CUT_OFF - HISTORY as u64,
+        "the exact size of the hole"
+    );
+    let kept: Vec<u64> =
+        (BEFORE + WHILE_CUT_OFF - HISTORY as u64..BEFORE + WHILE_CUT_OFF).collect();
+    assert_eq!(values, kept, "what history kept follows, in order");
+    bus::publish(&*bus_a, "numbers", &999u64).await.unwrap();
+    assert!(matches!(
+        next(&mut there).await,
+        SubscriptionEvent::Item(999)
+    ));
 }

@@ -138,9 +138,11 @@ async fn link(
                 pump(&mut server_read, &mut client_write, stalled.clone()),
             )
         };
+        // A cut wins over bytes that became ready at the same moment.
         tokio::select! {
-            _ = both => false,
+            biased;
             () = cut.cancelled() => true,
+            _ = both => false,
         }
     };
     if was_cut {

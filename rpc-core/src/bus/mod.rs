@@ -60,7 +60,8 @@ pub trait Bus: Send + Sync + 'static {
     /// # Errors
     ///
     /// [`BusError::Unavailable`] when the bus cannot take it (a shared bus
-    /// whose server is down): the item was not published.
+    /// whose server is down): the item was not published;
+    /// [`BusError::Unconfirmed`] when the bus did not answer in time.
     fn publish_raw(&self, topic: &str, item: Arc<RawValue>) -> Publishing<'_>;
 
     /// Starts receiving what is published on `topic` from the moment the

@@ -180,7 +180,8 @@ impl Connection {
     /// made with `call_idempotent`; every subscription is made again on the
     /// new connection, resuming where it left off when its items carry
     /// positions. Closing the peer stops it; `on_end` runs when it has
-    /// stopped for good.
+    /// stopped for good. Each connection starts with empty extensions and
+    /// without a graceful-shutdown signal (those belong to a serving end).
     ///
     /// # Panics
     ///

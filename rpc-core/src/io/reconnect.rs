@@ -27,6 +27,9 @@ pub(super) async fn keep_connected<S, D, F, E>(
     E: Display,
 {
     let stop = link.stop_token().clone();
+    // Whatever ends this task — a panicking event hook, a runtime shutting
+    // down — the link is marked gone, so no caller waits on it forever.
+    let _gone = GoneOnDrop(&link);
     loop {
         tokio::select! {
             () = session.token().cancelled() => {}
@@ -39,6 +42,8 @@ pub(super) async fn keep_connected<S, D, F, E>(
         let reason = session.closed_reason();
         link.set_down(1);
         link.emit(&ConnectionEvent::Disconnected(reason.clone()));
+        // Attempts count until a connection stays up through its rebind; a
+        // server that accepts and drops at once does not reset the backoff.
         let mut attempt = 0;
         session = loop {
             attempt += 1;
@@ -53,24 +58,54 @@ pub(super) async fn keep_connected<S, D, F, E>(
             let dialed = tokio::select! {
                 dialed = async {
                     tokio::time::sleep(delay).await;
-                    dial().await
+                    dial().await.map_err(|err| err.to_string())
                 } => dialed,
                 () = stop.cancelled() => {
                     link.set_gone(&closed_here());
                     return;
                 }
             };
-            match dialed {
-                Ok(socket) => break start(socket),
-                Err(err) => link.emit(&ConnectionEvent::AttemptFailed {
-                    attempt,
-                    error: err.to_string().into(),
-                }),
+            let socket = match dialed {
+                Ok(socket) => socket,
+                Err(error) => {
+                    link.emit(&ConnectionEvent::AttemptFailed {
+                        attempt,
+                        error: error.into(),
+                    });
+                    continue;
+                }
+            };
+            let fresh = start(socket);
+            tokio::select! {
+                () = link.rebind_all(&fresh) => {}
+                () = stop.cancelled() => {
+                    close(&fresh).await;
+                    link.set_gone(&closed_here());
+                    return;
+                }
             }
+            if !fresh.is_closed() {
+                break fresh;
+            }
+            link.emit(&ConnectionEvent::AttemptFailed {
+                attempt,
+                error: fresh.closed_reason().to_string().into(),
+            });
         };
-        link.rebind_all(&session).await;
         link.set_up(session.clone());
         link.emit(&ConnectionEvent::Reconnected { attempts: attempt });
+    }
+}
+
+/// Marks the link gone when the reconnect task ends in any way.
+struct GoneOnDrop<'a>(&'a DurableLink);
+
+impl Drop for GoneOnDrop<'_> {
+    fn drop(&mut self) {
+        if !self.0.is_gone() {
+            self.0
+                .set_gone(&Closed::new(None, "the reconnecting task stopped"));
+        }
     }
 }
 

@@ -22,6 +22,9 @@ use super::received::ClientSubscriptionKey;
 use super::{CallError, Closed, ConnectionConfig, Session};
 use crate::protocol::{envelope, ErrorCode, ErrorObject};
 
+/// Call timeouts a subscription's rebind may take before it is given up.
+const REBIND_TRIES: usize = 3;
+
 /// The connection a durable link has right now.
 #[derive(Debug, Clone)]
 enum LinkState {
@@ -255,14 +258,17 @@ impl DurableLink {
             }
             self.subscribe_plain(subscription, session, deadline).await
         }?;
-        if subscription.dropped.load(Ordering::Acquire) {
-            session.unsubscribe_in_background(&key);
-            return Ok(());
-        }
         *bound = Some(Bound {
             session: Arc::downgrade(session),
             key,
         });
+        // Checked after storing: a drop that found the lock held meanwhile
+        // left the unsubscribe to this bind.
+        if subscription.dropped.load(Ordering::Acquire) {
+            if let Some(Bound { key, .. }) = bound.take() {
+                session.unsubscribe_in_background(&key);
+            }
+        }
         Ok(())
     }
 
@@ -294,19 +300,27 @@ impl DurableLink {
             .values()
             .cloned()
             .collect();
-        let deadline = self.deadline();
         let binds = subscriptions.iter().map(|subscription| async move {
-            if subscription.queue.is_closed() {
-                self.forget(subscription);
-                return;
-            }
-            match self.bind(subscription, session, deadline).await {
-                Ok(()) | Err(CallError::Closed(_) | CallError::Disconnected(_)) => {}
-                Err(err) => {
+            // A slow serving end (its bus catching up, say) gets a few call
+            // timeouts before the subscription is given up with an error.
+            for _ in 0..REBIND_TRIES {
+                if subscription.queue.is_closed() {
                     self.forget(subscription);
-                    subscription.queue.push(RawEvent::Closed(refused(&err)));
+                    return;
+                }
+                match self.bind(subscription, session, self.deadline()).await {
+                    Ok(()) | Err(CallError::Closed(_) | CallError::Disconnected(_)) => return,
+                    Err(CallError::Timeout(_)) => {}
+                    Err(err) => {
+                        self.forget(subscription);
+                        subscription.queue.push(RawEvent::Closed(refused(&err)));
+                        return;
+                    }
                 }
             }
+            self.forget(subscription);
+            let timeout = CallError::Timeout(self.config.call_timeout);
+            subscription.queue.push(RawEvent::Closed(refused(&timeout)));
         });
         futures_util::future::join_all(binds).await;
     }

@@ -108,12 +108,18 @@ impl Follower {
 
     async fn on_item(&mut self, offset: u64, epoch: &Arc<str>, item: Arc<RawValue>) {
         if self.epoch.as_deref() != Some(&**epoch) {
-            if self.epoch.is_some() {
-                // Redis lost the topic (flushed, restarted, expired).
-                self.ready.push_back(BusEvent::Resumed(Resume::Reset));
+            if self.epoch.is_none() && self.last == 0 {
+                // The topic's first epoch since this follower started.
+                self.epoch = Some(epoch.clone());
+            } else {
+                // Another epoch than the one followed: Redis says which is
+                // current (a catch-up reports a lost one as a restart), and
+                // an item of a stale epoch still queued here is dropped.
+                self.catch_up().await;
+                if self.epoch.as_deref() != Some(&**epoch) {
+                    return;
+                }
             }
-            self.epoch = Some(epoch.clone());
-            self.last = 0;
         }
         if offset <= self.last {
             return;
@@ -121,7 +127,7 @@ impl Follower {
         if offset > self.last + 1 {
             // A hole: fill what history holds, count the rest.
             self.catch_up().await;
-            if offset <= self.last {
+            if self.epoch.as_deref() != Some(&**epoch) || offset <= self.last {
                 return;
             }
             if offset > self.last + 1 {

@@ -179,7 +179,8 @@ impl RedisBusBuilder {
     }
 
     /// How long one Redis command may take; a publish that gets no answer
-    /// in time fails with [`BusError::Unavailable`]. Default 2 s.
+    /// in time fails with [`BusError::Unconfirmed`], one Redis refuses or
+    /// cannot be sent with [`BusError::Unavailable`]. Default 2 s.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -223,7 +224,8 @@ impl RedisBusBuilder {
                         .push_sender(sender)
                         .connection_timeout(timeout)
                         .response_timeout(timeout)
-                        .retries(2)
+                        // A retried publish could run its script twice.
+                        .retries(0)
                         .build()
                         .map_err(unavailable)?;
                     let commands = client.get_async_connection().await.map_err(unavailable)?;
@@ -322,8 +324,8 @@ impl Shared {
         match published {
             Ok(Ok(_offset)) => Ok(()),
             Ok(Err(err)) => Err(unavailable(err)),
-            Err(_) => Err(BusError::Unavailable(format!(
-                "Redis did not answer the publish within {:?}",
+            Err(_) => Err(BusError::Unconfirmed(format!(
+                "no answer from Redis within {:?}",
                 self.timeout
             ))),
         }

@@ -21,8 +21,10 @@ use serde_json::value::RawValue;
 pub(super) const PUBLISH: &str = r"
 local epoch = redis.call('HGET', KEYS[1], 'e')
 if not epoch then
+  -- A new epoch: history left from a lost one must not pass for it.
   epoch = ARGV[6]
   redis.call('HSET', KEYS[1], 'e', epoch)
+  redis.call('DEL', KEYS[2])
 end
 local offset = redis.call('HINCRBY', KEYS[1], 's', 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
