@@ -12,6 +12,9 @@ mod proxy;
 #[path = "common/redis.rs"]
 mod redis;
 
+#[path = "common/topics.rs"]
+mod topics;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,18 +45,8 @@ fn router(bus: Arc<RedisBus>) -> Router {
                 Ok(async move { bus::follow(&*bus, &topic, pending).await })
             },
         )
-        .unwrap()
-        .subscription(
-            "follow",
-            "number",
-            "unfollow",
-            SinkConfig::default(),
-            move |_: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
-                let bus = bus.clone();
-                Ok(async move { bus::follow(&*bus, "numbers", pending).await })
-            },
-        )
         .unwrap();
+    topics::follow_numbers(&mut router, bus);
     router
 }
 

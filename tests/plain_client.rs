@@ -7,13 +7,16 @@
 //! a one-line "skipped" notice, except under CI (`CI=true`), where it is a
 //! failure (.ci/run installs it).
 
+#[path = "common/topics.rs"]
+mod topics;
+
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use wirecall::bus::{self, InProcessBus};
-use wirecall::{Context, Params, PendingSubscription, Router, Server, SinkConfig};
+use wirecall::{Router, Server};
 
 /// Subscribes to `follow`, says so, prints the next three frames as they
 /// came, then resumes after the first item's position with `rpc.resume`
@@ -52,18 +55,7 @@ fn python_with_websockets() -> bool {
 
 fn router(bus: Arc<InProcessBus>) -> Router {
     let mut router = Router::new();
-    router
-        .subscription(
-            "follow",
-            "number",
-            "unfollow",
-            SinkConfig::default(),
-            move |_: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
-                let bus = bus.clone();
-                Ok(async move { bus::follow(&*bus, "numbers", pending).await })
-            },
-        )
-        .unwrap();
+    topics::follow_numbers(&mut router, bus);
     router
 }
 

@@ -6,6 +6,9 @@
 #[path = "common/proxy.rs"]
 mod proxy;
 
+#[path = "common/topics.rs"]
+mod topics;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -47,18 +50,8 @@ fn router(bus: Arc<InProcessBus>) -> Router {
             let (a, b): (i64, i64) = params.parse()?;
             Ok(async move { Ok::<_, ErrorObject>(a + b) })
         })
-        .unwrap()
-        .subscription(
-            "follow",
-            "number",
-            "unfollow",
-            SinkConfig::default(),
-            move |_: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
-                let bus = bus.clone();
-                Ok(async move { bus::follow(&*bus, "numbers", pending).await })
-            },
-        )
         .unwrap();
+    topics::follow_numbers(&mut router, bus);
     router
 }
 

@@ -3,6 +3,9 @@
 //! position gets what it missed exactly once, in order — or is told exactly
 //! what it cannot get.
 
+#[path = "common/topics.rs"]
+mod topics;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,8 +13,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use wirecall::bus::{self, InProcessBus, Position};
 use wirecall::{
-    Client, Context, ErrorCode, ErrorObject, Params, PendingSubscription, Router, Server,
-    ServerHandle, SinkConfig, Subscription, SubscriptionEvent,
+    Client, Context, ErrorCode, ErrorObject, Params, Router, Server, ServerHandle, Subscription,
+    SubscriptionEvent,
 };
 
 /// `publish(n)` puts n on the topic `numbers`; `follow` subscribes to it.
@@ -27,18 +30,8 @@ fn router(bus: Arc<InProcessBus>) -> Router {
                 Ok::<_, ErrorObject>(n)
             })
         })
-        .unwrap()
-        .subscription(
-            "follow",
-            "number",
-            "unfollow",
-            SinkConfig::default(),
-            move |_: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
-                let bus = bus.clone();
-                Ok(async move { bus::follow(&*bus, "numbers", pending).await })
-            },
-        )
         .unwrap();
+    topics::follow_numbers(&mut router, bus);
     router
 }
 

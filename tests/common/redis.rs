@@ -31,6 +31,15 @@ pub(crate) fn available() -> bool {
     found
 }
 
+/// A port free on 127.0.0.1 a moment ago (the server may lose it to
+/// another process, so callers try again).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// One `redis-server` process of this test.
 pub(crate) struct RedisServer {
     child: Option<Child>,
@@ -41,12 +50,7 @@ impl RedisServer {
     /// Starts a server on a free port.
     pub(crate) fn start() -> RedisServer {
         for _ in 0..10 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            if let Some(server) = RedisServer::start_on(port) {
+            if let Some(server) = RedisServer::start_on(free_port()) {
                 return server;
             }
         }
@@ -197,11 +201,7 @@ impl Drop for RedisCluster {
 impl RedisServer {
     fn start_in_cluster(dir: &std::path::Path) -> RedisServer {
         for _ in 0..10 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
+            let port = free_port();
             let config = dir.join(format!("nodes-{port}.conf"));
             let extra = [
                 "--cluster-enabled".to_owned(),

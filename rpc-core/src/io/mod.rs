@@ -30,6 +30,27 @@ pub use reconnect_policy::ReconnectPolicy;
 use crate::router::{Context, Extensions, Router};
 use crate::session::{ConnectionConfig, ConnectionEvent, DurableLink, EventHook, Peer, Session};
 
+/// What the engine runs over: anything that reads and writes tungstenite
+/// messages (a `WebSocketStream` over TCP, TLS, an upgraded HTTP
+/// connection, an in-memory pipe).
+pub trait Socket:
+    Stream<Item = Result<WsMessage, WsError>>
+    + Sink<WsMessage, Error = WsError>
+    + Send
+    + Unpin
+    + 'static
+{
+}
+
+impl<T> Socket for T where
+    T: Stream<Item = Result<WsMessage, WsError>>
+        + Sink<WsMessage, Error = WsError>
+        + Send
+        + Unpin
+        + 'static
+{
+}
+
 /// Numbers connections for [`Context::connection_id`]; 0 means "none".
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
@@ -146,14 +167,7 @@ impl Connection {
     /// # Panics
     ///
     /// Outside a tokio runtime.
-    pub fn spawn<S>(self, socket: S) -> Peer
-    where
-        S: Stream<Item = Result<WsMessage, WsError>>
-            + Sink<WsMessage, Error = WsError>
-            + Send
-            + Unpin
-            + 'static,
-    {
+    pub fn spawn<S: Socket>(self, socket: S) -> Peer {
         let on_end = self.on_end;
         let (session, task) = launch(
             &self.router,
@@ -188,11 +202,7 @@ impl Connection {
     /// Outside a tokio runtime.
     pub fn spawn_reconnecting<S, D, F, E>(self, socket: S, policy: ReconnectPolicy, dial: D) -> Peer
     where
-        S: Stream<Item = Result<WsMessage, WsError>>
-            + Sink<WsMessage, Error = WsError>
-            + Send
-            + Unpin
-            + 'static,
+        S: Socket,
         D: FnMut() -> F + Send + 'static,
         F: Future<Output = Result<S, E>> + Send + 'static,
         E: Display + 'static,
@@ -231,21 +241,14 @@ impl Connection {
 }
 
 /// Builds a connection's session and its I/O task, not yet spawned.
-fn launch<S>(
+fn launch<S: Socket>(
     router: &Arc<Router>,
     config: &Arc<ConnectionConfig>,
     extensions: Extensions,
     remote_addr: Option<SocketAddr>,
     shutdown: Option<(CancellationToken, Duration)>,
     socket: S,
-) -> (Arc<Session>, impl Future<Output = ()> + Send + 'static)
-where
-    S: Stream<Item = Result<WsMessage, WsError>>
-        + Sink<WsMessage, Error = WsError>
-        + Send
-        + Unpin
-        + 'static,
-{
+) -> (Arc<Session>, impl Future<Output = ()> + Send + 'static) {
     let (session, queue) = Session::new(config.clone());
     let peer = Peer::fixed(session.clone());
     let id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
