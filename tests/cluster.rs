@@ -206,18 +206,18 @@ async fn a_redis_restart_is_told_and_publishing_while_it_is_down_fails_clearly()
     assert_eq!(read_items(&mut stream, 3).await, [0, 1, 2]);
 
     redis.kill();
-    let started = Instant::now();
-    let refused = bus::publish(&*bus, "numbers", &99u64).await;
+    let refused = tokio::time::timeout(
+        Duration::from_secs(30),
+        bus::publish(&*bus, "numbers", &99u64),
+    )
+    .await
+    .expect("a clear error, not a hang");
     assert!(
         matches!(
             refused,
             Err(BusError::Unavailable(_) | BusError::Unconfirmed(_))
         ),
         "{refused:?}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "a clear error, not a hang"
     );
 
     // Back, empty: the topic's history and epoch are gone.

@@ -394,10 +394,10 @@ async fn a_restarted_server_is_reconnected_to_and_its_new_epoch_is_told() {
         matches!(e, ConnectionEvent::Disconnected(_))
     })
     .await;
-    let started = Instant::now();
-    let outcome = short.call::<i64>("add", [1, 1]).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(30), short.call::<i64>("add", [1, 1]))
+        .await
+        .expect("the call ends by its own timeout, never hangs");
     assert!(matches!(outcome, Err(CallError::Timeout(_))), "{outcome:?}");
-    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[tokio::test]
