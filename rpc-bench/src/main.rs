@@ -2,12 +2,15 @@
 //!
 //! `cargo run --release -p rpc-bench -- all` runs every scenario against
 //! each server in a child process on 127.0.0.1 and prints one line per
-//! scenario and server, then the ratios against the targets. `seq`,
-//! `concurrent`, `multi-conn` and `batch` drive every server with the same
-//! bare WebSocket client, so they compare servers; the `-client` scenarios
-//! use each library's own client end to end. `--quick` is a
-//! small version (a test runs it); `--runs N` takes the median of N runs;
-//! `--only seq,batch` picks scenarios. `rpc-bench soak --minutes N` churns
+//! scenario and server, then the ratios against the targets. The plain
+//! scenarios drive every server with the same bare WebSocket client, so they
+//! compare servers; the `-client` scenarios use each library's own client
+//! end to end and are printed apart. Every answer and item is checked: a
+//! wrong or missing one fails the run. `--runs N` interleaves N runs,
+//! rotating the order of the servers, and prints each figure's median.
+//! `--quick` is a small version (a test runs it); `--only seq,batch` picks
+//! scenarios. `rpc-bench instructions` counts each server's instructions
+//! per operation under callgrind (see `instructions.rs`). `rpc-bench soak --minutes N` churns
 //! clients against a wirecall server with invariants checked live (see
 //! `soak.rs`). `rpc-bench reconnect --clients N` restarts a server under N
 //! reconnecting subscribers and reports how fast they resume and what they
@@ -19,20 +22,24 @@
 // Measurements count far below 2^52 and convert to f64 for rates.
 #![allow(clippy::cast_precision_loss, clippy::cast_sign_loss)]
 
+mod bare;
 mod cluster;
+mod frames;
+mod idle;
+mod instructions;
 mod measure;
+mod own_client;
 mod reconnect;
 mod report;
 mod servers;
 mod soak;
-mod workloads;
 
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
-use measure::Outcome;
-use workloads::{Caller, Kind};
+use measure::{Outcome, Summary};
+use servers::Kind;
 
 /// How big each scenario is.
 struct Sizes {
@@ -91,14 +98,28 @@ fn idle_large() -> usize {
 }
 
 /// A server in a child process; killed when dropped.
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
+pub(crate) struct ServerProcess {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
 }
 
 impl ServerProcess {
     fn start(kind: Kind) -> ServerProcess {
-        let mut child = Command::new(std::env::current_exe().expect("own path"))
+        ServerProcess::start_with(kind, &[])
+    }
+
+    /// Starts the server under `wrapper` (e.g. valgrind and its flags).
+    pub(crate) fn start_with(kind: Kind, wrapper: &[&str]) -> ServerProcess {
+        let own = std::env::current_exe().expect("own path");
+        let mut command = match wrapper.split_first() {
+            Some((program, flags)) => {
+                let mut command = Command::new(program);
+                command.args(flags).arg(own);
+                command
+            }
+            None => Command::new(own),
+        };
+        let mut child = command
             .args(["serve", kind.name()])
             .stdout(Stdio::piped())
             .spawn()
@@ -126,53 +147,101 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Every scenario, in the order they run.
-pub(crate) const SCENARIOS: [&str; 11] = [
+/// Every scenario, in the order they run: first the servers compared with
+/// one bare client, then each library's own client.
+pub(crate) const SCENARIOS: [&str; 13] = [
     "seq",
     "concurrent",
     "multi-conn",
     "batch",
-    "seq-client",
-    "concurrent-client",
     "subscription",
     "fan-out",
     "idle-small",
     "idle-large",
     "connect",
+    "seq-client",
+    "concurrent-client",
+    "subscription-client",
+    "fan-out-client",
 ];
 
+/// The servers a scenario runs against; the echo cannot push or be a client.
 fn kinds(scenario: &str) -> &'static [Kind] {
     match scenario {
         "subscription" | "fan-out" => &[Kind::Jsonrpsee, Kind::Wirecall],
+        s if s.ends_with("-client") => &[Kind::Jsonrpsee, Kind::Wirecall],
         _ => &[Kind::Raw, Kind::Jsonrpsee, Kind::Wirecall],
     }
 }
 
-async fn run_once(kind: Kind, scenario: &str, sizes: &Sizes) -> Outcome {
+async fn run_once(kind: Kind, scenario: &str, sizes: &Sizes) -> Result<Outcome, String> {
     let server = ServerProcess::start(kind);
     let url = format!("ws://{}/", server.addr);
     let pid = server.child.id();
     let (server_before, client_before) =
         (measure::cpu_us(pid), measure::cpu_us(std::process::id()));
     let mut outcome = match scenario {
-        "seq" => workloads::calls(kind, Caller::Raw, &url, 1, 1, sizes.seq, 1).await,
-        "concurrent" => workloads::calls(kind, Caller::Raw, &url, 1, 64, sizes.concurrent, 1).await,
-        "multi-conn" => workloads::calls(kind, Caller::Raw, &url, 32, 16, sizes.multi, 1).await,
-        "batch" => workloads::calls(kind, Caller::Raw, &url, 1, 1, sizes.batches, 100).await,
-        "seq-client" => workloads::calls(kind, Caller::Own, &url, 1, 1, sizes.seq, 1).await,
-        "concurrent-client" => {
-            workloads::calls(kind, Caller::Own, &url, 1, 64, sizes.concurrent, 1).await
-        }
-        "subscription" => workloads::subscription(kind, &url, sizes.items).await,
-        "fan-out" => workloads::fan_out(kind, &url, sizes.fan_conns, sizes.fan_subs).await,
-        "idle-small" => workloads::idle_memory(kind, server.addr, pid, sizes.idle[0]).await,
-        "idle-large" => workloads::idle_memory(kind, server.addr, pid, sizes.idle[1]).await,
-        "connect" => workloads::connect_rate(server.addr, sizes.connects, 8).await,
-        other => panic!("unknown scenario {other}"),
-    };
+        "seq" => bare::calls(kind, &url, 1, 1, sizes.seq, 1).await,
+        "concurrent" => bare::calls(kind, &url, 1, 64, sizes.concurrent, 1).await,
+        "multi-conn" => bare::calls(kind, &url, 32, 16, sizes.multi, 1).await,
+        "batch" => bare::calls(kind, &url, 1, 1, sizes.batches, 100).await,
+        "subscription" => bare::subscription(&url, sizes.items).await,
+        "fan-out" => bare::fan_out(&url, sizes.fan_conns, sizes.fan_subs).await,
+        "idle-small" => idle::idle_memory(kind, server.addr, pid, sizes.idle[0]).await,
+        "idle-large" => idle::idle_memory(kind, server.addr, pid, sizes.idle[1]).await,
+        "connect" => idle::connect_rate(server.addr, sizes.connects, 8).await,
+        "seq-client" => own_client::calls(kind, &url, 1, sizes.seq).await,
+        "concurrent-client" => own_client::calls(kind, &url, 64, sizes.concurrent).await,
+        "subscription-client" => own_client::subscription(kind, &url, sizes.items).await,
+        "fan-out-client" => own_client::fan_out(kind, &url, sizes.fan_conns, sizes.fan_subs).await,
+        other => Err(format!("unknown scenario {other}")),
+    }
+    .map_err(|failure| format!("{scenario} against {}: {failure}", kind.name()))?;
     outcome.server_cpu_us = measure::cpu_us(pid).saturating_sub(server_before);
     outcome.client_cpu_us = measure::cpu_us(std::process::id()).saturating_sub(client_before);
-    outcome
+    Ok(outcome)
+}
+
+/// Runs the chosen scenarios `runs` times, interleaved: each round runs
+/// every scenario once against each server, in an order rotated per round
+/// so that drift on a busy machine does not line up with one server.
+fn run_all(runtime: &tokio::runtime::Runtime, options: &Options) -> Result<(), String> {
+    let sizes = Sizes::new(options.quick);
+    let chosen: Vec<&str> = SCENARIOS
+        .iter()
+        .copied()
+        .filter(|s| options.only.iter().any(|o| o == s))
+        .collect();
+    let mut runs: Vec<(&str, Kind, Vec<Summary>)> = chosen
+        .iter()
+        .flat_map(|&scenario| {
+            kinds(scenario)
+                .iter()
+                .map(move |&kind| (scenario, kind, Vec::new()))
+        })
+        .collect();
+    for round in 0..options.runs.max(1) {
+        for &scenario in &chosen {
+            let mut order = kinds(scenario).to_vec();
+            let turn = round % order.len();
+            order.rotate_left(turn);
+            for kind in order {
+                let outcome = runtime.block_on(run_once(kind, scenario, &sizes))?;
+                let slot = runs
+                    .iter_mut()
+                    .find(|(s, k, _)| *s == scenario && *k == kind)
+                    .expect("every pair has a slot");
+                slot.2.push(Summary::of(outcome));
+            }
+        }
+    }
+    let results: Vec<(&str, Kind, Summary)> = runs
+        .into_iter()
+        .map(|(scenario, kind, runs)| (scenario, kind, Summary::median(runs)))
+        .collect();
+    report::table(&results);
+    report::ratios(&results);
+    Ok(())
 }
 
 struct Options {
@@ -261,20 +330,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     match args.first().map(String::as_str) {
         Some("serve") => runtime.block_on(servers::serve(args.get(1).map_or("", String::as_str))),
-        Some("all") => {
-            let options = options(&args[1..])?;
-            let sizes = Sizes::new(options.quick);
-            let mut results = Vec::new();
-            for scenario in SCENARIOS.iter().filter(|s| options.only.iter().any(|o| o == *s)) {
-                for &kind in kinds(scenario) {
-                    let runs = (0..options.runs.max(1)).map(|_| runtime.block_on(run_once(kind, scenario, &sizes))).collect();
-                    let mut outcome = measure::median(runs);
-                    report::line(scenario, kind, &mut outcome);
-                    results.push((scenario.to_string(), kind, outcome));
-                }
-            }
-            report::ratios(&mut results);
-            Ok(())
+        Some("all") => Ok(run_all(&runtime, &options(&args[1..])?)?),
+        Some("instructions") => {
+            let ops = instructions::options(&args[1..])?;
+            runtime
+                .block_on(instructions::run(ops))
+                .map_err(|failure| format!("the instruction count failed: {failure}").into())
         }
         Some("soak") => {
             let (minutes, clients) = soak_options(&args[1..])?;
@@ -301,6 +362,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .block_on(reconnect::run(clients, lose_history))
                 .map_err(|failures| format!("the reconnect run broke invariants:\n{failures}").into())
         }
-        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] | rpc-bench soak [--minutes N] [--clients N] | rpc-bench reconnect [--clients N] [--lose-history] | rpc-bench cluster-fanout [--subscriptions N] | rpc-bench serve raw|jsonrpsee|wirecall".into()),
+        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] | rpc-bench instructions [--quick] | rpc-bench soak [--minutes N] [--clients N] | rpc-bench reconnect [--clients N] [--lose-history] | rpc-bench cluster-fanout [--subscriptions N] | rpc-bench serve raw|jsonrpsee|wirecall".into()),
     }
 }

@@ -83,9 +83,62 @@ pub(crate) fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The median of `runs` by throughput (the middle run, not averaged figures).
-pub(crate) fn median(mut runs: Vec<Outcome>) -> Outcome {
-    runs.sort_by(|a, b| a.ops_per_sec().total_cmp(&b.ops_per_sec()));
-    let middle = runs.len() / 2;
-    runs.swap_remove(middle)
+/// One server's figures for one scenario, from one run or the medians of
+/// several.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Summary {
+    pub(crate) rate: f64,
+    pub(crate) p50_us: Option<f64>,
+    pub(crate) p99_us: Option<f64>,
+    pub(crate) server_us: f64,
+    pub(crate) client_us: f64,
+    pub(crate) figure: Option<f64>,
+    /// The note of the run with the median rate.
+    pub(crate) note: String,
+    pub(crate) runs: usize,
+}
+
+impl Summary {
+    pub(crate) fn of(mut outcome: Outcome) -> Summary {
+        Summary {
+            rate: outcome.ops_per_sec(),
+            p50_us: outcome.percentile_us(0.5),
+            p99_us: outcome.percentile_us(0.99),
+            server_us: outcome.server_us_per_op(),
+            client_us: outcome.client_us_per_op(),
+            figure: outcome.figure,
+            note: outcome.note,
+            runs: 1,
+        }
+    }
+
+    /// Each figure's median over `runs`, taken figure by figure.
+    pub(crate) fn median(mut runs: Vec<Summary>) -> Summary {
+        fn middle(mut values: Vec<f64>) -> Option<f64> {
+            values.sort_by(f64::total_cmp);
+            values.get(values.len() / 2).copied()
+        }
+        let of = |pick: fn(&Summary) -> Option<f64>, runs: &[Summary]| {
+            middle(runs.iter().filter_map(pick).collect())
+        };
+        let rate = of(|s| Some(s.rate), &runs).unwrap_or(0.0);
+        let p50_us = of(|s| s.p50_us, &runs);
+        let p99_us = of(|s| s.p99_us, &runs);
+        let server_us = of(|s| Some(s.server_us), &runs).unwrap_or(0.0);
+        let client_us = of(|s| Some(s.client_us), &runs).unwrap_or(0.0);
+        let figure = of(|s| s.figure, &runs);
+        let count = runs.len();
+        runs.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+        let note = runs.swap_remove(count / 2).note;
+        Summary {
+            rate,
+            p50_us,
+            p99_us,
+            server_us,
+            client_us,
+            figure,
+            note,
+            runs: count,
+        }
+    }
 }

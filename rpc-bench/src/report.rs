@@ -1,170 +1,146 @@
-//! Printing: one line per scenario and server, then ratios against targets.
+//! Printing: one line per scenario and server, the servers compared with one
+//! bare client apart from each library's own client, then the ratios
+//! against the targets.
 
-use crate::measure::Outcome;
-use crate::workloads::Kind;
+use crate::measure::Summary;
+use crate::servers::Kind;
 
-pub(crate) fn line(scenario: &str, kind: Kind, outcome: &mut Outcome) {
-    let p50 = outcome
-        .percentile_us(0.5)
-        .map_or("-".into(), |v| format!("{v:.1}"));
-    let p99 = outcome
-        .percentile_us(0.99)
-        .map_or("-".into(), |v| format!("{v:.1}"));
+type Results<'a> = [(&'a str, Kind, Summary)];
+
+fn line(scenario: &str, kind: Kind, summary: &Summary) {
+    let us = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.1}"));
     println!(
-        "{scenario:<18}{:<10}{:>12.0} ops/s  p50 {p50:>8} µs  p99 {p99:>8} µs  server {:>7.2} µs/op  client {:>7.2} µs/op  {}",
+        "{scenario:<20}{:<10}{:>12.0} ops/s  p50 {:>8} µs  p99 {:>8} µs  server {:>7.2} µs/op  client {:>7.2} µs/op  {}",
         kind.name(),
-        outcome.ops_per_sec(),
-        outcome.server_us_per_op(),
-        outcome.client_us_per_op(),
-        outcome.note
+        summary.rate,
+        us(summary.p50_us),
+        us(summary.p99_us),
+        summary.server_us,
+        summary.client_us,
+        summary.note
     );
 }
 
-fn find<'a>(
-    results: &'a mut [(String, Kind, Outcome)],
-    scenario: &str,
-    kind: Kind,
-) -> Option<&'a mut Outcome> {
-    results
-        .iter_mut()
-        .find(|(s, k, _)| s == scenario && *k == kind)
-        .map(|(_, _, o)| o)
+pub(crate) fn table(results: &Results<'_>) {
+    let runs = results.first().map_or(0, |(_, _, s)| s.runs);
+    println!("medians of {runs} interleaved run(s); CPU from 10 ms ticks");
+    println!("\nservers, one bare client for all:");
+    for (scenario, kind, summary) in results.iter().filter(|(s, _, _)| !s.ends_with("-client")) {
+        line(scenario, *kind, summary);
+    }
+    println!("\neach library's own client, end to end:");
+    for (scenario, kind, summary) in results.iter().filter(|(s, _, _)| s.ends_with("-client")) {
+        line(scenario, *kind, summary);
+    }
 }
 
-fn check(name: &str, value: f64, target: &str, met: bool) {
-    let verdict = if met { "met" } else { "MISSED" };
-    println!("  {name:<58} {value:>7.2}×   target {target:<8} {verdict}");
+fn get<'a>(results: &'a Results<'_>, scenario: &str, kind: Kind) -> Option<&'a Summary> {
+    results
+        .iter()
+        .find(|(s, k, _)| *s == scenario && *k == kind)
+        .map(|(_, _, summary)| summary)
+}
+
+/// Prints one ratio; `target` is `(at most?, bound)` or none.
+fn check(name: &str, value: f64, target: Option<(bool, f64)>) {
+    let (target, verdict) = match target {
+        Some((true, bound)) => (
+            format!("≤ {bound}"),
+            if value <= bound { "met" } else { "MISSED" },
+        ),
+        Some((false, bound)) => (
+            format!("≥ {bound}"),
+            if value >= bound { "met" } else { "MISSED" },
+        ),
+        None => ("-".into(), ""),
+    };
+    println!("  {name:<62} {value:>7.2}×   target {target:<7} {verdict}");
 }
 
 /// Ratios of wirecall against the floor and the incumbent.
-#[allow(clippy::too_many_lines)] // one check after another, in scenario order
-pub(crate) fn ratios(results: &mut [(String, Kind, Outcome)]) {
-    println!("\nratios (wirecall against raw echo and jsonrpsee):");
-    let mut get = |scenario: &str, kind: Kind| {
-        find(results, scenario, kind).map(|o| {
-            let p50 = o.percentile_us(0.5).unwrap_or(f64::NAN);
-            (
-                o.ops_per_sec(),
-                p50,
-                o.server_us_per_op(),
-                o.figure.unwrap_or(f64::NAN),
-            )
-        })
+pub(crate) fn ratios(results: &Results<'_>) {
+    use Kind::{Jsonrpsee, Raw, Wirecall};
+    println!("\nratios (wirecall against the raw echo and jsonrpsee):");
+    let pair = |scenario: &str, other: Kind| {
+        Some((
+            get(results, scenario, Wirecall)?,
+            get(results, scenario, other)?,
+        ))
     };
-    if let (Some(w), Some(r), Some(j)) = (
-        get("seq", Kind::Wirecall),
-        get("seq", Kind::Raw),
-        get("seq", Kind::Jsonrpsee),
-    ) {
+    if let Some((w, r)) = pair("seq", Raw) {
         check(
             "seq: p50 latency vs raw echo",
-            w.1 / r.1,
-            "≤ 1.15",
-            w.1 / r.1 <= 1.15,
+            w.p50_us.unwrap_or(f64::NAN) / r.p50_us.unwrap_or(f64::NAN),
+            None,
         );
-        check(
-            "seq: calls/s vs jsonrpsee",
-            w.0 / j.0,
-            "≥ 1.5",
-            w.0 / j.0 >= 1.5,
-        );
-        check(
-            "seq: server CPU per call vs raw echo",
-            w.2 / r.2,
-            "≤ 1.2",
-            w.2 / r.2 <= 1.2,
-        );
+    }
+    if let Some((w, j)) = pair("seq", Jsonrpsee) {
+        check("seq: calls/s vs jsonrpsee", w.rate / j.rate, None);
     }
     for scenario in ["concurrent", "multi-conn"] {
-        if let (Some(w), Some(r), Some(j)) = (
-            get(scenario, Kind::Wirecall),
-            get(scenario, Kind::Raw),
-            get(scenario, Kind::Jsonrpsee),
-        ) {
+        if let Some((w, r)) = pair(scenario, Raw) {
+            let target = (scenario == "concurrent").then_some((false, 1.0));
             check(
                 &format!("{scenario}: calls/s vs raw pipelined echo"),
-                w.0 / r.0,
-                "≥ 1.0",
-                w.0 / r.0 >= 1.0,
+                w.rate / r.rate,
+                target,
             );
+        }
+        if let Some((w, j)) = pair(scenario, Jsonrpsee) {
             check(
                 &format!("{scenario}: calls/s vs jsonrpsee"),
-                w.0 / j.0,
-                "≥ 1.3",
-                w.0 / j.0 >= 1.3,
+                w.rate / j.rate,
+                None,
             );
         }
     }
-    for scenario in ["seq-client", "concurrent-client"] {
-        if let (Some(w), Some(j)) = (
-            get(scenario, Kind::Wirecall),
-            get(scenario, Kind::Jsonrpsee),
-        ) {
-            check(
-                &format!("{scenario}: calls/s vs jsonrpsee, both own clients"),
-                w.0 / j.0,
-                "-",
-                true,
-            );
-        }
+    if let Some((w, j)) = pair("batch", Jsonrpsee) {
+        check("batch: calls/s vs jsonrpsee", w.rate / j.rate, None);
     }
-    if let (Some(w), Some(j)) = (get("batch", Kind::Wirecall), get("batch", Kind::Jsonrpsee)) {
-        check(
-            "batch: calls/s vs jsonrpsee",
-            w.0 / j.0,
-            "≥ 1.3",
-            w.0 / j.0 >= 1.3,
-        );
-    }
-    if let (Some(w), Some(j)) = (
-        get("subscription", Kind::Wirecall),
-        get("subscription", Kind::Jsonrpsee),
-    ) {
+    if let Some((w, j)) = pair("subscription", Jsonrpsee) {
         check(
             "subscription: items/s vs jsonrpsee",
-            w.0 / j.0,
-            "≥ 1.5",
-            w.0 / j.0 >= 1.5,
-        );
-        println!(
-            "  subscription: wirecall silently lost {} items (target 0); jsonrpsee lost {}",
-            w.3, j.3
+            w.rate / j.rate,
+            Some((false, 2.5)),
         );
     }
-    if let (Some(w), Some(j)) = (
-        get("fan-out", Kind::Wirecall),
-        get("fan-out", Kind::Jsonrpsee),
-    ) {
+    if let Some((w, j)) = pair("fan-out", Jsonrpsee) {
+        let (w, j) = (w.figure.unwrap_or(f64::NAN), j.figure.unwrap_or(f64::NAN));
         check(
-            "fan-out: time to reach every subscriber vs jsonrpsee",
-            w.3 / j.3,
-            "-",
-            true,
+            "fan-out: time to reach every subscription vs jsonrpsee",
+            w / j,
+            Some((true, 0.5)),
         );
     }
     for scenario in ["idle-small", "idle-large"] {
-        if let (Some(w), Some(j)) = (
-            get(scenario, Kind::Wirecall),
-            get(scenario, Kind::Jsonrpsee),
-        ) {
+        if let Some((w, r)) = pair(scenario, Raw) {
+            let (w, r) = (w.figure.unwrap_or(f64::NAN), r.figure.unwrap_or(f64::NAN));
             check(
-                &format!("{scenario}: memory per idle connection vs jsonrpsee"),
-                w.3 / j.3,
-                "≤ 0.4",
-                w.3 / j.3 <= 0.4,
+                &format!("{scenario}: memory per idle connection vs raw echo"),
+                w / r,
+                None,
             );
-            println!(
-                "  {scenario}: wirecall {:.1} KiB/conn (target ≤ 8 at 50 000)",
-                w.3
+            println!("  {scenario}: wirecall {w:.1} KiB/conn, echo {r:.1} (target ≤ 7.0 KiB)");
+        }
+    }
+    if let Some((w, j)) = pair("connect", Jsonrpsee) {
+        check("connect: handshakes/s vs jsonrpsee", w.rate / j.rate, None);
+    }
+    for scenario in ["seq-client", "concurrent-client", "subscription-client"] {
+        if let Some((w, j)) = pair(scenario, Jsonrpsee) {
+            check(
+                &format!("{scenario}: rate vs jsonrpsee, each its own client"),
+                w.rate / j.rate,
+                None,
             );
         }
     }
-    if let (Some(w), Some(r), Some(j)) = (
-        get("connect", Kind::Wirecall),
-        get("connect", Kind::Raw),
-        get("connect", Kind::Jsonrpsee),
-    ) {
-        check("connect: handshakes/s vs raw", w.0 / r.0, "-", true);
-        check("connect: handshakes/s vs jsonrpsee", w.0 / j.0, "-", true);
+    if let Some((w, j)) = pair("fan-out-client", Jsonrpsee) {
+        let (w, j) = (w.figure.unwrap_or(f64::NAN), j.figure.unwrap_or(f64::NAN));
+        check(
+            "fan-out-client: time vs jsonrpsee, each its own client",
+            w / j,
+            None,
+        );
     }
 }

@@ -13,6 +13,24 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use wirecall::bus::{self, Bus, InProcessBus};
 use wirecall::{ErrorObject, PendingSubscription};
 
+/// Which server (and matching client) a workload runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Raw,
+    Jsonrpsee,
+    Wirecall,
+}
+
+impl Kind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Raw => "raw",
+            Kind::Jsonrpsee => "jsonrpsee",
+            Kind::Wirecall => "wirecall",
+        }
+    }
+}
+
 /// Connections every server accepts (the idle-memory scenario opens 50 000).
 const MAX_CONNECTIONS: u32 = 100_000;
 

@@ -18,13 +18,15 @@ fn quick_run_reports_every_scenario() {
         "concurrent",
         "multi-conn",
         "batch",
-        "seq-client",
-        "concurrent-client",
         "subscription",
         "fan-out",
         "idle-small",
         "idle-large",
         "connect",
+        "seq-client",
+        "concurrent-client",
+        "subscription-client",
+        "fan-out-client",
     ] {
         assert!(
             stdout
@@ -34,6 +36,43 @@ fn quick_run_reports_every_scenario() {
         );
     }
     assert!(stdout.contains("ratios"), "{stdout}");
+    // The bare client saw every item of the subscription from both servers.
+    let lost = stdout
+        .lines()
+        .filter(|l| l.starts_with("subscription ") && l.contains("silently lost 0"))
+        .count();
+    assert_eq!(lost, 2, "{stdout}");
+}
+
+#[test]
+fn instruction_counts_cover_every_server_and_operation() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rpc-bench"))
+        .args(["instructions", "--quick"])
+        .output()
+        .expect("the instruction count runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for operation in [
+        "seq call",
+        "call in a batch of 100",
+        "subscription item",
+        "fan-out delivery",
+    ] {
+        let row = stdout
+            .lines()
+            .find(|l| l.starts_with(operation))
+            .unwrap_or_else(|| panic!("no {operation} row:\n{stdout}"));
+        // wirecall's and jsonrpsee's counts are numbers, never a dash.
+        let cells: Vec<&str> = row[operation.len()..].split_whitespace().collect();
+        assert!(
+            cells[1].parse::<f64>().is_ok() && cells[2].parse::<f64>().is_ok(),
+            "{row}"
+        );
+    }
 }
 
 #[test]
