@@ -18,6 +18,8 @@ use crate::ServerProcess;
 
 /// How many operations each count covers.
 pub(crate) struct Ops {
+    /// Keep the dumps for `callgrind_annotate` instead of deleting them.
+    keep: bool,
     seq: u64,
     batches: u64,
     items: u64,
@@ -26,10 +28,18 @@ pub(crate) struct Ops {
     publishes: u64,
 }
 
-/// `--quick` counts fewer operations (a test runs it).
+/// `--quick` counts fewer operations (a test runs it); `--keep` keeps the
+/// dumps (one per operation and server, in order) for `callgrind_annotate`.
 pub(crate) fn options(args: &[String]) -> Result<Ops, String> {
-    match args {
+    let keep = args.iter().any(|a| a == "--keep");
+    let args: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "--keep")
+        .collect();
+    match args[..] {
         [] => Ok(Ops {
+            keep,
             seq: 2_000,
             batches: 100,
             items: 20_000,
@@ -37,7 +47,8 @@ pub(crate) fn options(args: &[String]) -> Result<Ops, String> {
             fan_subs: 10,
             publishes: 10,
         }),
-        [quick] if quick == "--quick" => Ok(Ops {
+        ["--quick"] => Ok(Ops {
+            keep,
             seq: 100,
             batches: 5,
             items: 1_000,
@@ -45,7 +56,7 @@ pub(crate) fn options(args: &[String]) -> Result<Ops, String> {
             fan_subs: 5,
             publishes: 2,
         }),
-        _ => Err("usage: rpc-bench instructions [--quick]".into()),
+        _ => Err("usage: rpc-bench instructions [--quick] [--keep]".into()),
     }
 }
 
@@ -78,8 +89,12 @@ pub(crate) async fn run(ops: Ops) -> Result<(), String> {
         let counted = count_server(kind, &ops, &dir).await;
         counts.push(counted?);
     }
-    let _ = std::fs::remove_dir_all(&dir);
     print_table(&kinds, &counts, &ops);
+    if ops.keep {
+        println!("dumps kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     Ok(())
 }
 

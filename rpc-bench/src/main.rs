@@ -362,6 +362,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .block_on(reconnect::run(clients, lose_history))
                 .map_err(|failures| format!("the reconnect run broke invariants:\n{failures}").into())
         }
-        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] | rpc-bench instructions [--quick] | rpc-bench soak [--minutes N] [--clients N] | rpc-bench reconnect [--clients N] [--lose-history] | rpc-bench cluster-fanout [--subscriptions N] | rpc-bench serve raw|jsonrpsee|wirecall".into()),
+        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] | rpc-bench instructions [--quick] [--keep] | rpc-bench soak [--minutes N] [--clients N] | rpc-bench reconnect [--clients N] [--lose-history] | rpc-bench cluster-fanout [--subscriptions N] | rpc-bench serve raw|jsonrpsee|wirecall".into()),
     }
 }

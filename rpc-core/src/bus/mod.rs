@@ -117,6 +117,9 @@ pub async fn forward<T: Serialize>(
     sink: &SubscriptionSink<T>,
 ) -> Result<(), SendError> {
     use futures_util::StreamExt;
+    // One wait for the end, kept across items rather than made per item.
+    let closed = sink.closed();
+    tokio::pin!(closed);
     loop {
         tokio::select! {
             event = topic.next() => match event {
@@ -125,7 +128,7 @@ pub async fn forward<T: Serialize>(
                 Some(BusEvent::Resumed(resume)) => sink.report_resumed(resume),
                 None => return Ok(()),
             },
-            () = sink.closed() => return Err(SendError::Closed),
+            () = &mut closed => return Err(SendError::Closed),
         }
     }
 }

@@ -12,6 +12,7 @@ mod inbound;
 mod reconnect;
 mod reconnect_policy;
 mod task;
+mod wake_gate;
 mod writer;
 
 use std::fmt::{self, Display};

@@ -8,12 +8,13 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::pin::Pin;
 
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
+use std::task::Poll;
 use std::time::Instant;
 
-use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -21,6 +22,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_util::sync::CancellationToken;
 
+use super::wake_gate::WakeGate;
 use super::{inbound, writer};
 use crate::protocol::{encode, ErrorObject, Id, Message};
 use crate::router::{prepare_message, Context, Reply, Router};
@@ -30,8 +32,10 @@ pub(super) struct IoTask {
     session: Arc<Session>,
     router: Arc<Router>,
     ctx: Context,
-    /// Cancelled to ask for a graceful stop, if the owner can ask.
-    drain: Option<CancellationToken>,
+    /// Resolves when a graceful stop is asked for or the session ends.
+    /// Made once and kept: a fresh wait on a token each time round the
+    /// loop would register and unregister a waiter on every wake.
+    stop: Pin<Box<dyn Future<Output = Event> + Send + Sync>>,
     permits: Arc<Semaphore>,
     tasks: JoinSet<()>,
     last_heard: Instant,
@@ -42,6 +46,10 @@ pub(super) struct IoTask {
     parked: VecDeque<(String, u32)>,
     /// Answers computed in this task, written before the next read.
     outbox: Vec<Reply>,
+    /// Skips reading until the socket has woken the task.
+    read_gate: WakeGate,
+    /// Skips `stop` until a token has woken the task.
+    stop_gate: WakeGate,
 }
 
 /// Parked request frames at which the task stops reading.
@@ -80,16 +88,19 @@ impl IoTask {
         drain: Option<CancellationToken>,
     ) -> IoTask {
         let permits = Arc::new(Semaphore::new(session.config.max_in_flight.max(1)));
+        let session_token = session.token().clone();
         IoTask {
             session,
             router,
             ctx,
-            drain,
+            stop: Box::pin(stop_asked(drain, session_token)),
             permits,
             tasks: JoinSet::new(),
             last_heard: Instant::now(),
             parked: VecDeque::new(),
             outbox: Vec::new(),
+            read_gate: WakeGate::new(),
+            stop_gate: WakeGate::new(),
         }
     }
 
@@ -202,9 +213,12 @@ impl IoTask {
                 }
                 handled += 1;
                 if handled < writer::COALESCE && self.parked.len() < PARK_MAX {
-                    next = ws.next().now_or_never();
+                    next = self.read_gate.try_poll(|cx| ws.poll_next_unpin(cx));
                 }
             }
+            // Once per wake, not per frame: the clock is read only for the
+            // keep-alive, which counts in seconds.
+            self.last_heard = Instant::now();
             if let Err(closed) = self.flush_outbox(ws).await {
                 return End::Closed(closed);
             }
@@ -220,13 +234,14 @@ impl IoTask {
         let parked_weight = self.parked.front().map_or(1, |(_, weight)| *weight);
         tokio::select! {
             biased;
-            () = shutdown_asked(self.drain.as_ref()) => Event::Drain,
-            () = self.session.token().cancelled() => Event::Ended,
+            stop = std::future::poll_fn(|cx| self.stop_gate.poll(cx, |cx| self.stop.as_mut().poll(cx))) => stop,
             Ok(permit) = self.permits.clone().acquire_many_owned(parked_weight), if !self.parked.is_empty() => {
                 Event::Permit(permit)
             }
             Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => Event::Joined,
-            next = ws.next(), if self.parked.len() < PARK_MAX => Event::Read(next),
+            next = std::future::poll_fn(|cx| self.read_gate.poll(cx, |cx| ws.poll_next_unpin(cx))), if self.parked.len() < PARK_MAX => {
+                Event::Read(next)
+            }
             _ = keepalive.tick() => Event::Tick,
         }
     }
@@ -240,12 +255,8 @@ impl IoTask {
     where
         W: Sink<WsMessage, Error = WsError> + Unpin,
     {
-        self.last_heard = Instant::now();
         match next {
-            Some(Ok(WsMessage::Text(text))) => {
-                self.on_frame(text.as_str());
-                self.last_heard = Instant::now();
-            }
+            Some(Ok(WsMessage::Text(text))) => self.on_frame(text.as_str()),
             Some(Ok(WsMessage::Binary(bytes))) => {
                 if let Ok(text) = std::str::from_utf8(&bytes) {
                     self.on_frame(text);
@@ -286,16 +297,14 @@ impl IoTask {
         if self.outbox.is_empty() {
             return Ok(());
         }
-        let replies = std::mem::take(&mut self.outbox);
+        let timeout = self.session.config.write_timeout;
         let mut release = Vec::new();
-        let frames: Vec<String> = replies
-            .into_iter()
-            .map(|reply| {
-                release.extend(reply.release);
-                reply.frame
-            })
-            .collect();
-        writer::write_frames(ws, frames, self.session.config.write_timeout).await?;
+        // Drained in place: the outbox keeps its room for the next answers.
+        let frames = self.outbox.drain(..).map(|reply| {
+            release.extend(reply.release);
+            reply.frame
+        });
+        writer::write_frames(ws, frames, timeout).await?;
         for gate in release {
             let _ = gate.send(());
         }
@@ -404,34 +413,35 @@ impl IoTask {
     }
 
     fn dispatch(&mut self, message: Message<'_>, permit: Option<OwnedSemaphorePermit>) {
-        let reply = prepare_message(&self.router, message, &self.ctx);
-        let mut reply = Box::pin(reply);
+        let mut started = prepare_message(&self.router, message, &self.ctx);
         // Most handlers finish without waiting: answer those here and save a task.
-        let polled = reply.as_mut().poll(&mut TaskContext::from_waker(
-            futures_util::task::noop_waker_ref(),
-        ));
-        match polled {
-            Poll::Ready(reply) => {
-                drop(permit);
-                self.outbox.extend(reply);
-            }
-            Poll::Pending => {
-                let session = self.session.clone();
-                self.tasks.spawn(async move {
-                    let reply = reply.await;
-                    send_reply(&session, reply).await;
-                    drop(permit);
-                });
-            }
+        if let Poll::Ready(reply) = started.poll_now() {
+            drop(permit);
+            self.outbox.extend(reply);
+            return;
         }
+        let session = self.session.clone();
+        self.tasks.spawn(async move {
+            let reply = started.finish().await;
+            send_reply(&session, reply).await;
+            drop(permit);
+        });
     }
 }
 
-/// Resolves when `drain` is cancelled; never without one.
-async fn shutdown_asked(drain: Option<&CancellationToken>) {
-    match drain {
-        Some(drain) => drain.cancelled().await,
-        None => std::future::pending().await,
+/// Resolves with [`Event::Drain`] when `drain` is cancelled (never without
+/// one), or with [`Event::Ended`] when the session ends; a stop first.
+async fn stop_asked(drain: Option<CancellationToken>, session: CancellationToken) -> Event {
+    let drained = async {
+        match drain {
+            Some(drain) => drain.cancelled_owned().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        () = drained => Event::Drain,
+        () = session.cancelled_owned() => Event::Ended,
     }
 }
 

@@ -19,6 +19,8 @@
 //! {"missed":n}` (n items are gone from history; the rest follow) or
 //! `"resumed":{"reset":true}` (the position's epoch is gone: live from now).
 
+use std::fmt::Write as _;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -126,26 +128,44 @@ pub(crate) fn parse_notice(params: &RawValue) -> Option<Notice<'_>> {
     })
 }
 
-/// An item: `{"jsonrpc":"2.0","method":…,"params":{"subscription":…,"result":…}}`.
-pub(crate) fn item(notification: &str, id: &RawValue, item: &RawValue) -> String {
-    member(notification, id, "result", item.get())
+/// The item frames of one subscription. Everything before the item is the
+/// same for each, so it is encoded once and copied per item.
+#[derive(Debug)]
+pub(crate) struct ItemFrames {
+    /// `{"jsonrpc":"2.0","method":…,"params":{"subscription":…,"result":`
+    prefix: Box<str>,
 }
 
-/// An item with its position: the plain item plus a `"position"` member.
-pub(crate) fn item_at(
-    notification: &str,
-    id: &RawValue,
-    item: &RawValue,
-    position: &Position,
-) -> String {
-    let mut frame = member(notification, id, "result", item.get());
-    frame.truncate(frame.len() - 2);
-    frame.push_str(r#","position":{"epoch":"#);
-    push_json_string(&mut frame, &position.epoch);
-    frame.push_str(r#","offset":"#);
-    frame.push_str(&position.offset.to_string());
-    frame.push_str("}}}");
-    frame
+impl ItemFrames {
+    pub(crate) fn new(notification: &str, id: &RawValue) -> ItemFrames {
+        let mut prefix = member(notification, id, "result", "");
+        prefix.truncate(prefix.len() - 2);
+        ItemFrames {
+            prefix: prefix.into(),
+        }
+    }
+
+    /// An item: `{"jsonrpc":"2.0","method":…,"params":{"subscription":…,"result":…}}`.
+    pub(crate) fn item(&self, item: &RawValue) -> String {
+        let mut frame = String::with_capacity(self.prefix.len() + item.get().len() + 2);
+        frame.push_str(&self.prefix);
+        frame.push_str(item.get());
+        frame.push_str("}}");
+        frame
+    }
+
+    /// An item with its position: the plain item plus a `"position"` member.
+    pub(crate) fn item_at(&self, item: &RawValue, position: &Position) -> String {
+        let mut frame = String::with_capacity(self.prefix.len() + item.get().len() + 64);
+        frame.push_str(&self.prefix);
+        frame.push_str(item.get());
+        frame.push_str(r#","position":{"epoch":"#);
+        push_json_string(&mut frame, &position.epoch);
+        frame.push_str(r#","offset":"#);
+        let _ = write!(frame, "{}", position.offset);
+        frame.push_str("}}}");
+        frame
+    }
 }
 
 /// How a resumed subscription picks up: its first notice.
@@ -229,7 +249,7 @@ mod tests {
 
     #[test]
     fn an_item_round_trips() {
-        let frame = item("tick", &raw(r#""a1""#), &raw(r#"{"n":1}"#));
+        let frame = ItemFrames::new("tick", &raw(r#""a1""#)).item(&raw(r#"{"n":1}"#));
         assert_eq!(
             frame,
             r#"{"jsonrpc":"2.0","method":"tick","params":{"subscription":"a1","result":{"n":1}}}"#
@@ -270,7 +290,7 @@ mod tests {
             epoch: std::sync::Arc::from("e1"),
             offset: 42,
         };
-        let frame = item_at("tick", &raw(r#""a1""#), &raw("7"), &position);
+        let frame = ItemFrames::new("tick", &raw(r#""a1""#)).item_at(&raw("7"), &position);
         assert_eq!(
             frame,
             r#"{"jsonrpc":"2.0","method":"tick","params":{"subscription":"a1","result":7,"position":{"epoch":"e1","offset":42}}}"#

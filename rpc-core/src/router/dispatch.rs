@@ -2,11 +2,15 @@
 //!
 //! Dispatch has two steps so the engine can spawn the second: `prepare`
 //! decodes params while they are still borrowed from the frame and starts the
-//! handler; `finish` awaits it and encodes the reply.
+//! handler; `finish` awaits it and encodes the reply. Most handlers finish
+//! without waiting, so a started message is first polled once in place
+//! (`poll_now`): those are answered with no task, no boxed future and, in a
+//! batch, no per-call bookkeeping.
 
 use std::panic::AssertUnwindSafe;
+use std::task::{Context as TaskContext, Poll};
 
-use futures_util::future::{join_all, Either};
+use futures_util::future::join_all;
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
@@ -32,6 +36,49 @@ pub(crate) enum Prepared {
 }
 
 impl Prepared {
+    /// The reply, if the value is done without waiting. Once this is ready
+    /// the value is spent: neither it nor [`Prepared::finish`] may be
+    /// called again.
+    fn poll_now(&mut self) -> Poll<Option<Reply>> {
+        let frame = match self {
+            Prepared::Call(id, Ok(future)) => match poll_once(future) {
+                Poll::Ready(outcome) => encode_outcome(id, outcome),
+                Poll::Pending => return Poll::Pending,
+            },
+            Prepared::Call(id, Err(err)) => encode::response_err(id, err),
+            Prepared::Subscribe(id, accepted) => match accepted.try_recv() {
+                Ok(Ok(accepted)) => {
+                    return Poll::Ready(Some(Reply {
+                        frame: encode::response_ok(id, &accepted.id_json),
+                        release: vec![accepted.release],
+                    }))
+                }
+                Ok(Err(err)) => encode::response_err(id, &err),
+                Err(oneshot::error::TryRecvError::Empty) => return Poll::Pending,
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    encode::response_err(id, &never_answered())
+                }
+            },
+            Prepared::Notify(future) => {
+                return match poll_once(future) {
+                    Poll::Ready(outcome) => {
+                        if let Err(err) = outcome {
+                            tracing::debug!(%err, "a notification handler failed");
+                        }
+                        Poll::Ready(None)
+                    }
+                    Poll::Pending => Poll::Pending,
+                };
+            }
+            Prepared::Reply(frame) => std::mem::take(frame),
+            Prepared::Nothing => return Poll::Ready(None),
+        };
+        Poll::Ready(Some(Reply {
+            frame,
+            release: Vec::new(),
+        }))
+    }
+
     /// Awaits the handler and encodes the reply, if one is due.
     pub(crate) async fn finish(self) -> Option<Reply> {
         let (frame, release) = match self {
@@ -42,12 +89,7 @@ impl Prepared {
                     Some(accepted.release),
                 ),
                 Ok(Err(err)) => (encode::response_err(&id, &err), None),
-                Err(_) => {
-                    let err = ErrorObject::internal_error(
-                        "the subscription was neither accepted nor rejected",
-                    );
-                    (encode::response_err(&id, &err), None)
-                }
+                Err(_) => (encode::response_err(&id, &never_answered()), None),
             },
             Prepared::Notify(future) => {
                 if let Err(err) = run(Ok(future)).await {
@@ -133,6 +175,10 @@ fn resume(
     subscribe::start(entry, Params::new(call.params), ctx, session, Some(since))
 }
 
+fn never_answered() -> ErrorObject {
+    ErrorObject::internal_error("the subscription was neither accepted nor rejected")
+}
+
 fn no_connection() -> ErrorObject {
     ErrorObject::internal_error("subscriptions need a live connection")
 }
@@ -158,6 +204,15 @@ fn not_found(router: &Router, method: &str) -> ErrorObject {
         error.message = format!("{}; did you mean `{near}`?", error.message);
     }
     error
+}
+
+/// Polls a handler once without a waker; a panic becomes -32603.
+fn poll_once(
+    future: &mut MethodFuture,
+) -> Poll<Result<Box<serde_json::value::RawValue>, ErrorObject>> {
+    let mut cx = TaskContext::from_waker(futures_util::task::noop_waker_ref());
+    std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
+        .unwrap_or_else(|panic| Poll::Ready(Err(panicked("async", &*panic))))
 }
 
 async fn run(
@@ -190,41 +245,97 @@ fn encode_outcome(
     }
 }
 
-/// Prepares every value of a message; the future answers them all, batching
-/// replies as the spec asks (none at all for a batch of notifications).
-pub(crate) fn prepare_message(
-    router: &Router,
-    message: Message<'_>,
-    ctx: &Context,
-) -> impl std::future::Future<Output = Option<Reply>> + Send + 'static {
+/// A message whose values have all been started.
+pub(crate) enum Started {
+    One(Prepared),
+    Batch(Vec<Slot>),
+}
+
+/// One value of a batch: still running, or answered (or due no answer).
+pub(crate) enum Slot {
+    Running(Prepared),
+    Done(Option<Reply>),
+}
+
+/// Starts every value of a message.
+pub(crate) fn prepare_message(router: &Router, message: Message<'_>, ctx: &Context) -> Started {
     match message {
-        Message::Single(incoming) => Either::Left(prepare(router, incoming, ctx).finish()),
-        Message::Batch(items) => {
-            let prepared: Vec<Prepared> = items
+        Message::Single(incoming) => Started::One(prepare(router, incoming, ctx)),
+        Message::Batch(items) => Started::Batch(
+            items
                 .into_iter()
-                .map(|item| prepare(router, item, ctx))
-                .collect();
-            Either::Right(finish_batch(prepared))
+                .map(|item| Slot::Running(prepare(router, item, ctx)))
+                .collect(),
+        ),
+    }
+}
+
+impl Started {
+    /// The reply, if every value is done without waiting; the values that
+    /// are done keep their replies either way. Once this is ready the
+    /// message is spent.
+    pub(crate) fn poll_now(&mut self) -> Poll<Option<Reply>> {
+        match self {
+            Started::One(prepared) => prepared.poll_now(),
+            Started::Batch(slots) => {
+                let mut all_done = true;
+                for slot in slots.iter_mut() {
+                    if let Slot::Running(prepared) = slot {
+                        match prepared.poll_now() {
+                            Poll::Ready(reply) => *slot = Slot::Done(reply),
+                            Poll::Pending => all_done = false,
+                        }
+                    }
+                }
+                if all_done {
+                    Poll::Ready(batch_reply(std::mem::take(slots)))
+                } else {
+                    Poll::Pending
+                }
+            }
+        }
+    }
+
+    /// Answers every value, batching replies as the spec asks (none at all
+    /// for a batch of notifications).
+    pub(crate) async fn finish(self) -> Option<Reply> {
+        match self {
+            Started::One(prepared) => prepared.finish().await,
+            Started::Batch(slots) => {
+                let slots = join_all(slots.into_iter().map(|slot| async move {
+                    match slot {
+                        Slot::Running(prepared) => Slot::Done(prepared.finish().await),
+                        done @ Slot::Done(_) => done,
+                    }
+                }))
+                .await;
+                batch_reply(slots)
+            }
         }
     }
 }
 
-async fn finish_batch(prepared: Vec<Prepared>) -> Option<Reply> {
-    let replies: Vec<Reply> = join_all(prepared.into_iter().map(Prepared::finish))
-        .await
+/// One frame with every reply of a batch, in the order of its calls.
+fn batch_reply(slots: Vec<Slot>) -> Option<Reply> {
+    let mut release = Vec::new();
+    let frames: Vec<String> = slots
         .into_iter()
-        .flatten()
+        .filter_map(|slot| match slot {
+            Slot::Done(reply) => reply,
+            Slot::Running(_) => None,
+        })
+        .map(|reply| {
+            release.extend(reply.release);
+            reply.frame
+        })
         .collect();
-    if replies.is_empty() {
+    if frames.is_empty() {
         return None;
     }
-    let mut release = Vec::new();
-    let frames = replies.into_iter().map(|reply| {
-        release.extend(reply.release);
-        reply.frame
-    });
-    let frame = encode::batch(frames.collect::<Vec<_>>());
-    Some(Reply { frame, release })
+    Some(Reply {
+        frame: encode::batch(frames),
+        release,
+    })
 }
 
 /// [`prepare_message`] then its reply frame, for use outside a connection.
@@ -233,9 +344,12 @@ pub(crate) async fn respond_message(
     message: Message<'_>,
     ctx: &Context,
 ) -> Option<String> {
-    prepare_message(router, message, ctx)
-        .await
-        .map(|reply| reply.frame)
+    let mut started = prepare_message(router, message, ctx);
+    let reply = match started.poll_now() {
+        Poll::Ready(reply) => reply,
+        Poll::Pending => started.finish().await,
+    };
+    reply.map(|reply| reply.frame)
 }
 
 #[cfg(test)]

@@ -67,7 +67,10 @@ pub(crate) enum Entry {
 /// ```
 #[derive(Clone, Default)]
 pub struct Router {
-    entries: HashMap<Box<str>, Entry>,
+    /// Looked up once per call. Fx hashing is several times cheaper than
+    /// SipHash for short names, and its weakness to chosen keys does not
+    /// apply: peers only look names up, they never add to the map.
+    entries: HashMap<Box<str>, Entry, rustc_hash::FxBuildHasher>,
 }
 
 /// Why a name could not be registered.

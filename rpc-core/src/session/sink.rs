@@ -1,5 +1,7 @@
 //! The server side of a subscription: a typed sink over a bounded buffer, and
 //! the task that forwards the buffer to the connection's outbound queue.
+//! While the buffer is empty and the queue has room, an item skips both and
+//! goes straight to the queue: one hand-off instead of two.
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
@@ -7,12 +9,15 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::value::RawValue;
+use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::pending_subscription::{Accepted, PendingRaw};
 use super::{OverflowPolicy, Session, SinkConfig};
-use crate::protocol::{envelope, ErrorCode, ErrorObject, Position, Resume};
+use crate::protocol::envelope::{self, ItemFrames};
+use crate::protocol::{ErrorCode, ErrorObject, Position, Resume};
+use crate::session::Outbound;
 
 /// Why [`PendingSubscription::accept`](super::PendingSubscription::accept) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,7 +127,7 @@ impl<T: Serialize> SubscriptionSink<T> {
     ///
     /// [`SendError::Closed`] once the subscription has ended.
     pub async fn send_raw_at(&self, item: &RawValue, position: &Position) -> Result<(), SendError> {
-        let frame = envelope::item_at(&self.shared.notification, &self.shared.id, item, position);
+        let frame = self.shared.frames.item_at(item, position);
         self.shared.push(frame).await
     }
 
@@ -182,6 +187,9 @@ impl<T> Drop for SubscriptionSink<T> {
 pub(crate) struct SinkShared {
     pub(crate) id: Box<RawValue>,
     pub(crate) notification: Arc<str>,
+    frames: ItemFrames,
+    /// The connection's queue, for items that need no buffering.
+    outbound: mpsc::Sender<Outbound>,
     config: SinkConfig,
     state: Mutex<SinkState>,
     item_ready: Notify,
@@ -201,6 +209,31 @@ struct SinkState {
     /// the first thing sent says `Reset`, so the client is never left to
     /// assume nothing was missed.
     resume_untold: bool,
+    forwarder: Forwarder,
+}
+
+/// Where the forwarder task stands, for items that would skip it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Forwarder {
+    /// The subscribe reply is not queued yet: nothing may go out.
+    #[default]
+    Unreleased,
+    /// Waiting for items.
+    Idle,
+    /// Holding a frame it took from `items` and has not queued yet; an item
+    /// queued directly now would overtake it.
+    Busy,
+}
+
+impl SinkState {
+    /// Nothing is waiting to go out before a new item: it may be queued on
+    /// the connection directly.
+    fn nothing_ahead(&self) -> bool {
+        self.forwarder == Forwarder::Idle
+            && self.items.is_empty()
+            && self.lagged == 0
+            && !self.resume_untold
+    }
 }
 
 enum Next {
@@ -211,20 +244,32 @@ enum Next {
 
 impl SinkShared {
     fn item_frame(&self, item: &RawValue) -> String {
-        envelope::item(&self.notification, &self.id, item)
+        self.frames.item(item)
     }
 
     fn lagged_frame(&self, missed: u64) -> String {
         envelope::lagged(&self.notification, &self.id, missed)
     }
 
-    async fn push(&self, frame: String) -> Result<(), SendError> {
+    async fn push(&self, mut frame: String) -> Result<(), SendError> {
         loop {
             let room = self.room_ready.notified();
             {
                 let mut state = self.state.lock().expect("sink lock");
                 if state.silenced || state.ending.is_some() {
                     return Err(SendError::Closed);
+                }
+                if state.nothing_ahead() {
+                    // Queued under the lock, so the forwarder cannot take
+                    // a frame meanwhile and be overtaken.
+                    match self.outbound.try_send(Outbound::Text(frame)) {
+                        Ok(()) => return Ok(()),
+                        Err(TrySendError::Full(Outbound::Text(back))) => frame = back,
+                        Err(TrySendError::Closed(_)) => return Err(SendError::Closed),
+                        Err(TrySendError::Full(Outbound::Close(_))) => {
+                            unreachable!("a text frame was sent")
+                        }
+                    }
                 }
                 if state.items.len() < self.config.buffer.max(1) {
                     state.items.push_back(frame);
@@ -323,6 +368,7 @@ impl SinkShared {
             return Next::Frame(self.lagged_frame(lagged));
         }
         if let Some(frame) = state.items.pop_front() {
+            state.forwarder = Forwarder::Busy;
             drop(state);
             self.room_ready.notify_one();
             return Next::Frame(frame);
@@ -353,6 +399,8 @@ pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
         }
     };
     let shared = Arc::new(SinkShared {
+        frames: ItemFrames::new(&notification, &id),
+        outbound: session.outbound(),
         id,
         notification,
         config,
@@ -384,6 +432,7 @@ pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
 /// subscribe reply is queued.
 async fn forward(shared: Arc<SinkShared>, session: Arc<Session>, released: oneshot::Receiver<()>) {
     if released.await.is_ok() {
+        shared.state.lock().expect("sink lock").forwarder = Forwarder::Idle;
         loop {
             let ready = shared.item_ready.notified();
             match shared.next() {
@@ -391,6 +440,7 @@ async fn forward(shared: Arc<SinkShared>, session: Arc<Session>, released: onesh
                     if session.send_frame(frame).await.is_err() {
                         break;
                     }
+                    shared.state.lock().expect("sink lock").forwarder = Forwarder::Idle;
                 }
                 Next::Last(notice) => {
                     if let Some(frame) = notice {

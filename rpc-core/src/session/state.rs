@@ -90,6 +90,12 @@ impl Session {
             .map_err(|_| self.closed_reason())
     }
 
+    /// A handle on the outbound queue, for a producer that queues without
+    /// waiting when there is room (a subscription sink).
+    pub(crate) fn outbound(&self) -> mpsc::Sender<Outbound> {
+        self.outbound.clone()
+    }
+
     pub(crate) fn try_send(&self, message: Outbound) -> bool {
         self.outbound.try_send(message).is_ok()
     }
