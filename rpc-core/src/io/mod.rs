@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{Sink, Stream};
+use futures_util::{FutureExt, Sink, Stream};
 pub use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 pub use tokio_util::sync::CancellationToken;
 
@@ -178,12 +178,14 @@ impl Connection {
             self.shutdown,
             socket,
         );
-        tokio::spawn(async move {
-            task.await;
+        // `map`, not an async block around `task.await`: the block would hold
+        // the task's future twice over.
+        let fut = task.map(move |()| {
             if let Some(on_end) = on_end {
                 on_end();
             }
         });
+        tokio::spawn(fut);
         Peer::fixed(session)
     }
 

@@ -104,57 +104,80 @@ impl IoTask {
         }
     }
 
-    pub(super) async fn run<W>(
+    /// The task's whole life. Written as a plain fn returning an `async
+    /// move` block: an `async fn` would move its arguments (the socket
+    /// among them) into its state a second time, in every connection.
+    pub(super) fn run<W>(
         mut self,
         mut ws: W,
         mut queue: mpsc::Receiver<Outbound>,
         drain_deadline: std::time::Duration,
-    ) where
-        W: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin,
+    ) -> impl Future<Output = ()> + Send
+    where
+        W: Stream<Item = Result<WsMessage, WsError>>
+            + Sink<WsMessage, Error = WsError>
+            + Send
+            + Unpin,
+    {
+        async move {
+            let write_timeout = self.session.config.write_timeout;
+            // The endings run once per connection and are boxed: inline, their
+            // state would sit in every idle connection's task for its whole life.
+            let closed = match self.io_loop(&mut ws, &mut queue).await {
+                End::Closed(closed) => {
+                    self.tasks.abort_all();
+                    // Flushes a close reply tungstenite may have queued.
+                    let _ = Box::pin(tokio::time::timeout(write_timeout, ws.close())).await;
+                    closed
+                }
+                End::Drain => Box::pin(self.drain(&mut ws, &mut queue, drain_deadline)).await,
+            };
+            self.session.shut_down(closed);
+            queue.close();
+        }
+    }
+
+    /// A graceful stop: in-flight calls finish and their answers still go
+    /// out (until `deadline` from now), then the connection closes with 1001.
+    async fn drain<W>(
+        &mut self,
+        ws: &mut W,
+        queue: &mut mpsc::Receiver<Outbound>,
+        deadline: std::time::Duration,
+    ) -> Closed
+    where
+        W: Sink<WsMessage, Error = WsError> + Unpin,
     {
         let write_timeout = self.session.config.write_timeout;
-        let closed = match self.io_loop(&mut ws, &mut queue).await {
-            End::Closed(closed) => {
-                self.tasks.abort_all();
-                // Flushes a close reply tungstenite may have queued.
-                let _ = tokio::time::timeout(write_timeout, ws.close()).await;
-                closed
-            }
-            End::Drain => {
-                let deadline = tokio::time::Instant::now() + drain_deadline;
-                // In-flight calls finish; their answers still go out.
-                loop {
-                    tokio::select! {
-                        joined = self.tasks.join_next() => if joined.is_none() { break },
-                        Some(out) = queue.recv() => {
-                            if writer::write_queued(&mut ws, &mut queue, out, write_timeout).await.is_err() {
-                                break;
-                            }
-                        }
-                        () = tokio::time::sleep_until(deadline) => {
-                            tracing::warn!("calls still running at the shutdown deadline were cancelled");
-                            break;
-                        }
-                    }
-                }
-                self.tasks.abort_all();
-                while let Ok(out) = queue.try_recv() {
-                    if writer::write_queued(&mut ws, &mut queue, out, write_timeout)
-                        .await
-                        .is_err()
-                    {
+        let deadline = tokio::time::Instant::now() + deadline;
+        loop {
+            tokio::select! {
+                joined = self.tasks.join_next() => if joined.is_none() { break },
+                Some(out) = queue.recv() => {
+                    if writer::write_queued(ws, queue, out, write_timeout).await.is_err() {
                         break;
                     }
                 }
-                let frame = CloseFrame {
-                    code: CloseCode::Away,
-                    reason: "server shutting down".into(),
-                };
-                writer::close(&mut ws, frame, write_timeout).await
+                () = tokio::time::sleep_until(deadline) => {
+                    tracing::warn!("calls still running at the shutdown deadline were cancelled");
+                    break;
+                }
             }
+        }
+        self.tasks.abort_all();
+        while let Ok(out) = queue.try_recv() {
+            if writer::write_queued(ws, queue, out, write_timeout)
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        let frame = CloseFrame {
+            code: CloseCode::Away,
+            reason: "server shutting down".into(),
         };
-        self.session.shut_down(closed);
-        queue.close();
+        writer::close(ws, frame, write_timeout).await
     }
 
     async fn io_loop<W>(&mut self, ws: &mut W, queue: &mut mpsc::Receiver<Outbound>) -> End
@@ -197,7 +220,7 @@ impl IoTask {
                     }
                 }
                 Event::Joined => continue,
-                Event::Tick => match self.keep_alive(ws).await {
+                Event::Tick => match Box::pin(self.keep_alive(ws)).await {
                     Some(end) => return end,
                     None => continue,
                 },
@@ -274,7 +297,7 @@ impl IoTask {
                 )));
             }
             Some(Ok(_)) => {}
-            Some(Err(err)) => return Some(self.on_error(ws, err).await),
+            Some(Err(err)) => return Some(Box::pin(self.on_error(ws, err)).await),
             None => return Some(End::Closed(Closed::new(None, "the peer went away"))),
         }
         None

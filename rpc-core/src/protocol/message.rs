@@ -103,6 +103,13 @@ impl<'a> Message<'a> {
 }
 
 fn parse_batch(frame: &str) -> Message<'_> {
+    // The common case in one pass: every element is an object.
+    if let Ok(objects) = serde_json::from_str::<Vec<Fields<'_>>>(frame) {
+        if !objects.is_empty() {
+            return Message::Batch(objects.into_iter().map(Fields::classify).collect());
+        }
+    }
+    // Otherwise each element is judged on its own.
     let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(frame) else {
         return Message::Single(parse_error());
     };

@@ -131,11 +131,12 @@ pub(crate) fn prepare(router: &Router, incoming: Incoming<'_>, ctx: &Context) ->
                     let outcome = subscribe::unsubscribe(entry, params, ctx.session());
                     Prepared::Reply(encode_outcome(&call.id, outcome))
                 }
-                _ => Prepared::Call(call.id, start(router, &call.method, params, ctx)),
+                entry => Prepared::Call(call.id, start(router, entry, &call.method, params, ctx)),
             }
         }
         Incoming::Notification(note) => {
-            match start(router, &note.method, Params::new(note.params), ctx) {
+            let entry = router.entry(&note.method);
+            match start(router, entry, &note.method, Params::new(note.params), ctx) {
                 Ok(future) => Prepared::Notify(future),
                 Err(err) => {
                     tracing::debug!(method = %note.method, %err, "a notification was refused");
@@ -183,14 +184,16 @@ fn no_connection() -> ErrorObject {
     ErrorObject::internal_error("subscriptions need a live connection")
 }
 
-/// Starts a plain method; a panic while decoding params becomes -32603.
+/// Starts a plain method (`entry` is what `method` names, if anything); a
+/// panic while decoding params becomes -32603.
 fn start(
     router: &Router,
+    entry: Option<&Entry>,
     method: &str,
     params: Params<'_>,
     ctx: &Context,
 ) -> Result<MethodFuture, ErrorObject> {
-    let Some(Entry::Method(handler)) = router.entry(method) else {
+    let Some(Entry::Method(handler)) = entry else {
         return Err(not_found(router, method));
     };
     std::panic::catch_unwind(AssertUnwindSafe(|| handler(params, ctx)))
