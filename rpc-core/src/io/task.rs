@@ -107,6 +107,7 @@ impl IoTask {
     /// The task's whole life. Written as a plain fn returning an `async
     /// move` block: an `async fn` would move its arguments (the socket
     /// among them) into its state a second time, in every connection.
+    #[allow(clippy::manual_async_fn)] // on purpose, see above
     pub(super) fn run<W>(
         mut self,
         mut ws: W,
