@@ -16,6 +16,27 @@ pub fn response_ok(id: &Id, result: &RawValue) -> String {
     out
 }
 
+/// The start of a successful response, up to its result:
+/// `{"jsonrpc":"2.0","id":…,"result":`.
+pub(crate) fn response_ok_head(id: &Id) -> String {
+    let mut out = String::with_capacity(64);
+    out.push_str(r#"{"jsonrpc":"2.0","id":"#);
+    id.write_json(&mut out);
+    out.push_str(r#","result":"#);
+    out
+}
+
+/// Finishes [`response_ok_head`] with `result`, serialized in place.
+pub(crate) fn response_ok_with<T: serde::Serialize + ?Sized>(
+    head: String,
+    result: &T,
+) -> serde_json::Result<String> {
+    let mut out = head.into_bytes();
+    serde_json::to_writer(&mut out, result)?;
+    out.push(b'}');
+    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
+}
+
 /// A failed response: `{"jsonrpc":"2.0","id":…,"error":{…}}`.
 pub fn response_err(id: &Id, error: &ErrorObject) -> String {
     let mut out = String::with_capacity(80 + error.message.len());

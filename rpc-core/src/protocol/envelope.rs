@@ -154,6 +154,15 @@ impl ItemFrames {
         frame
     }
 
+    /// An item serialized straight into its frame.
+    pub(crate) fn serialize<T: Serialize + ?Sized>(&self, item: &T) -> serde_json::Result<String> {
+        let mut frame = Vec::with_capacity(self.prefix.len() + 32);
+        frame.extend_from_slice(self.prefix.as_bytes());
+        serde_json::to_writer(&mut frame, item)?;
+        frame.extend_from_slice(b"}}");
+        Ok(String::from_utf8(frame).expect("serde_json writes UTF-8"))
+    }
+
     /// An item with its position: the plain item plus a `"position"` member.
     pub(crate) fn item_at(&self, item: &RawValue, position: &Position) -> String {
         let mut frame = String::with_capacity(self.prefix.len() + item.get().len() + 64);

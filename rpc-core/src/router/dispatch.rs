@@ -42,7 +42,7 @@ impl Prepared {
     fn poll_now(&mut self) -> Poll<Option<Reply>> {
         let frame = match self {
             Prepared::Call(id, Ok(future)) => match poll_once(future) {
-                Poll::Ready(outcome) => encode_outcome(id, outcome),
+                Poll::Ready(outcome) => answer(id, outcome),
                 Poll::Pending => return Poll::Pending,
             },
             Prepared::Call(id, Err(err)) => encode::response_err(id, err),
@@ -82,7 +82,7 @@ impl Prepared {
     /// Awaits the handler and encodes the reply, if one is due.
     pub(crate) async fn finish(self) -> Option<Reply> {
         let (frame, release) = match self {
-            Prepared::Call(id, started) => (encode_outcome(&id, run(started).await), None),
+            Prepared::Call(id, started) => (answer(&id, run(started).await), None),
             Prepared::Subscribe(id, accepted) => match accepted.await {
                 Ok(Ok(accepted)) => (
                     encode::response_ok(&id, &accepted.id_json),
@@ -131,12 +131,23 @@ pub(crate) fn prepare(router: &Router, incoming: Incoming<'_>, ctx: &Context) ->
                     let outcome = subscribe::unsubscribe(entry, params, ctx.session());
                     Prepared::Reply(encode_outcome(&call.id, outcome))
                 }
-                entry => Prepared::Call(call.id, start(router, entry, &call.method, params, ctx)),
+                entry => {
+                    let head = encode::response_ok_head(&call.id);
+                    let started = start(router, entry, &call.method, params, ctx, Some(head));
+                    Prepared::Call(call.id, started)
+                }
             }
         }
         Incoming::Notification(note) => {
             let entry = router.entry(&note.method);
-            match start(router, entry, &note.method, Params::new(note.params), ctx) {
+            match start(
+                router,
+                entry,
+                &note.method,
+                Params::new(note.params),
+                ctx,
+                None,
+            ) {
                 Ok(future) => Prepared::Notify(future),
                 Err(err) => {
                     tracing::debug!(method = %note.method, %err, "a notification was refused");
@@ -184,19 +195,21 @@ fn no_connection() -> ErrorObject {
     ErrorObject::internal_error("subscriptions need a live connection")
 }
 
-/// Starts a plain method (`entry` is what `method` names, if anything); a
-/// panic while decoding params becomes -32603.
+/// Starts a plain method (`entry` is what `method` names, if anything),
+/// answering after `reply` unless it is a notification; a panic while
+/// decoding params becomes -32603.
 fn start(
     router: &Router,
     entry: Option<&Entry>,
     method: &str,
     params: Params<'_>,
     ctx: &Context,
+    reply: Option<String>,
 ) -> Result<MethodFuture, ErrorObject> {
     let Some(Entry::Method(handler)) = entry else {
         return Err(not_found(router, method));
     };
-    std::panic::catch_unwind(AssertUnwindSafe(|| handler(params, ctx)))
+    std::panic::catch_unwind(AssertUnwindSafe(|| handler(params, ctx, reply)))
         .unwrap_or_else(|panic| Err(panicked(method, &*panic)))
 }
 
@@ -210,17 +223,13 @@ fn not_found(router: &Router, method: &str) -> ErrorObject {
 }
 
 /// Polls a handler once without a waker; a panic becomes -32603.
-fn poll_once(
-    future: &mut MethodFuture,
-) -> Poll<Result<Box<serde_json::value::RawValue>, ErrorObject>> {
+fn poll_once(future: &mut MethodFuture) -> Poll<Result<String, ErrorObject>> {
     let mut cx = TaskContext::from_waker(futures_util::task::noop_waker_ref());
     std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
         .unwrap_or_else(|panic| Poll::Ready(Err(panicked("async", &*panic))))
 }
 
-async fn run(
-    started: Result<MethodFuture, ErrorObject>,
-) -> Result<Box<serde_json::value::RawValue>, ErrorObject> {
+async fn run(started: Result<MethodFuture, ErrorObject>) -> Result<String, ErrorObject> {
     let future = started?;
     AssertUnwindSafe(future)
         .catch_unwind()
@@ -236,6 +245,11 @@ fn panicked(method: &str, panic: &(dyn std::any::Any + Send)) -> ErrorObject {
         .unwrap_or("no message");
     tracing::error!(method, detail, "a handler panicked");
     ErrorObject::internal_error("the handler panicked")
+}
+
+/// A method's reply frame, or its error answered under `id`.
+fn answer(id: &Id, outcome: Result<String, ErrorObject>) -> String {
+    outcome.unwrap_or_else(|err| encode::response_err(id, &err))
 }
 
 fn encode_outcome(

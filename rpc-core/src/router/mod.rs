@@ -13,22 +13,24 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 pub use context::{Context, Extensions};
 pub use params::{Params, ParamsReader};
 
-use crate::protocol::ErrorObject;
+use crate::protocol::{encode, ErrorObject};
 use subscribe::SubscriptionEntry;
 
-/// The future of one running call: its raw result or its error.
+/// The future of one running call: its whole reply frame (empty for a
+/// notification), or its error.
 pub(crate) type MethodFuture =
-    Pin<Box<dyn Future<Output = Result<Box<RawValue>, ErrorObject>> + Send + 'static>>;
+    Pin<Box<dyn Future<Output = Result<String, ErrorObject>> + Send + 'static>>;
 
 /// A registered method: decodes the params (borrowed from the frame) and
-/// returns the future that computes the result.
+/// returns the future that computes the result. `reply` is the start of
+/// the response when the call is answered ([`encode::response_ok_head`]):
+/// the result is serialized straight after it, with no JSON text between.
 pub(crate) type MethodFn =
-    dyn Fn(Params<'_>, &Context) -> Result<MethodFuture, ErrorObject> + Send + Sync;
+    dyn Fn(Params<'_>, &Context, Option<String>) -> Result<MethodFuture, ErrorObject> + Send + Sync;
 
 #[derive(Clone)]
 pub(crate) enum Entry {
@@ -111,14 +113,15 @@ impl Router {
         T: Serialize,
         E: Into<ErrorObject>,
     {
-        let method: Arc<MethodFn> = Arc::new(move |params, ctx| {
+        let method: Arc<MethodFn> = Arc::new(move |params, ctx, reply| {
             let future = handler(params, ctx)?;
             Ok(Box::pin(async move {
-                match future.await {
-                    Ok(value) => serde_json::value::to_raw_value(&value).map_err(|err| {
+                let value = future.await.map_err(Into::into)?;
+                match reply {
+                    Some(head) => encode::response_ok_with(head, &value).map_err(|err| {
                         ErrorObject::internal_error(format!("the result did not serialize: {err}"))
                     }),
-                    Err(err) => Err(err.into()),
+                    None => Ok(String::new()),
                 }
             }) as MethodFuture)
         });

@@ -104,8 +104,12 @@ impl<T: Serialize> SubscriptionSink<T> {
     /// [`SendError::Closed`] once the subscription has ended, or
     /// [`SendError::Serialize`].
     pub async fn send(&self, item: &T) -> Result<(), SendError> {
-        let json = serde_json::value::to_raw_value(item).map_err(SendError::Serialize)?;
-        self.send_raw(&json).await
+        let frame = self
+            .shared
+            .frames
+            .serialize(item)
+            .map_err(SendError::Serialize)?;
+        self.shared.push(frame).await
     }
 
     /// Queues one item that is already JSON (for example serialized once for

@@ -149,3 +149,53 @@ async fn a_resume_the_handler_never_answers_is_told_as_a_reset_first() {
     assert!(take(&shared).contains(r#""resumed":{"missed":3}"#));
     assert_eq!(take(&shared), item(5));
 }
+
+/// The text of the next frame on the connection's queue, if any.
+fn queued(queue: &mut tokio::sync::mpsc::Receiver<crate::session::Outbound>) -> String {
+    match queue.try_recv() {
+        Ok(crate::session::Outbound::Text(text)) => text,
+        other => format!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_item_with_nothing_ahead_skips_the_buffer_and_never_overtakes() {
+    let config = ConnectionConfig {
+        outbound_capacity: 2,
+        ..ConnectionConfig::default()
+    };
+    let (session, mut queue) = Session::new(Arc::new(config));
+    let (responder, _accepted) = oneshot::channel();
+    let raw = PendingRaw {
+        responder,
+        session,
+        notification: "n".into(),
+        config: SinkConfig::default(),
+        token: CancellationToken::new(),
+        resume_from: None,
+    };
+    let shared = accept(raw).unwrap();
+    let sink = SubscriptionSink::<u64>::from_shared(shared.clone());
+    // Before the subscribe reply is queued, items wait in the buffer.
+    sink.send(&0).await.unwrap();
+    assert_eq!(sink.buffered(), 1);
+    assert_eq!(take(&shared), item(0));
+    // What the forwarder does once it has queued a frame.
+    shared.state.lock().unwrap().forwarder = super::Forwarder::Idle;
+    sink.send(&1).await.unwrap();
+    sink.send(&2).await.unwrap();
+    assert_eq!(sink.buffered(), 0, "both went straight to the queue");
+    sink.send(&3).await.unwrap();
+    assert_eq!(sink.buffered(), 1, "the queue was full");
+    assert_eq!(queued(&mut queue), item(1));
+    assert_eq!(queued(&mut queue), item(2));
+    // The queue has room again, but 3 is ahead: 4 goes behind it.
+    sink.send(&4).await.unwrap();
+    assert_eq!(sink.buffered(), 2);
+    assert_eq!(take(&shared), item(3));
+    // The forwarder holds 3 and has not queued it: 5 must not overtake.
+    assert_eq!(take(&shared), item(4));
+    sink.send(&5).await.unwrap();
+    assert_eq!(sink.buffered(), 1);
+    assert_eq!(queued(&mut queue), "Err(Empty)");
+}
