@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::frames::{self, Pushed};
-use crate::measure::Outcome;
+use crate::measure::{self, Outcome};
 use crate::servers::Kind;
 
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -269,16 +269,5 @@ pub(crate) async fn fan_out(
         return Err(failure);
     }
     let got = arrived.load(Ordering::Acquire);
-    if done.is_err() {
-        return Err(format!(
-            "only {got} of {total} subscriptions had the item within 60 s"
-        ));
-    }
-    Ok(Outcome {
-        ops: got as u64,
-        elapsed,
-        note: format!("{got} of {total} subscriptions"),
-        figure: Some(elapsed.as_secs_f64() * 1e3),
-        ..Outcome::default()
-    })
+    measure::fan_out_outcome(got, total, elapsed, done.is_ok())
 }

@@ -44,6 +44,28 @@ impl Outcome {
     }
 }
 
+/// A fan-out's outcome: `got` of `total` subscriptions had the item
+/// `elapsed` after the publish; all of them must have (`all_came`).
+pub(crate) fn fan_out_outcome(
+    got: usize,
+    total: usize,
+    elapsed: Duration,
+    all_came: bool,
+) -> Result<Outcome, String> {
+    if !all_came {
+        return Err(format!(
+            "only {got} of {total} subscriptions had the item within 60 s"
+        ));
+    }
+    Ok(Outcome {
+        ops: got as u64,
+        elapsed,
+        note: format!("{got} of {total} subscriptions"),
+        figure: Some(elapsed.as_secs_f64() * 1e3),
+        ..Outcome::default()
+    })
+}
+
 /// Clock ticks per second of `/proc/*/stat` times.
 fn ticks_per_second() -> u64 {
     std::process::Command::new("getconf")

@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use wirecall::client::Client;
 use wirecall::SubscriptionEvent;
 
-use crate::measure::Outcome;
+use crate::measure::{self, Outcome};
 use crate::servers::Kind;
 
 /// One connection of either library's client.
@@ -245,16 +245,5 @@ pub(crate) async fn fan_out(
         task.abort();
     }
     let got = arrived.load(Ordering::Acquire);
-    if done.is_err() {
-        return Err(format!(
-            "only {got} of {total} subscriptions had the item within 60 s"
-        ));
-    }
-    Ok(Outcome {
-        ops: got as u64,
-        elapsed,
-        note: format!("{got} of {total} subscriptions"),
-        figure: Some(elapsed.as_secs_f64() * 1e3),
-        ..Outcome::default()
-    })
+    measure::fan_out_outcome(got, total, elapsed, done.is_ok())
 }

@@ -34,6 +34,12 @@ use crate::session::{ConnectionConfig, ConnectionEvent, DurableLink, EventHook, 
 /// What the engine runs over: anything that reads and writes tungstenite
 /// messages (a `WebSocketStream` over TCP, TLS, an upgraded HTTP
 /// connection, an in-memory pipe).
+///
+/// The engine reads only after the stream has woken the waker its last
+/// pending `poll_next` was given, so a stream must keep that waker apart
+/// from the one its sink side is polled with (as `WebSocketStream` and
+/// every tokio socket do): a stream that woke only the latest waker of
+/// either side would leave the connection unread.
 pub trait Socket:
     Stream<Item = Result<WsMessage, WsError>>
     + Sink<WsMessage, Error = WsError>

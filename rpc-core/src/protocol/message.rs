@@ -3,7 +3,8 @@
 
 use std::borrow::Cow;
 
-use serde::de::{Deserializer, IgnoredAny};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::error::Category;
 use serde_json::value::RawValue;
@@ -104,9 +105,9 @@ impl<'a> Message<'a> {
 
 fn parse_batch(frame: &str) -> Message<'_> {
     // The common case in one pass: every element is an object.
-    if let Ok(objects) = serde_json::from_str::<Vec<Fields<'_>>>(frame) {
+    if let Ok(objects) = serde_json::from_str::<Vec<Object<'_>>>(frame) {
         if !objects.is_empty() {
-            return Message::Batch(objects.into_iter().map(Fields::classify).collect());
+            return Message::Batch(objects.into_iter().map(|o| o.0.classify()).collect());
         }
     }
     // Otherwise each element is judged on its own.
@@ -172,6 +173,28 @@ struct Fields<'a> {
     result: Option<&'a RawValue>,
     #[serde(borrow, default, deserialize_with = "present")]
     error: Option<&'a RawValue>,
+}
+
+/// [`Fields`] read from a JSON object only: serde would also fill a struct
+/// from an array, and a batch element that is an array must be refused.
+struct Object<'a>(Fields<'a>);
+
+impl<'de> Deserialize<'de> for Object<'de> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct OnlyMaps;
+        impl<'de> Visitor<'de> for OnlyMaps {
+            type Value = Object<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a request object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object<'de>, A::Error> {
+                Fields::deserialize(MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        de.deserialize_map(OnlyMaps)
+    }
 }
 
 /// Keeps `null` apart from an absent member (plain `Option` would merge them).
@@ -299,6 +322,22 @@ mod tests {
             Incoming::Invalid { error, .. } => error.code,
             other => panic!("expected an error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_batch_element_that_is_an_array_is_refused_on_its_own() {
+        // serde would fill the member struct from an array in order.
+        let frame = r#"[["2.0","sum",[1,2],1],{"jsonrpc":"2.0","method":"m","id":2}]"#;
+        let Message::Batch(items) = Message::parse(frame) else {
+            panic!("expected a batch")
+        };
+        assert!(
+            matches!(&items[0], Incoming::Invalid { id: Id::Null, .. }),
+            "{:?}",
+            items[0]
+        );
+        assert_eq!(error_code(&items[0]), ErrorCode::InvalidRequest);
+        assert!(matches!(&items[1], Incoming::Request(_)));
     }
 
     #[test]

@@ -356,6 +356,8 @@ impl SinkShared {
         self.room_ready.notify_waiters();
     }
 
+    /// What the forwarder sends next. A frame it takes marks it busy until
+    /// it has queued that frame, so no item queued directly overtakes it.
     fn next(&self) -> Next {
         let mut state = self.state.lock().expect("sink lock");
         if state.silenced {
@@ -364,11 +366,13 @@ impl SinkShared {
         let has_news = state.lagged > 0 || !state.items.is_empty() || state.ending.is_some();
         if state.resume_untold && has_news {
             state.resume_untold = false;
+            state.forwarder = Forwarder::Busy;
             let reset = envelope::resumed(&self.notification, &self.id, Resume::Reset);
             return Next::Frame(reset);
         }
         if state.lagged > 0 {
             let lagged = std::mem::take(&mut state.lagged);
+            state.forwarder = Forwarder::Busy;
             return Next::Frame(self.lagged_frame(lagged));
         }
         if let Some(frame) = state.items.pop_front() {

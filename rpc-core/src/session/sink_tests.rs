@@ -199,3 +199,27 @@ async fn an_item_with_nothing_ahead_skips_the_buffer_and_never_overtakes() {
     assert_eq!(sink.buffered(), 1);
     assert_eq!(queued(&mut queue), "Err(Empty)");
 }
+
+#[tokio::test]
+async fn an_item_never_overtakes_a_lag_notice_the_forwarder_holds() {
+    let (session, mut queue) = Session::new(Arc::new(ConnectionConfig::default()));
+    let (responder, _accepted) = oneshot::channel();
+    let raw = PendingRaw {
+        responder,
+        session,
+        notification: "n".into(),
+        config: SinkConfig::default(),
+        token: CancellationToken::new(),
+        resume_from: None,
+    };
+    let shared = accept(raw).unwrap();
+    let sink = SubscriptionSink::<u64>::from_shared(shared.clone());
+    shared.state.lock().unwrap().forwarder = super::Forwarder::Idle;
+    sink.report_lagged(3);
+    let notice = take(&shared);
+    assert!(notice.contains(r#""lagged":3"#), "{notice}");
+    // The forwarder holds the notice and has not queued it yet.
+    sink.send(&10).await.unwrap();
+    assert_eq!(sink.buffered(), 1, "the item waits behind the notice");
+    assert_eq!(queued(&mut queue), "Err(Empty)");
+}
