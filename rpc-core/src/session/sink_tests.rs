@@ -150,21 +150,20 @@ async fn a_resume_the_handler_never_answers_is_told_as_a_reset_first() {
     assert_eq!(take(&shared), item(5));
 }
 
-/// The text of the next frame on the connection's queue, if any.
-fn queued(queue: &mut tokio::sync::mpsc::Receiver<crate::session::Outbound>) -> String {
-    match queue.try_recv() {
-        Ok(crate::session::Outbound::Text(text)) => text,
-        other => format!("{other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn an_item_with_nothing_ahead_skips_the_buffer_and_never_overtakes() {
+/// An accepted sink whose connection queue holds `capacity` frames (and is
+/// returned, so it stays open), its shared state, and the queue.
+fn on_a_queue_of(
+    capacity: usize,
+) -> (
+    SubscriptionSink<u64>,
+    Arc<SinkShared>,
+    tokio::sync::mpsc::Receiver<crate::session::Outbound>,
+) {
     let config = ConnectionConfig {
-        outbound_capacity: 2,
+        outbound_capacity: capacity,
         ..ConnectionConfig::default()
     };
-    let (session, mut queue) = Session::new(Arc::new(config));
+    let (session, queue) = Session::new(Arc::new(config));
     let (responder, _accepted) = oneshot::channel();
     let raw = PendingRaw {
         responder,
@@ -175,7 +174,20 @@ async fn an_item_with_nothing_ahead_skips_the_buffer_and_never_overtakes() {
         resume_from: None,
     };
     let shared = accept(raw).unwrap();
-    let sink = SubscriptionSink::<u64>::from_shared(shared.clone());
+    (SubscriptionSink::from_shared(shared.clone()), shared, queue)
+}
+
+/// The text of the next frame on the connection's queue, if any.
+fn queued(queue: &mut tokio::sync::mpsc::Receiver<crate::session::Outbound>) -> String {
+    match queue.try_recv() {
+        Ok(crate::session::Outbound::Text(text)) => text,
+        other => format!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_item_with_nothing_ahead_skips_the_buffer_and_never_overtakes() {
+    let (sink, shared, mut queue) = on_a_queue_of(2);
     // Before the subscribe reply is queued, items wait in the buffer.
     sink.send(&0).await.unwrap();
     assert_eq!(sink.buffered(), 1);
@@ -202,18 +214,7 @@ async fn an_item_with_nothing_ahead_skips_the_buffer_and_never_overtakes() {
 
 #[tokio::test]
 async fn an_item_never_overtakes_a_lag_notice_the_forwarder_holds() {
-    let (session, mut queue) = Session::new(Arc::new(ConnectionConfig::default()));
-    let (responder, _accepted) = oneshot::channel();
-    let raw = PendingRaw {
-        responder,
-        session,
-        notification: "n".into(),
-        config: SinkConfig::default(),
-        token: CancellationToken::new(),
-        resume_from: None,
-    };
-    let shared = accept(raw).unwrap();
-    let sink = SubscriptionSink::<u64>::from_shared(shared.clone());
+    let (sink, shared, mut queue) = on_a_queue_of(256);
     shared.state.lock().unwrap().forwarder = super::Forwarder::Idle;
     sink.report_lagged(3);
     let notice = take(&shared);
