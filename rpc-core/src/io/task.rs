@@ -15,7 +15,7 @@ use std::task::Poll;
 use std::time::Instant;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -26,7 +26,7 @@ use super::wake_gate::WakeGate;
 use super::{inbound, writer};
 use crate::protocol::{encode, ErrorObject, Id, Message};
 use crate::router::{prepare_message, Context, Reply, Router};
-use crate::session::{Closed, Outbound, Session};
+use crate::session::{Closed, Outbound, OutboundReceiver, Session};
 
 pub(super) struct IoTask {
     session: Arc<Session>,
@@ -111,7 +111,7 @@ impl IoTask {
     pub(super) fn run<W>(
         mut self,
         mut ws: W,
-        mut queue: mpsc::Receiver<Outbound>,
+        mut queue: OutboundReceiver,
         drain_deadline: std::time::Duration,
     ) -> impl Future<Output = ()> + Send
     where
@@ -143,7 +143,7 @@ impl IoTask {
     async fn drain<W>(
         &mut self,
         ws: &mut W,
-        queue: &mut mpsc::Receiver<Outbound>,
+        queue: &mut OutboundReceiver,
         deadline: std::time::Duration,
     ) -> Closed
     where
@@ -166,7 +166,7 @@ impl IoTask {
             }
         }
         self.tasks.abort_all();
-        while let Ok(out) = queue.try_recv() {
+        while let Some(out) = queue.try_recv() {
             if writer::write_queued(ws, queue, out, write_timeout)
                 .await
                 .is_err()
@@ -181,7 +181,7 @@ impl IoTask {
         writer::close(ws, frame, write_timeout).await
     }
 
-    async fn io_loop<W>(&mut self, ws: &mut W, queue: &mut mpsc::Receiver<Outbound>) -> End
+    async fn io_loop<W>(&mut self, ws: &mut W, queue: &mut OutboundReceiver) -> End
     where
         W: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin,
     {
@@ -198,8 +198,10 @@ impl IoTask {
         let mut write_turn = true;
         loop {
             let event = {
-                let others = self.next_event(ws, &mut keepalive);
-                let queued = async { queue.recv().await.map_or(Event::Ended, Event::Queued) };
+                let others = std::pin::pin!(self.next_event(ws, &mut keepalive));
+                let queued = std::pin::pin!(async {
+                    queue.recv().await.map_or(Event::Ended, Event::Queued)
+                });
                 race(queued, others, write_turn).await
             };
             write_turn = !matches!(event, Event::Queued(_));
@@ -470,10 +472,18 @@ async fn stop_asked(drain: Option<CancellationToken>, session: CancellationToken
 }
 
 /// Waits for whichever of `a` and `b` is ready first, polling `a` first when
-/// `a_first` and `b` first otherwise.
-async fn race<T>(a: impl Future<Output = T>, b: impl Future<Output = T>, a_first: bool) -> T {
-    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
-    std::future::poll_fn(|cx| {
+/// `a_first` and `b` first otherwise. The caller pins both: taken by value,
+/// an async fn would store each future twice in every idle connection.
+fn race<'a, T, A, B>(
+    mut a: Pin<&'a mut A>,
+    mut b: Pin<&'a mut B>,
+    a_first: bool,
+) -> impl Future<Output = T> + 'a
+where
+    A: Future<Output = T>,
+    B: Future<Output = T>,
+{
+    std::future::poll_fn(move |cx| {
         if a_first {
             if let Poll::Ready(out) = a.as_mut().poll(cx) {
                 return Poll::Ready(out);
@@ -486,7 +496,6 @@ async fn race<T>(a: impl Future<Output = T>, b: impl Future<Output = T>, a_first
             a.as_mut().poll(cx)
         }
     })
-    .await
 }
 
 async fn send_reply(session: &Session, reply: Option<Reply>) {

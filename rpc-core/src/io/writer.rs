@@ -5,11 +5,10 @@
 use std::time::Duration;
 
 use futures_util::{Sink, SinkExt};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use crate::session::{Closed, Outbound};
+use crate::session::{Closed, Outbound, OutboundReceiver};
 
 /// Frames written before one flush, at most.
 pub(crate) const COALESCE: usize = 64;
@@ -18,7 +17,7 @@ pub(crate) const COALESCE: usize = 64;
 /// then flushes. `Err` says why the connection must end.
 pub(crate) async fn write_queued<W>(
     ws: &mut W,
-    queue: &mut mpsc::Receiver<Outbound>,
+    queue: &mut OutboundReceiver,
     first: Outbound,
     timeout: Duration,
 ) -> Result<(), Closed>
@@ -35,7 +34,7 @@ where
             }
             count += 1;
             if count < COALESCE {
-                next = queue.try_recv().ok();
+                next = queue.try_recv();
             }
         }
         ws.flush().await?;

@@ -166,7 +166,7 @@ where
         .config(shared.connection.clone())
         .remote_addr(remote_addr)
         .extensions(extensions)
-        .graceful_shutdown(shared.drain.child_token(), shared.builder.shutdown_deadline)
+        .graceful_shutdown(shared.drain.clone(), shared.builder.shutdown_deadline)
         // Gives back the slot and the peer-list entry.
         .on_end(move || drop(slot))
         .spawn(socket);

@@ -12,7 +12,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use super::batch::{self, Batch, BatchResponse};
 use super::durable::DurableLink;
 use super::event_queue::{At, EventQueue};
-use super::state::{Outbound, Session};
+use super::outbound::Outbound;
+use super::state::Session;
 use super::{CallError, Closed, ConnectionState, Subscription};
 use crate::protocol::{encode, envelope, Position};
 

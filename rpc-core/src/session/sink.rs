@@ -9,15 +9,14 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::value::RawValue;
-use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
+use super::outbound::{Outbound, OutboundSender, TrySendError};
 use super::pending_subscription::{Accepted, PendingRaw};
 use super::{OverflowPolicy, Session, SinkConfig};
 use crate::protocol::envelope::{self, ItemFrames};
 use crate::protocol::{ErrorCode, ErrorObject, Position, Resume};
-use crate::session::Outbound;
 
 /// Why [`PendingSubscription::accept`](super::PendingSubscription::accept) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -193,7 +192,7 @@ pub(crate) struct SinkShared {
     pub(crate) notification: Arc<str>,
     frames: ItemFrames,
     /// The connection's queue, for items that need no buffering.
-    outbound: mpsc::Sender<Outbound>,
+    outbound: OutboundSender,
     config: SinkConfig,
     state: Mutex<SinkState>,
     item_ready: Notify,
@@ -269,7 +268,7 @@ impl SinkShared {
                     match self.outbound.try_send(Outbound::Text(frame)) {
                         Ok(()) => return Ok(()),
                         Err(TrySendError::Full(Outbound::Text(back))) => frame = back,
-                        Err(TrySendError::Closed(_)) => return Err(SendError::Closed),
+                        Err(TrySendError::Closed) => return Err(SendError::Closed),
                         Err(TrySendError::Full(Outbound::Close(_))) => {
                             unreachable!("a text frame was sent")
                         }

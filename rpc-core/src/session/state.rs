@@ -5,28 +5,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::value::RawValue;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{oneshot, Semaphore};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_util::sync::CancellationToken;
 
 use super::event_queue::EventQueue;
+use super::outbound::{self, Outbound, OutboundReceiver, OutboundSender, TrySendError};
 use super::pending::{CallReply, Forget, PendingCalls, Waiter};
 use super::received::{ClientSubscriptionKey, ClientSubscriptions};
 use super::served::SubscriptionTable;
 use super::{CallError, Closed, ConnectionConfig};
 use crate::protocol::{encode, envelope, ErrorCode, ErrorObject, Id};
 
-/// What other tasks ask the I/O task to put on the wire.
-#[derive(Debug)]
-pub(crate) enum Outbound {
-    Text(String),
-    // Boxed: rare, and it would double the size of every queue slot.
-    Close(Box<CloseFrame>),
-}
-
 #[derive(Debug)]
 pub(crate) struct Session {
-    outbound: mpsc::Sender<Outbound>,
+    outbound: OutboundSender,
     token: CancellationToken,
     closed: OnceLock<Closed>,
     pub(crate) pending: PendingCalls,
@@ -38,8 +31,8 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(config: Arc<ConnectionConfig>) -> (Arc<Session>, mpsc::Receiver<Outbound>) {
-        let (outbound, receiver) = mpsc::channel(config.outbound_capacity.max(1));
+    pub(crate) fn new(config: Arc<ConnectionConfig>) -> (Arc<Session>, OutboundReceiver) {
+        let (outbound, receiver) = outbound::channel(config.outbound_capacity);
         let session = Session {
             outbound,
             token: CancellationToken::new(),
@@ -76,7 +69,7 @@ impl Session {
 
     /// Frames waiting for the I/O task.
     pub(crate) fn queued(&self) -> usize {
-        self.outbound.max_capacity() - self.outbound.capacity()
+        self.outbound.queued()
     }
 
     /// Queues a text frame, waiting while the queue is full.
@@ -92,7 +85,7 @@ impl Session {
 
     /// A handle on the outbound queue, for a producer that queues without
     /// waiting when there is room (a subscription sink).
-    pub(crate) fn outbound(&self) -> mpsc::Sender<Outbound> {
+    pub(crate) fn outbound(&self) -> OutboundSender {
         self.outbound.clone()
     }
 
@@ -248,7 +241,7 @@ impl Session {
         );
         let frame = match self.outbound.try_send(Outbound::Text(frame)) {
             Ok(()) => return,
-            Err(mpsc::error::TrySendError::Full(Outbound::Text(frame))) => frame,
+            Err(TrySendError::Full(Outbound::Text(frame))) => frame,
             Err(_) => {
                 self.pending.remove(id);
                 return;
