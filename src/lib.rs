@@ -1,10 +1,11 @@
 #![doc = include_str!("../docs/GUIDE.md")]
 
 pub use rpc_core::{
-    AcceptError, AsPeer, Batch, BatchResponse, BatchSlot, CallError, Closed, ConnectionConfig,
-    ConnectionEvent, ConnectionState, Context, ErrorCode, ErrorObject, Extensions, Id,
-    OverflowPolicy, Params, ParamsBuilder, ParamsReader, Peer, PendingSubscription, RegisterError,
-    Router, SendError, SinkConfig, Subscription, SubscriptionEvent, SubscriptionSink,
+    AcceptError, AsPeer, Batch, BatchResponse, BatchSlot, Call, CallError, CallKind, Closed,
+    ConnectionConfig, ConnectionEvent, ConnectionState, Context, Done, ErrorCode, ErrorObject,
+    Extensions, Id, Layer, Next, Outcome, OverflowPolicy, Params, ParamsBuilder, ParamsReader,
+    Peer, PendingSubscription, RegisterError, Router, Running, SendError, SinkConfig, Subscription,
+    SubscriptionEvent, SubscriptionSink,
 };
 #[cfg(feature = "server")]
 pub use rpc_core::{Server, ServerHandle};
@@ -25,7 +26,7 @@ pub use rpc_client as client;
 pub use rpc_core::server;
 
 #[doc(inline)]
-pub use rpc_core::{bus, io, protocol};
+pub use rpc_core::{bus, io, middleware, protocol, telemetry};
 
 #[doc(hidden)]
 pub mod __private;

@@ -5,14 +5,21 @@
 use std::path::{Path, PathBuf};
 
 /// The layers from the bottom up, each with the layers it may use.
-const LAYERS: [(&str, &[&str]); 6] = [
+const LAYERS: [(&str, &[&str]); 8] = [
+    // The metric names and the calls that record them: used at every level.
+    ("telemetry", &[]),
     ("protocol", &[]),
-    ("session", &["protocol"]),
-    ("router", &["protocol", "session"]),
-    ("io", &["protocol", "session", "router"]),
-    ("server", &["protocol", "session", "router", "io"]),
+    ("session", &["protocol", "telemetry"]),
+    ("router", &["protocol", "session", "telemetry"]),
+    // The shipped per-call layers, beside the engine.
+    ("middleware", &["protocol", "router", "telemetry"]),
+    ("io", &["protocol", "session", "router", "telemetry"]),
+    (
+        "server",
+        &["protocol", "session", "router", "io", "telemetry"],
+    ),
     // Beside the stack: topics feed subscription sinks.
-    ("bus", &["protocol", "session"]),
+    ("bus", &["protocol", "session", "telemetry"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

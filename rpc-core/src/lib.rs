@@ -16,14 +16,19 @@
 
 pub mod bus;
 pub mod io;
+pub mod middleware;
 pub mod protocol;
 mod router;
 #[cfg(feature = "server")]
 pub mod server;
 mod session;
+pub mod telemetry;
 
 pub use protocol::{ErrorCode, ErrorObject, Id};
-pub use router::{Context, Extensions, Params, ParamsReader, RegisterError, Router};
+pub use router::{
+    Call, CallKind, Context, Done, Extensions, Layer, Next, Outcome, Params, ParamsReader,
+    RegisterError, Router, Running,
+};
 #[cfg(feature = "server")]
 pub use server::{Server, ServerHandle};
 pub use session::{

@@ -25,6 +25,7 @@ use std::time::Duration;
 use futures_util::{FutureExt, Sink, Stream};
 pub use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 pub use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub use reconnect_policy::ReconnectPolicy;
 
@@ -266,7 +267,13 @@ fn launch<S: Socket>(
         (Some(signal), deadline)
     });
     let task = task::IoTask::new(session.clone(), router.clone(), ctx, drain);
-    (session, task.run(socket, queue, deadline))
+    // Every call's span (middleware::Trace) is a child of this one.
+    let span = tracing::info_span!(
+        "jsonrpc.connection",
+        connection.id = id,
+        network.peer.address = remote_addr.map(tracing::field::display),
+    );
+    (session, task.run(socket, queue, deadline).instrument(span))
 }
 
 impl fmt::Debug for Connection {

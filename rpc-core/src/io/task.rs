@@ -27,6 +27,7 @@ use super::{inbound, writer};
 use crate::protocol::{encode, ErrorObject, Id, Message};
 use crate::router::{prepare_message, Context, Reply, Router};
 use crate::session::{Closed, Outbound, OutboundReceiver, Session};
+use crate::telemetry;
 
 pub(super) struct IoTask {
     session: Arc<Session>,
@@ -50,6 +51,8 @@ pub(super) struct IoTask {
     read_gate: WakeGate,
     /// Skips `stop` until a token has woken the task.
     stop_gate: WakeGate,
+    /// Payload bytes read since the last wake, reported once per wake.
+    bytes_in: usize,
 }
 
 /// Parked request frames at which the task stops reading.
@@ -101,6 +104,7 @@ impl IoTask {
             outbox: Vec::new(),
             read_gate: WakeGate::new(),
             stop_gate: WakeGate::new(),
+            bytes_in: 0,
         }
     }
 
@@ -121,6 +125,7 @@ impl IoTask {
             + Unpin,
     {
         async move {
+            telemetry::connection_opened();
             let write_timeout = self.session.config.write_timeout;
             // The endings run once per connection and are boxed: inline, their
             // state would sit in every idle connection's task for its whole life.
@@ -133,6 +138,7 @@ impl IoTask {
                 }
                 End::Drain => Box::pin(self.drain(&mut ws, &mut queue, drain_deadline)).await,
             };
+            telemetry::connection_closed(closed.code);
             self.session.shut_down(closed);
             queue.close();
         }
@@ -245,6 +251,7 @@ impl IoTask {
             // Once per wake, not per frame: the clock is read only for the
             // keep-alive, which counts in seconds.
             self.last_heard = Instant::now();
+            telemetry::bytes_received(std::mem::take(&mut self.bytes_in));
             if let Err(closed) = self.flush_outbox(ws).await {
                 return End::Closed(closed);
             }
@@ -282,8 +289,12 @@ impl IoTask {
         W: Sink<WsMessage, Error = WsError> + Unpin,
     {
         match next {
-            Some(Ok(WsMessage::Text(text))) => self.on_frame(text.as_str()),
+            Some(Ok(WsMessage::Text(text))) => {
+                self.bytes_in += text.len();
+                self.on_frame(text.as_str());
+            }
             Some(Ok(WsMessage::Binary(bytes))) => {
+                self.bytes_in += bytes.len();
                 if let Ok(text) = std::str::from_utf8(&bytes) {
                     self.on_frame(text);
                 } else {
@@ -397,6 +408,7 @@ impl IoTask {
             },
             Message::Batch(items) => {
                 let total = items.len();
+                telemetry::batch_received(total);
                 let rest: Vec<_> = items
                     .into_iter()
                     .filter_map(|item| inbound::take_own(&self.session, item))

@@ -9,6 +9,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::session::{Closed, Outbound, OutboundReceiver};
+use crate::telemetry;
 
 /// Frames written before one flush, at most.
 pub(crate) const COALESCE: usize = 64;
@@ -27,16 +28,24 @@ where
     let written = tokio::time::timeout(timeout, async {
         let mut next = Some(first);
         let mut count = 0;
+        let mut bytes = 0;
         while let Some(outbound) = next.take() {
             match outbound {
-                Outbound::Text(text) => ws.feed(Message::text(text)).await?,
-                Outbound::Close(frame) => return Ok(Some(*frame)),
+                Outbound::Text(text) => {
+                    bytes += text.len();
+                    ws.feed(Message::text(text)).await?;
+                }
+                Outbound::Close(frame) => {
+                    telemetry::bytes_sent(bytes);
+                    return Ok(Some(*frame));
+                }
             }
             count += 1;
             if count < COALESCE {
                 next = queue.try_recv();
             }
         }
+        telemetry::bytes_sent(bytes);
         ws.flush().await?;
         Ok::<_, WsError>(None)
     })
@@ -60,9 +69,12 @@ where
     I: IntoIterator<Item = String>,
 {
     let written = tokio::time::timeout(timeout, async {
+        let mut bytes = 0;
         for frame in frames {
+            bytes += frame.len();
             ws.feed(Message::text(frame)).await?;
         }
+        telemetry::bytes_sent(bytes);
         ws.flush().await
     })
     .await;

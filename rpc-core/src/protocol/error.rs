@@ -48,6 +48,8 @@ pub enum ErrorCode {
 /// | -32002 | [`TOO_MANY_SUBSCRIPTIONS`](ErrorCode::TOO_MANY_SUBSCRIPTIONS) | the connection is at its subscription limit | a subscribe call beyond `max_subscriptions` |
 /// | -32003 | [`CONNECTION_CLOSED`](ErrorCode::CONNECTION_CLOSED) | the connection ended | a received subscription's stream, when the socket closes under it |
 /// | -32004 | [`UNSUBSCRIBE_REFUSED`](ErrorCode::UNSUBSCRIBE_REFUSED) | the serving end answered `false` to an unsubscribe | `Subscription::unsubscribe` against a server that refused |
+/// | -32005 | [`RATE_LIMITED`](ErrorCode::RATE_LIMITED) | the connection sent calls faster than its rate limit allows | a call past the burst of `middleware::RateLimit`; `data.retry_after_ms` says when one token is back |
+/// | -32006 | [`TIMED_OUT`](ErrorCode::TIMED_OUT) | the call ran past its time limit and was cancelled | `middleware::Timeout` |
 impl ErrorCode {
     /// -32000: the serving end finished the subscription.
     pub const SUBSCRIPTION_ENDED: ErrorCode = ErrorCode::ServerError(-32000);
@@ -59,6 +61,10 @@ impl ErrorCode {
     pub const CONNECTION_CLOSED: ErrorCode = ErrorCode::ServerError(-32003);
     /// -32004: the serving end refused to unsubscribe (answered `false`).
     pub const UNSUBSCRIBE_REFUSED: ErrorCode = ErrorCode::ServerError(-32004);
+    /// -32005: the connection is over its call rate limit; the call did not run.
+    pub const RATE_LIMITED: ErrorCode = ErrorCode::ServerError(-32005);
+    /// -32006: the call ran past its time limit; its handler was cancelled.
+    pub const TIMED_OUT: ErrorCode = ErrorCode::ServerError(-32006);
 }
 
 impl ErrorCode {

@@ -4,7 +4,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// A map from type to one value of that type: per-connection data such as the
 /// authenticated user, attached by the server's handshake hook.
@@ -42,6 +42,13 @@ impl Extensions {
         self.values
             .get(&TypeId::of::<T>())
             .and_then(|v| v.downcast_ref())
+    }
+
+    /// The stored value of type `T`, if any, to change in place.
+    pub fn get_mut<T: Send + Sync + 'static>(&mut self) -> Option<&mut T> {
+        self.values
+            .get_mut(&TypeId::of::<T>())
+            .and_then(|v| v.downcast_mut())
     }
 
     /// Whether nothing is stored.
@@ -96,6 +103,8 @@ struct ContextInner {
     remote_addr: Option<SocketAddr>,
     peer: Option<crate::session::Peer>,
     connection_id: u64,
+    /// State that code around the handlers keeps per connection.
+    locals: Mutex<Extensions>,
 }
 
 impl Context {
@@ -116,6 +125,7 @@ impl Context {
                 remote_addr,
                 peer,
                 connection_id,
+                locals: Mutex::default(),
             }),
         }
     }
@@ -124,6 +134,26 @@ impl Context {
     /// connection): a key for per-connection state such as who joined a room.
     pub fn connection_id(&self) -> u64 {
         self.inner.connection_id
+    }
+
+    /// Runs `f` on this connection's value of type `T`, made with `Default`
+    /// on first use: state that a [`Layer`](super::Layer) keeps per
+    /// connection, such as a rate limit's bucket. Outside a connection
+    /// (for example in [`Router::handle`](super::Router::handle)) each call
+    /// has a context of its own, so the state lasts one call.
+    pub fn with_local<T: Default + Send + Sync + 'static, R>(
+        &self,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> R {
+        let mut locals = self
+            .inner
+            .locals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if locals.get::<T>().is_none() {
+            locals.insert(T::default());
+        }
+        f(locals.get_mut::<T>().expect("inserted just above"))
     }
 
     /// The value of type `T` that the handshake attached, if any.

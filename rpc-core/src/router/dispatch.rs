@@ -14,6 +14,7 @@ use futures_util::future::join_all;
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
+use super::layer::{Answer, Call, CallKind, Done, Next, Outcome, Running};
 use super::{subscribe, Context, Entry, MethodFuture, Params, Router};
 use crate::protocol::envelope::RESUME_METHOD;
 use crate::protocol::{encode, ErrorObject, Id, Incoming, Message, Position};
@@ -31,6 +32,8 @@ pub(crate) enum Prepared {
     Call(Id, Result<MethodFuture, ErrorObject>),
     Subscribe(Id, oneshot::Receiver<Result<Accepted, ErrorObject>>),
     Notify(MethodFuture),
+    /// Started through the router's layers; answered under the id, if any.
+    Layered(Option<Id>, Running),
     Reply(String),
     Nothing,
 }
@@ -70,6 +73,12 @@ impl Prepared {
                     Poll::Pending => Poll::Pending,
                 };
             }
+            Prepared::Layered(id, running) => {
+                return match poll_once(running) {
+                    Poll::Ready(outcome) => Poll::Ready(layered_reply(id.as_ref(), outcome)),
+                    Poll::Pending => Poll::Pending,
+                };
+            }
             Prepared::Reply(frame) => std::mem::take(frame),
             Prepared::Nothing => return Poll::Ready(None),
         };
@@ -97,6 +106,9 @@ impl Prepared {
                 }
                 return None;
             }
+            Prepared::Layered(id, running) => {
+                return layered_reply(id.as_ref(), catching(running).await);
+            }
             Prepared::Reply(frame) => (frame, None),
             Prepared::Nothing => return None,
         };
@@ -110,6 +122,9 @@ impl Prepared {
 /// Starts one classified value. Responses are the engine's business and are
 /// dropped here.
 pub(crate) fn prepare(router: &Router, incoming: Incoming<'_>, ctx: &Context) -> Prepared {
+    if !router.layers().is_empty() {
+        return prepare_layered(router, incoming, ctx);
+    }
     match incoming {
         Incoming::Request(call) if call.method == RESUME_METHOD => {
             match resume(router, call.params, ctx) {
@@ -165,6 +180,113 @@ pub(crate) fn prepare(router: &Router, incoming: Incoming<'_>, ctx: &Context) ->
             Prepared::Nothing
         }
     }
+}
+
+/// [`prepare`] for a router with layers: each call, notification and
+/// subscribe starts through them.
+fn prepare_layered(router: &Router, incoming: Incoming<'_>, ctx: &Context) -> Prepared {
+    let (id, method, params, kind) = match incoming {
+        Incoming::Request(call) => {
+            let kind = match router.entry(&call.method) {
+                Some(Entry::Subscribe(_)) => CallKind::Subscribe,
+                _ if call.method == RESUME_METHOD => CallKind::Subscribe,
+                _ => CallKind::Method,
+            };
+            (Some(call.id), call.method, call.params, kind)
+        }
+        Incoming::Notification(note) => (None, note.method, note.params, CallKind::Notification),
+        other => return prepare(&Router::default(), other, ctx),
+    };
+    let call = Call {
+        kind,
+        method: &method,
+        id: id.as_ref(),
+        params,
+        ctx,
+        known: router.entry(&method).is_some() || method == RESUME_METHOD,
+    };
+    let handler = || start_unlayered(router, &call);
+    let running = Next {
+        rest: router.layers(),
+        call: &call,
+        handler: &handler,
+    }
+    .run();
+    Prepared::Layered(id, running)
+}
+
+/// The bottom of the layer stack: starts the call's handler.
+fn start_unlayered(router: &Router, call: &Call<'_>) -> Running {
+    let params = Params::new(call.params);
+    let Some(id) = call.id else {
+        let started = start(
+            router,
+            router.entry(call.method),
+            call.method,
+            params,
+            call.ctx,
+            None,
+        );
+        return match started {
+            Ok(future) => Box::pin(async move {
+                catching(future).await?;
+                Ok(Done(Answer::Reply(String::new())))
+            }),
+            Err(err) => Next::answer(err),
+        };
+    };
+    let accepted = match router.entry(call.method) {
+        _ if call.method == RESUME_METHOD => resume(router, call.params, call.ctx),
+        Some(Entry::Subscribe(entry)) => match call.ctx.session() {
+            Some(session) => subscribe::start(entry, params, call.ctx, session, None),
+            None => Err(no_connection()),
+        },
+        Some(Entry::Unsubscribe(entry)) => {
+            let outcome = subscribe::unsubscribe(entry, params, call.ctx.session())
+                .map(|result| Done(Answer::Reply(encode::response_ok(id, &result))));
+            return Box::pin(std::future::ready(outcome));
+        }
+        entry => {
+            let head = encode::response_ok_head(id);
+            return match start(router, entry, call.method, params, call.ctx, Some(head)) {
+                Ok(future) => Box::pin(async move {
+                    catching(future)
+                        .await
+                        .map(|frame| Done(Answer::Reply(frame)))
+                }),
+                Err(err) => Next::answer(err),
+            };
+        }
+    };
+    match accepted {
+        Ok(accepted) => Box::pin(async move {
+            match accepted.await {
+                Ok(Ok(accepted)) => Ok(Done(Answer::Accepted(accepted))),
+                Ok(Err(err)) => Err(err),
+                Err(_) => Err(never_answered()),
+            }
+        }),
+        Err(err) => Next::answer(err),
+    }
+}
+
+/// The reply to a call started through layers (none for a notification).
+fn layered_reply(id: Option<&Id>, outcome: Outcome) -> Option<Reply> {
+    let Some(id) = id else {
+        if let Err(err) = outcome {
+            tracing::debug!(%err, "a notification failed");
+        }
+        return None;
+    };
+    let (frame, release) = match outcome {
+        Ok(Done(Answer::Reply(frame))) => (frame, Vec::new()),
+        Ok(Done(Answer::Accepted(accepted))) => (
+            encode::response_ok(id, &accepted.id_json),
+            vec![accepted.release],
+        ),
+        Err(err) => (encode::response_err(id, &err), Vec::new()),
+    };
+    Some(Reply { frame, release })
 }
 
 /// Starts a subscription that carries on after a position (`rpc.resume`).
@@ -223,14 +345,24 @@ fn not_found(router: &Router, method: &str) -> ErrorObject {
 }
 
 /// Polls a handler once without a waker; a panic becomes -32603.
-fn poll_once(future: &mut MethodFuture) -> Poll<Result<String, ErrorObject>> {
+fn poll_once<T>(
+    future: &mut std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<T, ErrorObject>> + Send>,
+    >,
+) -> Poll<Result<T, ErrorObject>> {
     let mut cx = TaskContext::from_waker(futures_util::task::noop_waker_ref());
     std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
         .unwrap_or_else(|panic| Poll::Ready(Err(panicked("async", &*panic))))
 }
 
 async fn run(started: Result<MethodFuture, ErrorObject>) -> Result<String, ErrorObject> {
-    let future = started?;
+    catching(started?).await
+}
+
+/// Awaits a handler; a panic becomes -32603.
+async fn catching<T>(
+    future: std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ErrorObject>> + Send>>,
+) -> Result<T, ErrorObject> {
     AssertUnwindSafe(future)
         .catch_unwind()
         .await

@@ -3,6 +3,7 @@
 
 mod context;
 mod dispatch;
+mod layer;
 mod params;
 mod subscribe;
 mod suggest;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use context::{Context, Extensions};
+pub use layer::{Call, CallKind, Done, Layer, Next, Outcome, Running};
 pub use params::{Params, ParamsReader};
 
 use crate::protocol::{encode, ErrorObject};
@@ -73,6 +75,8 @@ pub struct Router {
     /// SipHash for short names, and its weakness to chosen keys does not
     /// apply: peers only look names up, they never add to the map.
     entries: HashMap<Box<str>, Entry, rustc_hash::FxBuildHasher>,
+    /// Per-call middleware, outermost first.
+    layers: Vec<Arc<dyn Layer>>,
 }
 
 /// Why a name could not be registered.
@@ -144,7 +148,20 @@ impl Router {
         self.entries.remove(name);
     }
 
-    /// Moves every method of `other` into this router.
+    /// Adds a [`Layer`] around every call this router dispatches. Layers
+    /// run in the order they were added: the first added sees a call first
+    /// and its outcome last.
+    pub fn layer(&mut self, layer: impl Layer) -> &mut Router {
+        self.layers.push(Arc::new(layer));
+        self
+    }
+
+    pub(crate) fn layers(&self) -> &[Arc<dyn Layer>] {
+        &self.layers
+    }
+
+    /// Moves every method of `other` into this router. Its layers come
+    /// after this router's own and, like them, wrap every call.
     ///
     /// # Errors
     ///
@@ -158,6 +175,7 @@ impl Router {
             return Err(RegisterError::Duplicate(name.to_string()));
         }
         self.entries.extend(other.entries);
+        self.layers.extend(other.layers);
         Ok(self)
     }
 
@@ -190,7 +208,10 @@ impl std::fmt::Debug for Router {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut names: Vec<&str> = self.method_names().collect();
         names.sort_unstable();
-        f.debug_struct("Router").field("methods", &names).finish()
+        f.debug_struct("Router")
+            .field("methods", &names)
+            .field("layers", &self.layers.len())
+            .finish()
     }
 }
 

@@ -107,32 +107,37 @@ pub(crate) fn start(
         .subscriptions()
         .check_room()
         .map_err(|err| err.to_error_object())?;
-    tokio::spawn(async move {
-        let mut running = std::pin::pin!(futures_util::FutureExt::catch_unwind(AssertUnwindSafe(
-            future
-        )));
-        let outcome = tokio::select! {
-            outcome = &mut running => Some(outcome),
-            () = token.cancelled() => None,
-        };
-        // Unsubscribed or disconnected: the handler sees its sink close
-        // (`send` fails, `closed()` resolves) and gets a grace period to
-        // clean up before it is dropped.
-        let outcome = if let Some(outcome) = outcome {
-            outcome
-        } else {
-            let Ok(outcome) = tokio::time::timeout(CLEANUP_GRACE, running).await else {
-                tracing::warn!(
+    // Runs in the subscribe call's span, when a layer made one.
+    let span = tracing::Span::current();
+    tokio::spawn(tracing::Instrument::instrument(
+        async move {
+            let mut running = std::pin::pin!(futures_util::FutureExt::catch_unwind(
+                AssertUnwindSafe(future)
+            ));
+            let outcome = tokio::select! {
+                outcome = &mut running => Some(outcome),
+                () = token.cancelled() => None,
+            };
+            // Unsubscribed or disconnected: the handler sees its sink close
+            // (`send` fails, `closed()` resolves) and gets a grace period to
+            // clean up before it is dropped.
+            let outcome = if let Some(outcome) = outcome {
+                outcome
+            } else {
+                let Ok(outcome) = tokio::time::timeout(CLEANUP_GRACE, running).await else {
+                    tracing::warn!(
                     "a subscription handler ran on {CLEANUP_GRACE:?} after its sink closed; dropped"
                 );
-                return;
+                    return;
+                };
+                outcome
             };
-            outcome
-        };
-        if outcome.is_err() {
-            tracing::error!("a subscription handler panicked");
-        }
-    });
+            if outcome.is_err() {
+                tracing::error!("a subscription handler panicked");
+            }
+        },
+        span,
+    ));
     Ok(accepted)
 }
 

@@ -16,6 +16,7 @@ use super::{Rejection, Server, Shared};
 use crate::io::Connection;
 use crate::router::Extensions;
 use crate::session::Peer;
+use crate::telemetry;
 
 /// One place among `max_connections`, given back when dropped.
 pub(super) struct Slot {
@@ -112,6 +113,7 @@ where
         let (request, rest) = request::read(&mut stream).await?;
         let Some(slot) = Slot::take(&shared) else {
             request::check(&request, shared.builder.path.as_deref()).map_err(Refused::Http)?;
+            telemetry::connection_refused("limit");
             return Err(Refused::Http(Rejection::too_many("too many connections")));
         };
         let (response, extensions) = server
@@ -158,6 +160,7 @@ pub(super) fn serve<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    telemetry::connection_accepted();
     let shared = slot.shared.clone();
     let key = shared.next_peer.fetch_add(1, Ordering::Relaxed);
     let mut slot = slot;

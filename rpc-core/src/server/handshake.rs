@@ -8,6 +8,7 @@ use tokio_tungstenite::tungstenite::handshake::server::Request;
 use tokio_tungstenite::tungstenite::http::{self, HeaderMap, StatusCode};
 
 use crate::router::Extensions;
+use crate::telemetry;
 
 /// What the handshake hook knows about a connection before it is upgraded.
 #[derive(Debug)]
@@ -136,15 +137,19 @@ pub(crate) fn admit(
         match view.origin() {
             Some(origin) if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) => {}
             Some(origin) => {
+                telemetry::connection_refused("origin");
                 return Err(Rejection::forbidden(format!(
                     "origin {origin} is not allowed"
-                )))
+                )));
             }
-            None => return Err(Rejection::forbidden("an Origin header is required")),
+            None => {
+                telemetry::connection_refused("origin");
+                return Err(Rejection::forbidden("an Origin header is required"));
+            }
         }
     }
     match hook {
-        Some(hook) => hook(&view),
+        Some(hook) => hook(&view).inspect_err(|_| telemetry::connection_refused("hook")),
         None => Ok(Extensions::new()),
     }
 }

@@ -25,6 +25,7 @@ pub use handshake::{HandshakeHook, HandshakeRequest, Rejection};
 
 use crate::router::{Extensions, Router};
 use crate::session::{ConnectionConfig, Peer};
+use crate::telemetry;
 use accept::{accept_loop, serve, Slot};
 
 /// A JSON-RPC WebSocket server: bind it to a port, or hand it sockets that
@@ -163,7 +164,8 @@ impl Server {
         request: &http::Request<()>,
         remote_addr: Option<SocketAddr>,
     ) -> Result<(http::Response<()>, Extensions), Rejection> {
-        let key = request::check(request, self.shared.builder.path.as_deref())?;
+        let key = request::check(request, self.shared.builder.path.as_deref())
+            .inspect_err(|_| telemetry::connection_refused("request"))?;
         let origins = self.shared.builder.origins.as_deref();
         let extensions = handshake::admit(
             request,

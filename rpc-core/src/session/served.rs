@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::value::RawValue;
 
 use super::sink::{AcceptError, SinkShared};
+use crate::telemetry;
 
 /// Subscriptions this end serves, by id.
 #[derive(Debug)]
@@ -46,6 +47,7 @@ impl SubscriptionTable {
             return Err(AcceptError::TooMany(self.limit));
         }
         sinks.insert(sink.id.get().into(), sink);
+        telemetry::subscription_started();
         Ok(())
     }
 
@@ -56,6 +58,7 @@ impl SubscriptionTable {
             .get(id)
             .is_some_and(|sink| &*sink.notification == notification)
         {
+            telemetry::subscription_ended();
             sinks.remove(id)
         } else {
             None
@@ -84,6 +87,7 @@ impl SubscriptionTable {
             .map(|(_, s)| s)
             .collect();
         for sink in sinks {
+            telemetry::subscription_ended();
             sink.finish_quietly();
         }
     }

@@ -17,6 +17,7 @@ use super::pending_subscription::{Accepted, PendingRaw};
 use super::{OverflowPolicy, Session, SinkConfig};
 use crate::protocol::envelope::{self, ItemFrames};
 use crate::protocol::{ErrorCode, ErrorObject, Position, Resume};
+use crate::telemetry;
 
 /// Why [`PendingSubscription::accept`](super::PendingSubscription::accept) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -266,7 +267,10 @@ impl SinkShared {
                     // Queued under the lock, so the forwarder cannot take
                     // a frame meanwhile and be overtaken.
                     match self.outbound.try_send(Outbound::Text(frame)) {
-                        Ok(()) => return Ok(()),
+                        Ok(()) => {
+                            telemetry::items_sent(1);
+                            return Ok(());
+                        }
                         Err(TrySendError::Full(Outbound::Text(back))) => frame = back,
                         Err(TrySendError::Closed) => return Err(SendError::Closed),
                         Err(TrySendError::Full(Outbound::Close(_))) => {
@@ -277,6 +281,7 @@ impl SinkShared {
                 if state.items.len() < self.config.buffer.max(1) {
                     state.items.push_back(frame);
                     drop(state);
+                    telemetry::items_sent(1);
                     self.item_ready.notify_one();
                     return Ok(());
                 }
@@ -285,9 +290,13 @@ impl SinkShared {
                         state.items.pop_front();
                         state.lagged += 1;
                         state.items.push_back(frame);
+                        drop(state);
+                        telemetry::items_sent(1);
+                        telemetry::items_dropped("drop_oldest", 1);
                         return Ok(());
                     }
                     OverflowPolicy::Close => {
+                        telemetry::items_dropped("close", state.items.len() as u64 + 1);
                         state.items.clear();
                         state.ending = Some(ErrorObject::new(
                             ErrorCode::SLOW_SUBSCRIBER,

@@ -124,15 +124,27 @@ impl Session {
         params: Option<&RawValue>,
         deadline: tokio::time::Instant,
     ) -> CallReply {
-        let _permit = self.acquire_call_permit().await?;
-        let (reply, answer) = oneshot::channel();
-        let id = self.register(Waiter::Call(reply))?;
-        let _forget = Forget {
-            pending: &self.pending,
-            id,
+        let span = tracing::debug_span!(
+            "jsonrpc.client_call",
+            otel.name = method,
+            otel.kind = "client",
+            rpc.system = "jsonrpc",
+            rpc.method = method,
+            jsonrpc.request.id = tracing::field::Empty,
+        );
+        let call = async {
+            let _permit = self.acquire_call_permit().await?;
+            let (reply, answer) = oneshot::channel();
+            let id = self.register(Waiter::Call(reply))?;
+            tracing::Span::current().record("jsonrpc.request.id", id);
+            let _forget = Forget {
+                pending: &self.pending,
+                id,
+            };
+            self.send_request(id, method, params).await?;
+            self.await_answer(answer, deadline).await?
         };
-        self.send_request(id, method, params).await?;
-        self.await_answer(answer, deadline).await?
+        tracing::Instrument::instrument(call, span).await
     }
 
     /// Sends a subscribe call whose items, once it is answered, go to

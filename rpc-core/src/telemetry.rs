@@ -1,0 +1,92 @@
+//! The metrics wirecall records, through the `metrics` facade: their names
+//! in one place, and the calls the engine makes on connection events.
+//!
+//! Nothing here is exported to anywhere: with no recorder installed each
+//! call is a look-up of the global recorder and returns. Per-call metrics
+//! (by method) come from the `middleware::Metrics` layer, so a server that
+//! does not install it pays nothing per call; what is recorded here happens
+//! per connection, per batch, per flush, or per subscription.
+
+use metrics::{counter, gauge, histogram};
+
+/// Connections upgraded and handed to the engine (server side).
+pub const CONNECTIONS_ACCEPTED: &str = "wirecall_connections_accepted_total";
+/// Upgrade requests refused, by `reason`: `limit`, `origin`, `hook`, `request`.
+pub const CONNECTIONS_REFUSED: &str = "wirecall_connections_refused_total";
+/// Connections the engine runs right now, server and client side.
+pub const CONNECTIONS_OPEN: &str = "wirecall_connections_open";
+/// Connections ended, by `code`: the close code, or `none` when the socket
+/// ended without one.
+pub const CONNECTIONS_CLOSED: &str = "wirecall_connections_closed_total";
+/// Text and binary frames' payload bytes read.
+pub const BYTES_RECEIVED: &str = "wirecall_bytes_received_total";
+/// Text frames' payload bytes written.
+pub const BYTES_SENT: &str = "wirecall_bytes_sent_total";
+/// Batches received.
+pub const BATCHES: &str = "wirecall_batches_total";
+/// Values per batch received.
+pub const BATCH_SIZE: &str = "wirecall_batch_size";
+/// Subscriptions this end serves right now.
+pub const SUBSCRIPTIONS_ACTIVE: &str = "wirecall_subscriptions_active";
+/// Subscription items handed to connections.
+pub const ITEMS_SENT: &str = "wirecall_subscription_items_sent_total";
+/// Subscription items dropped by a full sink, by `policy`: `drop_oldest`
+/// (the client is told it lagged) or `close` (the subscription ends).
+pub const ITEMS_DROPPED: &str = "wirecall_subscription_items_dropped_total";
+
+/// Calls, notifications and subscribes handled, by `method`, `kind`
+/// (`call`, `notification`, `subscribe`) and `outcome` (`ok`, `error`).
+pub const CALLS: &str = "wirecall_calls_total";
+/// Calls answered with an error, by `method` and `code`.
+pub const CALL_ERRORS: &str = "wirecall_call_errors_total";
+/// Seconds from reading a call to its outcome, by `method`.
+pub const CALL_DURATION: &str = "wirecall_call_duration_seconds";
+/// Calls started and not yet finished.
+pub const CALLS_IN_FLIGHT: &str = "wirecall_calls_in_flight";
+
+pub(crate) fn connection_accepted() {
+    counter!(CONNECTIONS_ACCEPTED).increment(1);
+}
+
+pub(crate) fn connection_refused(reason: &'static str) {
+    counter!(CONNECTIONS_REFUSED, "reason" => reason).increment(1);
+}
+
+pub(crate) fn connection_opened() {
+    gauge!(CONNECTIONS_OPEN).increment(1.0);
+}
+
+pub(crate) fn connection_closed(code: Option<u16>) {
+    gauge!(CONNECTIONS_OPEN).decrement(1.0);
+    let code = code.map_or_else(|| "none".to_owned(), |code| code.to_string());
+    counter!(CONNECTIONS_CLOSED, "code" => code).increment(1);
+}
+
+pub(crate) fn bytes_received(bytes: usize) {
+    counter!(BYTES_RECEIVED).increment(bytes as u64);
+}
+
+pub(crate) fn bytes_sent(bytes: usize) {
+    counter!(BYTES_SENT).increment(bytes as u64);
+}
+
+pub(crate) fn batch_received(len: usize) {
+    counter!(BATCHES).increment(1);
+    histogram!(BATCH_SIZE).record(len as f64);
+}
+
+pub(crate) fn subscription_started() {
+    gauge!(SUBSCRIPTIONS_ACTIVE).increment(1.0);
+}
+
+pub(crate) fn subscription_ended() {
+    gauge!(SUBSCRIPTIONS_ACTIVE).decrement(1.0);
+}
+
+pub(crate) fn items_sent(count: u64) {
+    counter!(ITEMS_SENT).increment(count);
+}
+
+pub(crate) fn items_dropped(policy: &'static str, count: u64) {
+    counter!(ITEMS_DROPPED, "policy" => policy).increment(count);
+}

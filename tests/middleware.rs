@@ -1,0 +1,229 @@
+//! Per-call layers over a real socket: their order, answering early, the
+//! rate limit and the timeout.
+
+#[path = "common/server.rs"]
+#[allow(dead_code)] // only its router is used here
+mod server;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+use wirecall::middleware::{RateLimit, Timeout};
+use wirecall::server::{Server, ServerHandle};
+use wirecall::{Call, ErrorCode, ErrorObject, Layer, Next, Router, Running};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn serve(router: Router) -> (ServerHandle, Socket) {
+    let handle = Server::builder()
+        .build(router)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let url = format!("ws://{}/", handle.local_addr());
+    let socket = tokio_tungstenite::connect_async(&url).await.unwrap().0;
+    (handle, socket)
+}
+
+/// Sends `frame` and returns the parsed answer.
+async fn ask(socket: &mut Socket, frame: Value) -> Value {
+    socket.send(Message::text(frame.to_string())).await.unwrap();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("an answer within 5 s");
+        match next {
+            Some(Ok(Message::Text(text))) => return serde_json::from_str(text.as_str()).unwrap(),
+            Some(Ok(_)) => {}
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+fn call(id: u64, method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+/// Writes what it sees, before and after the rest of the stack.
+struct Recording {
+    name: &'static str,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Layer for Recording {
+    fn handle(&self, call: &Call<'_>, next: Next<'_>) -> Running {
+        let entry = format!(
+            "{} before {} id={} params={}",
+            self.name,
+            call.method(),
+            call.id().map_or("-".to_owned(), ToString::to_string),
+            call.params().map_or("-", |p| p.get()),
+        );
+        self.log.lock().unwrap().push(entry);
+        let running = next.run();
+        let (name, log) = (self.name, self.log.clone());
+        Box::pin(async move {
+            let outcome = running.await;
+            let how = match &outcome {
+                Ok(_) => "ok".to_owned(),
+                Err(err) => format!("error {}", err.code.code()),
+            };
+            log.lock().unwrap().push(format!("{name} after {how}"));
+            outcome
+        })
+    }
+}
+
+/// Answers calls to `secret` itself; the handler never runs.
+struct Guard;
+
+impl Layer for Guard {
+    fn handle(&self, call: &Call<'_>, next: Next<'_>) -> Running {
+        if call.method() == "secret" {
+            return Next::answer(ErrorObject::new(4003, "not for you"));
+        }
+        next.run()
+    }
+}
+
+#[tokio::test]
+async fn layers_run_in_the_order_added_and_can_answer_early() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let secret_runs = Arc::new(AtomicUsize::new(0));
+    let mut router = server::test_router();
+    let runs = secret_runs.clone();
+    router
+        .method("secret", move |_, _| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok(async { Ok::<_, ErrorObject>("the secret") })
+        })
+        .unwrap();
+    router
+        .layer(Recording {
+            name: "outer",
+            log: log.clone(),
+        })
+        .layer(Guard)
+        .layer(Recording {
+            name: "inner",
+            log: log.clone(),
+        });
+    let (_server, mut socket) = serve(router).await;
+
+    let answer = ask(&mut socket, call(1, "add", json!([2, 3]))).await;
+    assert_eq!(answer, json!({"jsonrpc": "2.0", "id": 1, "result": 5}));
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "outer before add id=1 params=[2,3]",
+            "inner before add id=1 params=[2,3]",
+            "inner after ok",
+            "outer after ok",
+        ]
+    );
+
+    log.lock().unwrap().clear();
+    let answer = ask(&mut socket, call(2, "secret", json!([]))).await;
+    assert_eq!(answer["error"]["code"], 4003, "{answer}");
+    assert_eq!(answer["id"], 2);
+    assert_eq!(
+        secret_runs.load(Ordering::SeqCst),
+        0,
+        "the handler never ran"
+    );
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "outer before secret id=2 params=[]",
+            "outer after error 4003"
+        ],
+        "the inner layer never saw it"
+    );
+
+    // An unknown method goes through the layers too, and their view of
+    // the outcome is the error the peer gets.
+    log.lock().unwrap().clear();
+    let answer = ask(&mut socket, call(3, "nope", json!([]))).await;
+    assert_eq!(answer["error"]["code"], -32601);
+    assert_eq!(
+        log.lock().unwrap().last().unwrap(),
+        "outer after error -32601"
+    );
+}
+
+#[tokio::test]
+async fn the_rate_limit_answers_past_the_burst_and_recovers() {
+    let mut router = server::test_router();
+    router.layer(RateLimit::per_connection(2.0, 3));
+    let (_server, mut socket) = serve(router).await;
+
+    // Five calls in one batch reach the layer at the same instant.
+    let batch: Vec<Value> = (1..=5).map(|id| call(id, "add", json!([id, 0]))).collect();
+    let answers = ask(&mut socket, Value::Array(batch)).await;
+    let answers = answers.as_array().unwrap();
+    assert_eq!(answers.len(), 5);
+    for answer in &answers[..3] {
+        assert_eq!(answer["result"], answer["id"], "{answer}");
+    }
+    let mut wait_ms = 0;
+    for answer in &answers[3..] {
+        assert_eq!(
+            answer["error"]["code"],
+            ErrorCode::RATE_LIMITED.code(),
+            "{answer}"
+        );
+        let retry = answer["error"]["data"]["retry_after_ms"].as_u64().unwrap();
+        assert!(retry > 0 && retry <= 500, "{answer}");
+        wait_ms = wait_ms.max(retry);
+    }
+
+    // The connection lives, and once a token is back a call passes.
+    tokio::time::sleep(Duration::from_millis(wait_ms + 50)).await;
+    let answer = ask(&mut socket, call(6, "add", json!([6, 0]))).await;
+    assert_eq!(answer["result"], 6, "{answer}");
+}
+
+/// Sets its flag when dropped: shows the handler was cancelled.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn the_timeout_cancels_a_slow_handler_and_answers() {
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let mut router = server::test_router();
+    let flag = cancelled.clone();
+    router
+        .method("crawl", move |_, _| {
+            let guard = SetOnDrop(flag.clone());
+            Ok(async move {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                drop(guard);
+                Ok::<_, ErrorObject>("done")
+            })
+        })
+        .unwrap();
+    router.layer(Timeout::new(Duration::from_secs(30)).method("crawl", Duration::from_millis(100)));
+    let (_server, mut socket) = serve(router).await;
+
+    let answer = ask(&mut socket, call(1, "crawl", json!([]))).await;
+    assert_eq!(
+        answer["error"]["code"],
+        ErrorCode::TIMED_OUT.code(),
+        "{answer}"
+    );
+    assert!(cancelled.load(Ordering::SeqCst), "the handler was dropped");
+
+    // Other methods keep the default limit and answer as usual.
+    let answer = ask(&mut socket, call(2, "sleep", json!([20]))).await;
+    assert_eq!(answer["result"], 20, "{answer}");
+}
