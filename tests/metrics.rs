@@ -76,9 +76,10 @@ fn counter(metrics: &Readings, name: &str, labels: &[(&str, &str)]) -> u64 {
     }
 }
 
-fn gauge(metrics: &Readings, name: &str) -> f64 {
+/// A gauge's value; the ones read here count things, so they are whole.
+fn gauge(metrics: &Readings, name: &str) -> i64 {
     match value(metrics, name, &[]) {
-        Some(DebugValue::Gauge(v)) => v.into_inner(),
+        Some(DebugValue::Gauge(v)) => v.into_inner().round() as i64,
         other => panic!("{name} is not a gauge: {other:?}"),
     }
 }
@@ -102,54 +103,10 @@ async fn eventually(mut check: impl FnMut() -> bool) {
     panic!("never got there");
 }
 
-#[tokio::test]
-async fn a_server_records_calls_refusals_lag_bytes_and_closes() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    recorder.install().unwrap();
-
-    let mut router = server::test_router();
-    // Ten items sent before the subscribe reply is out, into a buffer of
-    // two that drops the oldest: eight are dropped, and the client is told.
-    let lossy = SinkConfig {
-        buffer: 2,
-        policy: OverflowPolicy::DropOldest,
-    };
-    router
-        .subscription(
-            "subscribe_lossy",
-            "lossy",
-            "unsubscribe_lossy",
-            lossy,
-            |_: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
-                Ok(async move {
-                    let Ok(sink) = pending.accept() else { return };
-                    for i in 0..10 {
-                        let _ = sink.send(&i).await;
-                    }
-                    sink.closed().await;
-                })
-            },
-        )
-        .unwrap();
-    router.layer(Metrics::new());
-    let open = Server::builder()
-        .build(router)
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let guarded = Server::builder()
-        .allowed_origins(["https://good.example"])
-        .build(server::test_router())
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-
-    let refused = tokio_tungstenite::connect_async(format!("ws://{}/", guarded.local_addr())).await;
-    assert!(refused.is_err(), "no Origin header: refused");
-
-    let url = format!("ws://{}/", open.local_addr());
-    let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+/// Two calls, a batch with an unknown method, a lossy subscription read
+/// up to its lag notice, and a close with 1000.
+async fn drive(url: &str) {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let call = |id: u64, method: &str, params: Value| json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
     send(&mut socket, call(1, "add", json!([1, 2]))).await;
     assert_eq!(next_json(&mut socket).await["result"], 3);
@@ -181,6 +138,61 @@ async fn a_server_records_calls_refusals_lag_bytes_and_closes() {
         }))
         .await
         .unwrap();
+}
+
+/// The test router, plus `subscribe_lossy`: ten items sent before the
+/// subscribe reply is out, into a buffer of two that drops the oldest, so
+/// eight are dropped and the client is told.
+fn lossy_router() -> wirecall::Router {
+    let mut router = server::test_router();
+    let lossy = SinkConfig {
+        buffer: 2,
+        policy: OverflowPolicy::DropOldest,
+    };
+    router
+        .subscription(
+            "subscribe_lossy",
+            "lossy",
+            "unsubscribe_lossy",
+            lossy,
+            |_: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
+                Ok(async move {
+                    let Ok(sink) = pending.accept() else { return };
+                    for i in 0..10 {
+                        let _ = sink.send(&i).await;
+                    }
+                    sink.closed().await;
+                })
+            },
+        )
+        .unwrap();
+    router
+}
+
+#[tokio::test]
+async fn a_server_records_calls_refusals_lag_bytes_and_closes() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    recorder.install().unwrap();
+
+    let mut router = lossy_router();
+    router.layer(Metrics::new());
+    let open = Server::builder()
+        .build(router)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let guarded = Server::builder()
+        .allowed_origins(["https://good.example"])
+        .build(server::test_router())
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+
+    let refused = tokio_tungstenite::connect_async(format!("ws://{}/", guarded.local_addr())).await;
+    assert!(refused.is_err(), "no Origin header: refused");
+
+    drive(&format!("ws://{}/", open.local_addr())).await;
     eventually(|| open.server().connection_count() == 0).await;
     let metrics = read(&snapshotter);
     assert_eq!(
@@ -225,7 +237,7 @@ async fn a_server_records_calls_refusals_lag_bytes_and_closes() {
         histogram(&metrics, telemetry::CALL_DURATION, &[("method", "add")]).len(),
         2
     );
-    assert_eq!(gauge(&metrics, telemetry::CALLS_IN_FLIGHT), 0.0);
+    assert_eq!(gauge(&metrics, telemetry::CALLS_IN_FLIGHT), 0);
     assert_eq!(counter(&metrics, telemetry::BATCHES, &[]), 1);
     assert_eq!(histogram(&metrics, telemetry::BATCH_SIZE, &[]), [2.0]);
 
@@ -238,7 +250,7 @@ async fn a_server_records_calls_refusals_lag_bytes_and_closes() {
         ),
         1
     );
-    assert_eq!(gauge(&metrics, telemetry::CONNECTIONS_OPEN), 0.0);
+    assert_eq!(gauge(&metrics, telemetry::CONNECTIONS_OPEN), 0);
 
     assert_eq!(counter(&metrics, telemetry::ITEMS_SENT, &[]), 10);
     assert_eq!(
@@ -249,7 +261,7 @@ async fn a_server_records_calls_refusals_lag_bytes_and_closes() {
         ),
         8
     );
-    assert_eq!(gauge(&metrics, telemetry::SUBSCRIPTIONS_ACTIVE), 0.0);
+    assert_eq!(gauge(&metrics, telemetry::SUBSCRIPTIONS_ACTIVE), 0);
 
     // Four text frames in (the close carries no text), and out: three
     // answers, the subscription id, two items and the lag notice.

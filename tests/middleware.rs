@@ -45,7 +45,7 @@ async fn ask(socket: &mut Socket, frame: Value) -> Value {
     }
 }
 
-fn call(id: u64, method: &str, params: Value) -> Value {
+fn call(id: u64, method: &str, params: &Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
 }
 
@@ -115,7 +115,7 @@ async fn layers_run_in_the_order_added_and_can_answer_early() {
         });
     let (_server, mut socket) = serve(router).await;
 
-    let answer = ask(&mut socket, call(1, "add", json!([2, 3]))).await;
+    let answer = ask(&mut socket, call(1, "add", &json!([2, 3]))).await;
     assert_eq!(answer, json!({"jsonrpc": "2.0", "id": 1, "result": 5}));
     assert_eq!(
         *log.lock().unwrap(),
@@ -128,7 +128,7 @@ async fn layers_run_in_the_order_added_and_can_answer_early() {
     );
 
     log.lock().unwrap().clear();
-    let answer = ask(&mut socket, call(2, "secret", json!([]))).await;
+    let answer = ask(&mut socket, call(2, "secret", &json!([]))).await;
     assert_eq!(answer["error"]["code"], 4003, "{answer}");
     assert_eq!(answer["id"], 2);
     assert_eq!(
@@ -148,7 +148,7 @@ async fn layers_run_in_the_order_added_and_can_answer_early() {
     // An unknown method goes through the layers too, and their view of
     // the outcome is the error the peer gets.
     log.lock().unwrap().clear();
-    let answer = ask(&mut socket, call(3, "nope", json!([]))).await;
+    let answer = ask(&mut socket, call(3, "nope", &json!([]))).await;
     assert_eq!(answer["error"]["code"], -32601);
     assert_eq!(
         log.lock().unwrap().last().unwrap(),
@@ -163,7 +163,7 @@ async fn the_rate_limit_answers_past_the_burst_and_recovers() {
     let (_server, mut socket) = serve(router).await;
 
     // Five calls in one batch reach the layer at the same instant.
-    let batch: Vec<Value> = (1..=5).map(|id| call(id, "add", json!([id, 0]))).collect();
+    let batch: Vec<Value> = (1..=5).map(|id| call(id, "add", &json!([id, 0]))).collect();
     let answers = ask(&mut socket, Value::Array(batch)).await;
     let answers = answers.as_array().unwrap();
     assert_eq!(answers.len(), 5);
@@ -184,7 +184,7 @@ async fn the_rate_limit_answers_past_the_burst_and_recovers() {
 
     // The connection lives, and once a token is back a call passes.
     tokio::time::sleep(Duration::from_millis(wait_ms + 50)).await;
-    let answer = ask(&mut socket, call(6, "add", json!([6, 0]))).await;
+    let answer = ask(&mut socket, call(6, "add", &json!([6, 0]))).await;
     assert_eq!(answer["result"], 6, "{answer}");
 }
 
@@ -215,7 +215,7 @@ async fn the_timeout_cancels_a_slow_handler_and_answers() {
     router.layer(Timeout::new(Duration::from_secs(30)).method("crawl", Duration::from_millis(100)));
     let (_server, mut socket) = serve(router).await;
 
-    let answer = ask(&mut socket, call(1, "crawl", json!([]))).await;
+    let answer = ask(&mut socket, call(1, "crawl", &json!([]))).await;
     assert_eq!(
         answer["error"]["code"],
         ErrorCode::TIMED_OUT.code(),
@@ -224,6 +224,6 @@ async fn the_timeout_cancels_a_slow_handler_and_answers() {
     assert!(cancelled.load(Ordering::SeqCst), "the handler was dropped");
 
     // Other methods keep the default limit and answer as usual.
-    let answer = ask(&mut socket, call(2, "sleep", json!([20]))).await;
+    let answer = ask(&mut socket, call(2, "sleep", &json!([20]))).await;
     assert_eq!(answer["result"], 20, "{answer}");
 }

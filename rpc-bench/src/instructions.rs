@@ -83,7 +83,12 @@ pub(crate) async fn run(ops: Ops) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("rpc-bench-callgrind-{}", std::process::id()));
     std::fs::create_dir_all(&dir)
         .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
-    let kinds = [Kind::Raw, Kind::Jsonrpsee, Kind::Wirecall];
+    let kinds = [
+        Kind::Raw,
+        Kind::Jsonrpsee,
+        Kind::Wirecall,
+        Kind::WirecallLayers,
+    ];
     let mut counts = Vec::new();
     for kind in kinds {
         let counted = count_server(kind, &ops, &dir).await;
@@ -300,7 +305,10 @@ fn print_table(kinds: &[Kind], counts: &[[Option<f64>; 4]], ops: &Ops) {
     for kind in kinds {
         print!("{:>12}", kind.name());
     }
-    println!("{:>16}{:>20}", "wirecall/raw", "wirecall/jsonrpsee");
+    println!(
+        "{:>16}{:>20}{:>18}",
+        "wirecall/raw", "wirecall/jsonrpsee", "layers/wirecall"
+    );
     let cell = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
     let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) => format!("{:.2}×", a / b),
@@ -312,10 +320,12 @@ fn print_table(kinds: &[Kind], counts: &[[Option<f64>; 4]], ops: &Ops) {
             print!("{:>12}", cell(count[row]));
         }
         let (raw, jsonrpsee, wirecall) = (counts[0][row], counts[1][row], counts[2][row]);
+        let layered = counts[3][row];
         println!(
-            "{:>16}{:>20}",
+            "{:>16}{:>20}{:>18}",
             ratio(wirecall, raw),
-            ratio(wirecall, jsonrpsee)
+            ratio(wirecall, jsonrpsee),
+            ratio(layered, wirecall)
         );
     }
 }

@@ -1,4 +1,4 @@
-//! The three servers under test, each run in its own child process by
+//! The servers under test, each run in its own child process by
 //! `rpc-bench serve <kind>`: a bare tokio-tungstenite echo (the floor),
 //! jsonrpsee, and wirecall. All answer `add(a, b)`; the two RPC servers also
 //! push `subscribe_items(n)` and fan out `publish` to `subscribe_topic`.
@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use wirecall::bus::{self, Bus, InProcessBus};
+use wirecall::middleware::{Metrics, Trace};
 use wirecall::{ErrorObject, PendingSubscription};
 
 /// Which server (and matching client) a workload runs against.
@@ -19,6 +20,9 @@ pub(crate) enum Kind {
     Raw,
     Jsonrpsee,
     Wirecall,
+    /// wirecall with its tracing and metrics layers installed, and no
+    /// subscriber or recorder listening: what instrumentation costs idle.
+    WirecallLayers,
 }
 
 impl Kind {
@@ -27,6 +31,7 @@ impl Kind {
             Kind::Raw => "raw",
             Kind::Jsonrpsee => "jsonrpsee",
             Kind::Wirecall => "wirecall",
+            Kind::WirecallLayers => "wirecall-layers",
         }
     }
 }
@@ -39,7 +44,8 @@ pub(crate) async fn serve(kind: &str) -> Result<(), Box<dyn std::error::Error>> 
     match kind {
         "raw" => raw().await,
         "jsonrpsee" => jsonrpsee_server().await,
-        "wirecall" => wirecall_server().await,
+        "wirecall" => wirecall_server(false).await,
+        "wirecall-layers" => wirecall_server(true).await,
         other => Err(format!("unknown server kind {other:?}").into()),
     }
 }
@@ -189,15 +195,17 @@ impl BenchServiceServer for Bench {
     }
 }
 
-async fn wirecall_server() -> Result<(), Box<dyn std::error::Error>> {
+async fn wirecall_server(layers: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let mut router = Bench {
+        bus: InProcessBus::default(),
+    }
+    .into_router();
+    if layers {
+        router.layer(Trace::new()).layer(Metrics::new());
+    }
     let server = wirecall::Server::builder()
         .max_connections(MAX_CONNECTIONS as usize)
-        .build(
-            Bench {
-                bus: InProcessBus::default(),
-            }
-            .into_router(),
-        )
+        .build(router)
         .bind("127.0.0.1:0")
         .await?;
     ready(server.local_addr().port());

@@ -161,7 +161,7 @@ impl IoTask {
             tokio::select! {
                 joined = self.tasks.join_next() => if joined.is_none() { break },
                 Some(out) = queue.recv() => {
-                    if writer::write_queued(ws, queue, out, write_timeout).await.is_err() {
+                    if writer::write_queued(ws, queue, out, write_timeout, &self.session.counters).await.is_err() {
                         break;
                     }
                 }
@@ -173,7 +173,7 @@ impl IoTask {
         }
         self.tasks.abort_all();
         while let Some(out) = queue.try_recv() {
-            if writer::write_queued(ws, queue, out, write_timeout)
+            if writer::write_queued(ws, queue, out, write_timeout, &self.session.counters)
                 .await
                 .is_err()
             {
@@ -213,7 +213,15 @@ impl IoTask {
             write_turn = !matches!(event, Event::Queued(_));
             let next = match event {
                 Event::Queued(out) => {
-                    match writer::write_queued(ws, queue, out, config.write_timeout).await {
+                    match writer::write_queued(
+                        ws,
+                        queue,
+                        out,
+                        config.write_timeout,
+                        &self.session.counters,
+                    )
+                    .await
+                    {
                         Ok(()) => continue,
                         Err(closed) => return End::Closed(closed),
                     }
@@ -251,7 +259,9 @@ impl IoTask {
             // Once per wake, not per frame: the clock is read only for the
             // keep-alive, which counts in seconds.
             self.last_heard = Instant::now();
-            telemetry::bytes_received(std::mem::take(&mut self.bytes_in));
+            self.session
+                .counters
+                .bytes_received(std::mem::take(&mut self.bytes_in));
             if let Err(closed) = self.flush_outbox(ws).await {
                 return End::Closed(closed);
             }
@@ -341,7 +351,7 @@ impl IoTask {
             release.extend(reply.release);
             reply.frame
         });
-        writer::write_frames(ws, frames, timeout).await?;
+        writer::write_frames(ws, frames, timeout, &self.session.counters).await?;
         for gate in release {
             let _ = gate.send(());
         }

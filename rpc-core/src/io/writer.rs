@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::session::{Closed, Outbound, OutboundReceiver};
-use crate::telemetry;
+use crate::telemetry::ConnectionCounters;
 
 /// Frames written before one flush, at most.
 pub(crate) const COALESCE: usize = 64;
@@ -21,6 +21,7 @@ pub(crate) async fn write_queued<W>(
     queue: &mut OutboundReceiver,
     first: Outbound,
     timeout: Duration,
+    counters: &ConnectionCounters,
 ) -> Result<(), Closed>
 where
     W: Sink<Message, Error = WsError> + Unpin,
@@ -36,7 +37,7 @@ where
                     ws.feed(Message::text(text)).await?;
                 }
                 Outbound::Close(frame) => {
-                    telemetry::bytes_sent(bytes);
+                    counters.bytes_sent(bytes);
                     return Ok(Some(*frame));
                 }
             }
@@ -45,7 +46,7 @@ where
                 next = queue.try_recv();
             }
         }
-        telemetry::bytes_sent(bytes);
+        counters.bytes_sent(bytes);
         ws.flush().await?;
         Ok::<_, WsError>(None)
     })
@@ -63,6 +64,7 @@ pub(crate) async fn write_frames<W, I>(
     ws: &mut W,
     frames: I,
     timeout: Duration,
+    counters: &ConnectionCounters,
 ) -> Result<(), Closed>
 where
     W: Sink<Message, Error = WsError> + Unpin,
@@ -74,7 +76,7 @@ where
             bytes += frame.len();
             ws.feed(Message::text(frame)).await?;
         }
-        telemetry::bytes_sent(bytes);
+        counters.bytes_sent(bytes);
         ws.flush().await
     })
     .await;

@@ -50,16 +50,15 @@ impl RateLimit {
 
     /// Takes a token, or says how many milliseconds until one is back.
     fn take(&self, buckets: &mut Buckets, now: Instant) -> Result<(), u64> {
-        let index = match buckets.0.iter().position(|(key, _)| *key == self.key) {
-            Some(index) => index,
-            None => {
-                let full = Bucket {
-                    tokens: self.burst,
-                    refilled: now,
-                };
-                buckets.0.push((self.key, full));
-                buckets.0.len() - 1
-            }
+        let index = if let Some(index) = buckets.0.iter().position(|(key, _)| *key == self.key) {
+            index
+        } else {
+            let full = Bucket {
+                tokens: self.burst,
+                refilled: now,
+            };
+            buckets.0.push((self.key, full));
+            buckets.0.len() - 1
         };
         let bucket = &mut buckets.0[index].1;
         let elapsed = now.saturating_duration_since(bucket.refilled).as_secs_f64();
@@ -70,6 +69,8 @@ impl RateLimit {
             Ok(())
         } else {
             let wait = (1.0 - bucket.tokens) / self.per_second;
+            // Positive and bounded by 1 / per_second: the cast keeps it.
+            #[allow(clippy::cast_sign_loss)]
             Err((wait * 1000.0).ceil() as u64)
         }
     }

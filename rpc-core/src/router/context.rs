@@ -141,6 +141,10 @@ impl Context {
     /// connection, such as a rate limit's bucket. Outside a connection
     /// (for example in [`Router::handle`](super::Router::handle)) each call
     /// has a context of its own, so the state lasts one call.
+    ///
+    /// # Panics
+    ///
+    /// Never: the value is inserted before it is looked up.
     pub fn with_local<T: Default + Send + Sync + 'static, R>(
         &self,
         f: impl FnOnce(&mut T) -> R,

@@ -211,7 +211,7 @@ impl std::fmt::Debug for Router {
         f.debug_struct("Router")
             .field("methods", &names)
             .field("layers", &self.layers.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

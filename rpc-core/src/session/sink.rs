@@ -17,7 +17,7 @@ use super::pending_subscription::{Accepted, PendingRaw};
 use super::{OverflowPolicy, Session, SinkConfig};
 use crate::protocol::envelope::{self, ItemFrames};
 use crate::protocol::{ErrorCode, ErrorObject, Position, Resume};
-use crate::telemetry;
+use crate::telemetry::{self, ConnectionCounters};
 
 /// Why [`PendingSubscription::accept`](super::PendingSubscription::accept) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -194,6 +194,7 @@ pub(crate) struct SinkShared {
     frames: ItemFrames,
     /// The connection's queue, for items that need no buffering.
     outbound: OutboundSender,
+    counters: ConnectionCounters,
     config: SinkConfig,
     state: Mutex<SinkState>,
     item_ready: Notify,
@@ -268,7 +269,7 @@ impl SinkShared {
                     // a frame meanwhile and be overtaken.
                     match self.outbound.try_send(Outbound::Text(frame)) {
                         Ok(()) => {
-                            telemetry::items_sent(1);
+                            self.counters.item_sent();
                             return Ok(());
                         }
                         Err(TrySendError::Full(Outbound::Text(back))) => frame = back,
@@ -281,7 +282,7 @@ impl SinkShared {
                 if state.items.len() < self.config.buffer.max(1) {
                     state.items.push_back(frame);
                     drop(state);
-                    telemetry::items_sent(1);
+                    self.counters.item_sent();
                     self.item_ready.notify_one();
                     return Ok(());
                 }
@@ -291,7 +292,7 @@ impl SinkShared {
                         state.lagged += 1;
                         state.items.push_back(frame);
                         drop(state);
-                        telemetry::items_sent(1);
+                        self.counters.item_sent();
                         telemetry::items_dropped("drop_oldest", 1);
                         return Ok(());
                     }
@@ -417,6 +418,7 @@ pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
     let shared = Arc::new(SinkShared {
         frames: ItemFrames::new(&notification, &id),
         outbound: session.outbound(),
+        counters: session.counters.clone(),
         id,
         notification,
         config,

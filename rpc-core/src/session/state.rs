@@ -16,6 +16,7 @@ use super::received::{ClientSubscriptionKey, ClientSubscriptions};
 use super::served::SubscriptionTable;
 use super::{CallError, Closed, ConnectionConfig};
 use crate::protocol::{encode, envelope, ErrorCode, ErrorObject, Id};
+use crate::telemetry::ConnectionCounters;
 
 #[derive(Debug)]
 pub(crate) struct Session {
@@ -28,6 +29,7 @@ pub(crate) struct Session {
     next_id: AtomicU64,
     call_permits: Semaphore,
     pub(crate) config: Arc<ConnectionConfig>,
+    pub(crate) counters: ConnectionCounters,
 }
 
 impl Session {
@@ -43,6 +45,7 @@ impl Session {
             next_id: AtomicU64::new(1),
             call_permits: Semaphore::new(config.max_pending_calls.max(1)),
             config,
+            counters: ConnectionCounters::register(),
         };
         (Arc::new(session), receiver)
     }
