@@ -12,6 +12,13 @@
 //! Redis share the rooms, and a page whose node goes away resumes on
 //! another. (Who is in a room is still counted per node: a join answers
 //! the members on its own node, and others show up as they speak or join.)
+//!
+//! It is observable the way a service in production is: `/metrics` serves
+//! Prometheus text (every call by method and outcome, durations,
+//! connections, subscriptions, bytes), logs go to stderr through
+//! `tracing-subscriber` (`RUST_LOG=info` shows a span per connection and
+//! per call), and each connection may make 20 calls per second, in bursts
+//! of up to 40.
 
 #[path = "chat/api.rs"]
 mod api;
@@ -28,7 +35,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper_util::rt::TokioIo;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tracing_subscriber::EnvFilter;
 use wirecall::bus::{self, Bus, InProcessBus, RedisBus};
+use wirecall::middleware::{Metrics, RateLimit, Trace};
 use wirecall::server::{http, Server};
 use wirecall::{Context, PendingSubscription};
 
@@ -193,6 +203,14 @@ async fn rpc(
     }
 }
 
+/// The metrics in Prometheus' text format.
+async fn metrics(State(prometheus): State<PrometheusHandle>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        prometheus.render(),
+    )
+}
+
 async fn page() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -232,16 +250,34 @@ fn options() -> Result<(SocketAddr, Option<String>), String> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (addr, redis) = options()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    // Installed before any connection opens, so every one is counted.
+    let prometheus = PrometheusBuilder::new()
+        .set_buckets(&[0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0])?
+        .install_recorder()?;
     let bus: Arc<dyn Bus> = match redis {
         Some(url) => Arc::new(RedisBus::builder(url).connect().await?),
         None => Arc::new(InProcessBus::default()),
     };
-    let rpc_server = Server::builder().build(ChatService::new(bus).into_router());
+    let mut router = ChatService::new(bus).into_router();
+    router
+        .layer(Trace::new())
+        .layer(Metrics::new())
+        .layer(RateLimit::per_connection(20.0, 40));
+    let rpc_server = Server::builder().build(router);
     let app = axum::Router::new()
         .route("/", get(page))
         .route("/app.js", get(script))
         .route("/rpc", get(rpc))
-        .with_state(rpc_server);
+        .with_state(rpc_server)
+        .merge(
+            axum::Router::new()
+                .route("/metrics", get(metrics))
+                .with_state(prometheus),
+        );
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     println!("listening on http://{local}/ (JSON-RPC over WebSocket at ws://{local}/rpc)");

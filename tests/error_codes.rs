@@ -190,3 +190,58 @@ async fn unsubscribe_refused_when_the_server_answers_false() {
     assert_eq!(error.code, ErrorCode::UNSUBSCRIBE_REFUSED);
     assert_eq!(ErrorCode::UNSUBSCRIBE_REFUSED.code(), -32004);
 }
+
+/// A server whose router has one more layer, and a client on it.
+async fn start_with_layer(layer: impl wirecall::Layer) -> (ServerHandle, Client) {
+    let mut router = router();
+    router
+        .method("stall", |_: Params<'_>, _: &Context| {
+            Ok(async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Ok::<_, ErrorObject>(())
+            })
+        })
+        .unwrap();
+    router.layer(layer);
+    let server = Server::builder()
+        .build(router)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = Client::connect(&format!("ws://{}/", server.local_addr()))
+        .await
+        .unwrap();
+    (server, client)
+}
+
+#[tokio::test]
+async fn rate_limited_past_the_burst() {
+    let limit = wirecall::middleware::RateLimit::per_connection(0.5, 1);
+    let (_server, client) = start_with_layer(limit).await;
+    let stream = client
+        .subscribe::<u64>("count", (1,), "stop_count")
+        .await
+        .unwrap();
+    assert_eq!(end_of(stream).await, None, "the first call passes");
+    let refused = client
+        .subscribe::<u64>("count", (1,), "stop_count")
+        .await
+        .unwrap_err();
+    let CallError::Rpc(error) = refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(error.code, ErrorCode::RATE_LIMITED);
+    assert_eq!(ErrorCode::RATE_LIMITED.code(), -32005);
+}
+
+#[tokio::test]
+async fn timed_out_past_the_limit() {
+    let limit = wirecall::middleware::Timeout::new(Duration::from_millis(50));
+    let (_server, client) = start_with_layer(limit).await;
+    let refused = client.call::<()>("stall", ()).await.unwrap_err();
+    let CallError::Rpc(error) = refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(error.code, ErrorCode::TIMED_OUT);
+    assert_eq!(ErrorCode::TIMED_OUT.code(), -32006);
+}

@@ -123,6 +123,31 @@ async fn chat_serves_its_page_and_rooms_and_the_bot_answers() {
     drop(bob_client);
     wait_for(&mut ada_events, &RoomEvent::Left { name: "bob".into() }).await;
     assert_eq!(ada.users("lobby".into()).await.unwrap(), ["ada"]);
+
+    let metrics = http_get(&addr, "/metrics").await;
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    let line = |name: &str, labels: &[&str]| {
+        metrics
+            .lines()
+            .find(|line| line.starts_with(name) && labels.iter().all(|l| line.contains(l)))
+            .unwrap_or_else(|| panic!("no {name} with {labels:?} in\n{metrics}"))
+            .to_owned()
+    };
+    let joins = line(
+        "wirecall_calls_total{",
+        &[r#"method="chat_join""#, r#"outcome="ok""#],
+    );
+    // ada, bob and the bot joined.
+    assert!(joins.ends_with(" 3"), "{joins}");
+    line(
+        "wirecall_call_errors_total{",
+        &[r#"method="chat_join""#, r#"code="1002""#],
+    );
+    line(
+        "wirecall_call_duration_seconds_bucket{",
+        &[r#"method="chat_send""#],
+    );
+    line("wirecall_connections_accepted_total", &[]);
     chat.child.kill().await.unwrap();
 }
 
