@@ -7,7 +7,7 @@
 //! it pays nothing per call. What is recorded here happens per connection,
 //! per batch or per subscription, except bytes and items, which are counted
 //! on every flush and every item: those go through counters each
-//! connection registers when it opens ([`ConnectionCounters`]), since
+//! connection registers when it opens, since
 //! building a metric's key costs about 200 instructions even with no
 //! recorder. Install the recorder before connections open; connections
 //! opened earlier count their bytes and items nowhere.
