@@ -3,8 +3,9 @@
 pub use rpc_core::{
     AcceptError, AsPeer, Batch, BatchResponse, BatchSlot, Call, CallError, CallKind, Closed,
     ConnectionConfig, ConnectionEvent, ConnectionState, Context, Done, ErrorCode, ErrorObject,
-    Extensions, Id, Layer, Next, Outcome, OverflowPolicy, Params, ParamsBuilder, ParamsReader,
-    Peer, PendingSubscription, RegisterError, Router, Running, SendError, SinkConfig, Subscription,
+    Extensions, Id, Layer, Next, Outcome, OutgoingCall, OutgoingLayer, OutgoingLayers,
+    OutgoingNext, OutgoingRunning, OverflowPolicy, Params, ParamsBuilder, ParamsReader, Peer,
+    PendingSubscription, RegisterError, Router, Running, SendError, SinkConfig, Subscription,
     SubscriptionEvent, SubscriptionSink,
 };
 #[cfg(feature = "server")]

@@ -1,5 +1,5 @@
 //! Per-call layers over a real socket: their order, answering early, the
-//! rate limit and the timeout.
+//! rate limit, the timeout, and layers around outgoing calls.
 
 #[path = "common/server.rs"]
 #[allow(dead_code)] // only its router is used here
@@ -14,7 +14,10 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 use wirecall::middleware::{RateLimit, Timeout};
 use wirecall::server::{Server, ServerHandle};
-use wirecall::{Call, ErrorCode, ErrorObject, Layer, Next, Router, Running};
+use wirecall::{
+    Call, CallError, Client, ConnectionConfig, ErrorCode, ErrorObject, Layer, Next, OutgoingCall,
+    OutgoingLayer, OutgoingNext, OutgoingRunning, Router, Running,
+};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -226,4 +229,83 @@ async fn the_timeout_cancels_a_slow_handler_and_answers() {
     // Other methods keep the default limit and answer as usual.
     let answer = ask(&mut socket, call(2, "sleep", &json!([20]))).await;
     assert_eq!(answer["result"], 20, "{answer}");
+}
+
+/// Records each outgoing call and what came back; refuses `debug_*`.
+struct Outgoing {
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl OutgoingLayer for Outgoing {
+    fn handle(&self, call: OutgoingCall, next: OutgoingNext) -> OutgoingRunning {
+        let entry = format!(
+            "{} {} {}",
+            if call.is_notification() {
+                "notify"
+            } else {
+                "call"
+            },
+            call.method(),
+            call.params().map_or("-", |p| p.get()),
+        );
+        self.log.lock().unwrap().push(entry);
+        if call.method().starts_with("debug_") {
+            let refused = ErrorObject::new(4000, "debug calls are off");
+            return Box::pin(async move { Err(CallError::Rpc(refused)) });
+        }
+        let log = self.log.clone();
+        let running = next.run(call);
+        Box::pin(async move {
+            let answer = running.await;
+            let got = match &answer {
+                Ok(Some(result)) => result.get().to_owned(),
+                Ok(None) => "sent".to_owned(),
+                Err(err) => format!("{err}"),
+            };
+            log.lock().unwrap().push(got);
+            answer
+        })
+    }
+}
+
+#[tokio::test]
+async fn outgoing_layers_see_calls_and_notifications_and_can_refuse() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let mut router = server::test_router();
+    let count = seen.clone();
+    router
+        .method("debug_dump", move |_, _| {
+            count.fetch_add(1, Ordering::SeqCst);
+            Ok(async { Ok::<_, ErrorObject>("dumped") })
+        })
+        .unwrap();
+    let handle = Server::builder()
+        .build(router)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut config = ConnectionConfig::default();
+    config.outgoing.push(Outgoing { log: log.clone() });
+    let client = Client::builder()
+        .connection_config(config)
+        .connect(&format!("ws://{}/", handle.local_addr()))
+        .await
+        .unwrap();
+
+    assert_eq!(client.call::<i64>("add", [2, 5]).await.unwrap(), 7);
+    client.notify("echo", ["hi"]).await.unwrap();
+    let refused = client.call::<String>("debug_dump", ()).await.unwrap_err();
+    assert_eq!(refused.as_rpc().unwrap().code.code(), 4000, "{refused:?}");
+    assert_eq!(seen.load(Ordering::SeqCst), 0, "never sent");
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "call add [2,5]",
+            "7",
+            "notify echo [\"hi\"]",
+            "sent",
+            "call debug_dump -",
+        ]
+    );
 }

@@ -33,6 +33,7 @@ pub use router::{
 pub use server::{Server, ServerHandle};
 pub use session::{
     AcceptError, AsPeer, Batch, BatchResponse, BatchSlot, CallError, Closed, ConnectionConfig,
-    ConnectionEvent, ConnectionState, OverflowPolicy, ParamsBuilder, Peer, PendingSubscription,
-    SendError, SinkConfig, Subscription, SubscriptionEvent, SubscriptionSink,
+    ConnectionEvent, ConnectionState, OutgoingCall, OutgoingLayer, OutgoingLayers, OutgoingNext,
+    OutgoingRunning, OverflowPolicy, ParamsBuilder, Peer, PendingSubscription, SendError,
+    SinkConfig, Subscription, SubscriptionEvent, SubscriptionSink,
 };

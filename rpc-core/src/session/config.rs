@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::OutgoingLayers;
+
 /// Limits and timers of one connection, the same for both ends.
 ///
 /// Every bound here is what keeps a connection's memory fixed no matter what
@@ -50,6 +52,9 @@ pub struct ConnectionConfig {
     /// Events buffered per subscription on the receiving end before the oldest
     /// item is dropped and counted as lagged. Default 4096.
     pub subscription_buffer: usize,
+    /// Layers around the calls and notifications this end sends through
+    /// its [`Peer`](super::Peer). Default none.
+    pub outgoing: OutgoingLayers,
 }
 
 impl Default for ConnectionConfig {
@@ -65,6 +70,7 @@ impl Default for ConnectionConfig {
             idle_timeout: Some(Duration::from_secs(75)),
             write_timeout: Duration::from_secs(30),
             subscription_buffer: 4096,
+            outgoing: OutgoingLayers::default(),
         }
     }
 }

@@ -13,8 +13,9 @@ use super::batch::{self, Batch, BatchResponse};
 use super::durable::DurableLink;
 use super::event_queue::{At, EventQueue};
 use super::outbound::Outbound;
+use super::outgoing::{OutgoingCall, OutgoingNext};
 use super::state::Session;
-use super::{CallError, Closed, ConnectionState, Subscription};
+use super::{CallError, Closed, ConnectionConfig, ConnectionState, Subscription};
 use crate::protocol::{encode, envelope, Position};
 
 /// A handle to one live connection; clone it freely and use it from many
@@ -56,6 +57,14 @@ impl Peer {
         match &self.link {
             Link::Fixed(session) => Some(session),
             Link::Durable(_) => None,
+        }
+    }
+
+    /// The connection's limits and layers.
+    fn config(&self) -> &ConnectionConfig {
+        match &self.link {
+            Link::Fixed(session) => &session.config,
+            Link::Durable(link) => &link.config,
         }
     }
 
@@ -125,6 +134,29 @@ impl Peer {
         params: Option<&RawValue>,
         idempotent: bool,
     ) -> Result<Box<RawValue>, CallError> {
+        let layers = &self.config().outgoing;
+        if !layers.is_empty() {
+            let call = OutgoingCall {
+                method: method.into(),
+                params: params.map(ToOwned::to_owned),
+                notification: false,
+                idempotent,
+            };
+            let answer = OutgoingNext::new(self.clone(), layers).run(call).await?;
+            // A layer that answered a call without a result answered `null`.
+            return Ok(answer.unwrap_or_else(|| {
+                RawValue::from_string("null".to_owned()).expect("null is JSON")
+            }));
+        }
+        self.call_unlayered(method, params, idempotent).await
+    }
+
+    async fn call_unlayered(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        idempotent: bool,
+    ) -> Result<Box<RawValue>, CallError> {
         match &self.link {
             Link::Fixed(session) => session.call(method, params).await,
             Link::Durable(link) => link.call(method, params, idempotent).await,
@@ -139,7 +171,41 @@ impl Peer {
     /// client waits for the connection first (up to the call timeout).
     pub async fn notify(&self, method: &str, params: impl Serialize) -> Result<(), CallError> {
         let params = to_params(&params)?;
-        let frame = encode::notification(method, params.as_deref());
+        let layers = &self.config().outgoing;
+        if !layers.is_empty() {
+            let call = OutgoingCall {
+                method: method.into(),
+                params,
+                notification: true,
+                idempotent: false,
+            };
+            OutgoingNext::new(self.clone(), layers).run(call).await?;
+            return Ok(());
+        }
+        self.notify_unlayered(method, params.as_deref()).await
+    }
+
+    /// Sends what the outgoing layers let through.
+    pub(crate) async fn send_unlayered(
+        &self,
+        call: &OutgoingCall,
+    ) -> Result<Option<Box<RawValue>>, CallError> {
+        let params = call.params.as_deref();
+        if call.notification {
+            self.notify_unlayered(&call.method, params).await?;
+            return Ok(None);
+        }
+        self.call_unlayered(&call.method, params, call.idempotent)
+            .await
+            .map(Some)
+    }
+
+    async fn notify_unlayered(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Result<(), CallError> {
+        let frame = encode::notification(method, params);
         match &self.link {
             Link::Fixed(session) => session.send_frame(frame).await.map_err(CallError::Closed),
             Link::Durable(link) => link.send_frame(&frame).await,
