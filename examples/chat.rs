@@ -77,7 +77,9 @@ impl ChatService {
     async fn publish(&self, room: &str, event: &RoomEvent) -> Result<(), ChatError> {
         bus::publish(&*self.0.bus, room, event)
             .await
-            .map_err(|err| ChatError::Unavailable(err.to_string()))
+            .map_err(|err| ChatError::Unavailable {
+                reason: err.to_string(),
+            })
     }
 
     /// Removes the member when its connection ends, and tells the room.
@@ -108,7 +110,7 @@ impl ChatService {
 
 fn check(value: &str, max: usize, what: &'static str) -> Result<(), ChatError> {
     if value.trim().is_empty() || value.chars().count() > max {
-        return Err(ChatError::Invalid(what));
+        return Err(ChatError::Invalid { what: what.into() });
     }
     Ok(())
 }
@@ -129,7 +131,7 @@ impl ChatServer for ChatService {
                 .iter()
                 .any(|(id, taken)| *taken == name && *id != ctx.connection_id())
             {
-                return Err(ChatError::NameTaken(name));
+                return Err(ChatError::NameTaken { name });
             }
             members.insert(ctx.connection_id(), name.clone()).is_none()
         };

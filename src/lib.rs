@@ -5,8 +5,8 @@ pub use rpc_core::{
     ConnectionConfig, ConnectionEvent, ConnectionState, Context, Done, ErrorCode, ErrorObject,
     Extensions, Id, Layer, Next, Outcome, OutgoingCall, OutgoingLayer, OutgoingLayers,
     OutgoingNext, OutgoingRunning, OverflowPolicy, Params, ParamsBuilder, ParamsReader, Peer,
-    PendingSubscription, RegisterError, Router, Running, SendError, SinkConfig, Subscription,
-    SubscriptionEvent, SubscriptionSink,
+    PendingSubscription, RegisterError, Router, RpcError, Running, SendError, SinkConfig,
+    Subscription, SubscriptionEvent, SubscriptionSink,
 };
 #[cfg(feature = "server")]
 pub use rpc_core::{Server, ServerHandle};
@@ -17,6 +17,10 @@ pub use rpc_client::Client;
 #[cfg(feature = "macros")]
 #[doc = include_str!("../docs/MACRO.md")]
 pub use rpc_macros::rpc;
+
+/// Derives [`RpcError`](trait@RpcError) for an enum of application errors.
+#[cfg(feature = "macros")]
+pub use rpc_macros::RpcError;
 
 #[cfg(feature = "client")]
 #[doc(inline)]

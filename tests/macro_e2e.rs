@@ -13,25 +13,15 @@ use tokio_tungstenite::tungstenite::Message;
 use wirecall::client::Client;
 use wirecall::server::Server;
 use wirecall::{
-    CallError, Context, ErrorCode, ErrorObject, PendingSubscription, SubscriptionEvent,
+    CallError, Context, ErrorCode, ErrorObject, PendingSubscription, RpcError, SubscriptionEvent,
 };
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, RpcError)]
 enum BankError {
+    #[rpc_error(code = 4001, message = "insufficient funds")]
     Insufficient { missing: u64 },
+    #[rpc_error(code = 4002, message = "account frozen")]
     Frozen,
-}
-
-impl From<BankError> for ErrorObject {
-    fn from(err: BankError) -> ErrorObject {
-        match err {
-            BankError::Insufficient { missing } => {
-                ErrorObject::new(ErrorCode::Application(4001), "insufficient funds")
-                    .with_data(&serde_json::json!({ "missing": missing }))
-            }
-            BankError::Frozen => ErrorObject::new(ErrorCode::Application(4002), "account frozen"),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,17 +168,13 @@ async fn typed_calls_errors_notifications_and_subscriptions() {
         .withdraw("ada".into(), 130, Some("rent".into()))
         .await
         .unwrap_err();
-    let CallError::Rpc(err) = err else {
+    // The generated client gives the server's error back as itself.
+    let CallError::App(err) = err else {
         panic!("{err:?}")
     };
-    assert_eq!(err.code, ErrorCode::Application(4001));
-    assert_eq!(err.message, "insufficient funds");
-    assert_eq!(
-        err.data_as::<serde_json::Value>().unwrap().unwrap(),
-        serde_json::json!({ "missing": 30 })
-    );
+    assert_eq!(err, BankError::Insufficient { missing: 30 });
     let frozen = bank.withdraw("frozen".into(), 1, None).await.unwrap_err();
-    assert_eq!(frozen.as_rpc().unwrap().code, ErrorCode::Application(4002));
+    assert_eq!(frozen.as_app(), Some(&BankError::Frozen));
 
     assert_eq!(bank.ping_back(7).await.unwrap(), 21);
 

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // shared by two programs; each uses its own half
 
 use serde::{Deserialize, Serialize};
-use wirecall::{Context, ErrorCode, ErrorObject, PendingSubscription};
+use wirecall::{Context, PendingSubscription, RpcError};
 
 /// What happens in a room, pushed to everyone subscribed to it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -18,36 +18,22 @@ pub(crate) enum RoomEvent {
     Left { name: String },
 }
 
-/// Why a chat call failed; each has its own error code.
-#[derive(Debug)]
+/// Why a chat call failed: each has its own code, and its fields travel as
+/// the error's data, so the typed client gets the same value back.
+#[derive(Debug, PartialEq, RpcError)]
 pub(crate) enum ChatError {
     /// `send` before `join`.
+    #[rpc_error(code = 1001, message = "join the room first")]
     NotJoined,
     /// The name is in use in that room.
-    NameTaken(String),
-    /// An empty or over-long name, room or message.
-    Invalid(&'static str),
+    #[rpc_error(code = 1002, message = "that name is taken")]
+    NameTaken { name: String },
+    /// An empty or over-long name, room or message: `what` says which.
+    #[rpc_error(code = 1003, message = "invalid name, room or message")]
+    Invalid { what: String },
     /// The room's events could not be published (the bus is down).
-    Unavailable(String),
-}
-
-impl From<ChatError> for ErrorObject {
-    fn from(err: ChatError) -> ErrorObject {
-        match err {
-            ChatError::NotJoined => {
-                ErrorObject::new(ErrorCode::Application(1001), "join the room first")
-            }
-            ChatError::NameTaken(name) => {
-                ErrorObject::new(ErrorCode::Application(1002), "that name is taken")
-                    .with_data(&serde_json::json!({ "name": name }))
-            }
-            ChatError::Invalid(what) => ErrorObject::new(ErrorCode::Application(1003), what),
-            ChatError::Unavailable(why) => {
-                ErrorObject::new(ErrorCode::Application(1004), "the chat is unavailable")
-                    .with_data(&serde_json::json!({ "reason": why }))
-            }
-        }
-    }
+    #[rpc_error(code = 1004, message = "the chat is unavailable")]
+    Unavailable { reason: String },
 }
 
 /// A chat server: rooms, names, messages, and live room events.

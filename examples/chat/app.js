@@ -234,7 +234,8 @@ $("join").addEventListener("submit", async (e) => {
     $("text").focus();
   } catch (err) {
     if (subscription !== null) rpc.unsubscribe(subscription).catch(() => {});
-    $("joinerror").textContent = err.message || String(err);
+    // An invalid name or room says which in its data.
+    $("joinerror").textContent = (err.data && err.data.what) || err.message || String(err);
   }
 });
 

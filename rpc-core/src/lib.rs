@@ -24,7 +24,7 @@ pub mod server;
 mod session;
 pub mod telemetry;
 
-pub use protocol::{ErrorCode, ErrorObject, Id};
+pub use protocol::{ErrorCode, ErrorObject, Id, RpcError};
 pub use router::{
     Call, CallKind, Context, Done, Extensions, Layer, Next, Outcome, Params, ParamsReader,
     RegisterError, Router, Running,

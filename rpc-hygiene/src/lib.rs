@@ -3,6 +3,27 @@
 //! code may only name items through absolute paths and `crate = "..."`.
 #![no_implicit_prelude]
 
+/// An application error of every variant shape.
+#[derive(Debug, ::renamed::RpcError)]
+#[rpc_error(crate = "::renamed")]
+pub enum HygieneError {
+    /// No data.
+    #[rpc_error(code = 1, message = "unit")]
+    Unit,
+    /// Data is an object.
+    #[rpc_error(code = 2)]
+    Named {
+        /// A field.
+        why: ::std::string::String,
+    },
+    /// Data is the value.
+    #[rpc_error(code = -3, message = "one")]
+    One(u32),
+    /// Data is an array.
+    #[rpc_error(code = 4, message = "two")]
+    Two(u32, ::std::option::Option<u32>),
+}
+
 /// A service that uses every kind of item and both special parameters.
 #[::renamed::rpc(server, client, crate = "::renamed", namespace = "h")]
 pub trait Hygiene {
@@ -17,6 +38,10 @@ pub trait Hygiene {
     /// By name on the wire.
     #[method(name = "add", param_kind = map)]
     async fn add(&self, a: u32, b: u32) -> ::std::result::Result<u32, ::renamed::ErrorObject>;
+
+    /// Fails with a typed error.
+    #[method(name = "fail")]
+    async fn fail(&self, which: u32) -> ::std::result::Result<u32, HygieneError>;
 
     /// Fire and forget.
     #[notification(name = "note")]
@@ -48,6 +73,17 @@ impl HygieneServer for Service {
 
     async fn add(&self, a: u32, b: u32) -> ::std::result::Result<u32, ::renamed::ErrorObject> {
         ::std::result::Result::Ok(a + b)
+    }
+
+    async fn fail(&self, which: u32) -> ::std::result::Result<u32, HygieneError> {
+        ::std::result::Result::Err(match which {
+            0 => HygieneError::Unit,
+            1 => HygieneError::Named {
+                why: ::std::string::String::new(),
+            },
+            2 => HygieneError::One(which),
+            _ => HygieneError::Two(which, ::std::option::Option::None),
+        })
     }
 
     async fn note(&self, _x: u32) {}

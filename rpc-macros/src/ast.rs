@@ -38,6 +38,9 @@ pub(crate) enum Kind {
         aliases: Vec<syn::LitStr>,
         output: Type,
         ok: Type,
+        /// The application's error type, when the client returns it typed:
+        /// written as `Result<T, E>` with an `E` other than `ErrorObject`.
+        app_error: Option<Box<Type>>,
         /// Safe to run twice: the client sends it again after a reconnect.
         idempotent: bool,
     },
@@ -138,7 +141,7 @@ impl RpcMethod {
                 aliases,
                 idempotent,
             } => {
-                let (output, ok_ty) = result_types(cx, sig)?;
+                let (output, ok_ty, app_error) = result_types(cx, sig)?;
                 no_role(
                     cx,
                     &arguments,
@@ -150,6 +153,7 @@ impl RpcMethod {
                         aliases,
                         output,
                         ok: ok_ty,
+                        app_error,
                         idempotent,
                     },
                     name,
@@ -335,36 +339,51 @@ fn last_segment(ty: &Type) -> Option<String> {
     }
 }
 
-/// For `-> Result<T, E>` (or an alias ending in `Result`): the whole type and `T`.
-fn result_types(cx: &Ctxt, sig: &syn::Signature) -> Option<(Type, Type)> {
+/// For `-> Result<T, E>` (or an alias ending in `Result`): the whole type,
+/// `T`, and `E` when it is an application error type (not `ErrorObject`).
+fn result_types(cx: &Ctxt, sig: &syn::Signature) -> Option<(Type, Type, Option<Box<Type>>)> {
     let message = "a `#[method]` must return `Result<T, E>` where `E: Into<ErrorObject>`";
     let ReturnType::Type(_, output) = &sig.output else {
         cx.error_spanned_by(&sig.ident, message);
         return None;
     };
-    let ok = match &**output {
+    let generics: Option<Vec<Type>> = match &**output {
         Type::Path(path) => path.path.segments.last().and_then(|segment| {
             if !segment.ident.to_string().ends_with("Result") {
                 return None;
             }
             match &segment.arguments {
-                syn::PathArguments::AngleBracketed(generics) => {
-                    generics.args.iter().find_map(|arg| match arg {
-                        syn::GenericArgument::Type(ty) => Some(ty.clone()),
-                        _ => None,
-                    })
-                }
+                syn::PathArguments::AngleBracketed(generics) => Some(
+                    generics
+                        .args
+                        .iter()
+                        .filter_map(|arg| match arg {
+                            syn::GenericArgument::Type(ty) => Some(ty.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                ),
                 _ => None,
             }
         }),
         _ => None,
     };
-    if let Some(ok) = ok {
-        Some(((**output).clone(), ok))
-    } else {
+    let Some(mut generics) = generics.filter(|g| !g.is_empty()) else {
         cx.error_spanned_by(output, message);
-        None
-    }
+        return None;
+    };
+    let app_error = (generics.len() == 2)
+        .then(|| generics.pop())
+        .flatten()
+        .filter(|err| !is_error_object(err))
+        .map(Box::new);
+    Some(((**output).clone(), generics.swap_remove(0), app_error))
+}
+
+/// Whether `ty` names wirecall's `ErrorObject` (by its last segment).
+fn is_error_object(ty: &Type) -> bool {
+    matches!(ty, Type::Path(path)
+        if path.path.segments.last().is_some_and(|s| s.ident == "ErrorObject"))
 }
 
 fn no_output(cx: &Ctxt, sig: &syn::Signature, message: &str) -> Option<()> {

@@ -7,6 +7,7 @@ mod attr;
 mod check;
 mod ctxt;
 mod expand;
+mod rpc_error;
 
 use proc_macro::TokenStream;
 
@@ -32,4 +33,15 @@ pub fn rpc(args: TokenStream, input: TokenStream) -> TokenStream {
         output.extend(cx.into_compile_errors());
     }
     output.into()
+}
+
+/// Implements `RpcError` for an enum of application errors: each variant
+/// says `#[rpc_error(code = …, message = "…")]`, and its fields become the
+/// error's data. See `wirecall::RpcError`.
+#[proc_macro_derive(RpcError, attributes(rpc_error))]
+pub fn derive_rpc_error(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    rpc_error::derive(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -1,12 +1,14 @@
 //! The JSON-RPC 2.0 objects as Rust types, the classification of incoming
 //! frames, and the encoding of outgoing ones.
 
+mod app_error;
 pub mod encode;
 pub(crate) mod envelope;
 mod error;
 mod id;
 mod message;
 
+pub use app_error::RpcError;
 pub use envelope::{Position, Resume};
 pub use error::{ErrorCode, ErrorObject};
 pub use id::{Id, IdError};

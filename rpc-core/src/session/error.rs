@@ -1,10 +1,11 @@
 //! Errors of outgoing calls and the reason a connection ended.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::protocol::ErrorObject;
+use crate::protocol::{ErrorObject, RpcError};
 
 /// Why a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,10 +58,17 @@ impl std::error::Error for Closed {}
 ///     }
 /// }
 /// ```
+///
+/// `E` is the application's own error type, for calls whose generated
+/// client decodes it ([`RpcError`]); a plain `CallError` has none.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum CallError {
-    /// The peer answered with an error object.
+pub enum CallError<E: RpcError = Infallible> {
+    /// The peer answered with one of the application's own errors.
+    #[error("the peer answered with an error: {}", .0.to_error_object())]
+    App(E),
+    /// The peer answered with an error object (for a typed call: one whose
+    /// code is not the application's, or whose data did not decode).
     #[error("the peer answered with an error: {0}")]
     Rpc(ErrorObject),
     /// The connection had ended before the call was sent: it did not run.
@@ -82,12 +90,40 @@ pub enum CallError {
     Decode(#[source] serde_json::Error),
 }
 
-impl CallError {
-    /// The peer's error object, when the peer answered with one.
+impl<E: RpcError> CallError<E> {
+    /// The peer's error object, when the peer answered with one that is not
+    /// one of the application's own.
     pub fn as_rpc(&self) -> Option<&ErrorObject> {
         match self {
             CallError::Rpc(err) => Some(err),
             _ => None,
+        }
+    }
+
+    /// The application's own error, when the peer answered with one.
+    pub fn as_app(&self) -> Option<&E> {
+        match self {
+            CallError::App(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl CallError {
+    /// The same error with the peer's error object decoded as `E` when it
+    /// is one of `E`'s (the generated client does this for typed methods).
+    pub fn typed<E: RpcError>(self) -> CallError<E> {
+        match self {
+            CallError::Rpc(error) => match E::from_error_object(&error) {
+                Some(app) => CallError::App(app),
+                None => CallError::Rpc(error),
+            },
+            CallError::App(never) => match never {},
+            CallError::Closed(closed) => CallError::Closed(closed),
+            CallError::Disconnected(closed) => CallError::Disconnected(closed),
+            CallError::Timeout(after) => CallError::Timeout(after),
+            CallError::Encode(err) => CallError::Encode(err),
+            CallError::Decode(err) => CallError::Decode(err),
         }
     }
 }
@@ -102,10 +138,11 @@ mod tests {
     fn a_cause_is_told_once_through_source() {
         let cause = serde_json::from_str::<u8>("\"x\"").unwrap_err();
         let cause_text = cause.to_string();
-        for err in [
+        let errors: [CallError; 2] = [
             CallError::Decode(cause),
             CallError::Encode(serde_json::Error::io(std::io::Error::other("disk"))),
-        ] {
+        ];
+        for err in errors {
             let source = err.source().expect("the cause is the source").to_string();
             assert!(!err.to_string().contains(&source), "{err}");
         }

@@ -56,23 +56,29 @@ fn method(p: &TokenStream, vis: &syn::Visibility, method: &RpcMethod) -> TokenSt
         quote!(positional)
     };
     let peer = quote!(#p::AsPeer::as_peer(&self.inner));
+    let mut error = quote!(#p::CallError);
+    let mut typed = quote!(__result);
     let (output, send) = match &method.kind {
         Kind::Method {
             ok,
-            idempotent: false,
+            idempotent,
+            app_error,
             ..
-        } => (
-            quote!(#ok),
-            quote!(#peer.call(#name, __params.finish()).await),
-        ),
-        Kind::Method {
-            ok,
-            idempotent: true,
-            ..
-        } => (
-            quote!(#ok),
-            quote!(#peer.call_idempotent(#name, __params.finish()).await),
-        ),
+        } => {
+            let call = if *idempotent {
+                quote!(#peer.call_idempotent(#name, __params.finish()).await)
+            } else {
+                quote!(#peer.call(#name, __params.finish()).await)
+            };
+            if let Some(app) = app_error {
+                error = quote!(#p::CallError<#app>);
+                // Decoded from the error object; spanned at `E`, so a type
+                // without `RpcError` is reported there.
+                let at = respan(p, app.span());
+                typed = quote_spanned!(app.span()=> #at::typed_result::<_, #app>(__result));
+            }
+            (quote!(#ok), call)
+        }
         Kind::Notification => (
             quote!(()),
             quote!(#peer.notify(#name, __params.finish()).await),
@@ -87,10 +93,26 @@ fn method(p: &TokenStream, vis: &syn::Visibility, method: &RpcMethod) -> TokenSt
     };
     quote! {
         #(#attrs)*
-        #vis async fn #ident(&self, #(#inputs),*) -> #p::Result<#output, #p::CallError> {
-            let mut __params = #p::ParamsBuilder::#builder();
-            #(#pushes)*
-            #send
+        #vis async fn #ident(&self, #(#inputs),*) -> #p::Result<#output, #error> {
+            let __sent = async {
+                let mut __params = #p::ParamsBuilder::#builder();
+                #(#pushes)*
+                #send
+            };
+            let __result = __sent.await;
+            #typed
         }
     }
+}
+
+/// `tokens` with every span set to `span`, so an error about them points there.
+fn respan(tokens: &TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
 }

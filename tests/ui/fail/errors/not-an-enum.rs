@@ -1,0 +1,6 @@
+#[derive(Debug, wirecall::RpcError)]
+pub struct Oops {
+    why: String,
+}
+
+fn main() {}
