@@ -49,10 +49,12 @@ pub const CALL_DURATION: &str = "wirecall_call_duration_seconds";
 /// Calls started and not yet finished.
 pub const CALLS_IN_FLIGHT: &str = "wirecall_calls_in_flight";
 
+#[cfg(feature = "server")]
 pub(crate) fn connection_accepted() {
     counter!(CONNECTIONS_ACCEPTED).increment(1);
 }
 
+#[cfg(feature = "server")]
 pub(crate) fn connection_refused(reason: &'static str) {
     counter!(CONNECTIONS_REFUSED, "reason" => reason).increment(1);
 }

@@ -61,36 +61,63 @@ impl std::error::Error for Closed {}
 ///
 /// `E` is the application's own error type, for calls whose generated
 /// client decodes it ([`RpcError`]); a plain `CallError` has none.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Display` and `Error` are written by hand rather than derived: the
+/// `App` variant is shown through its error object, which needs
+/// `E: RpcError` on those impls only, not on the type (a bound on the type
+/// would repeat every "not an `RpcError`" error at each place it is named).
+#[derive(Debug)]
 #[non_exhaustive]
-pub enum CallError<E: RpcError = Infallible> {
+pub enum CallError<E = Infallible> {
     /// The peer answered with one of the application's own errors.
-    #[error("the peer answered with an error: {}", .0.to_error_object())]
     App(E),
     /// The peer answered with an error object (for a typed call: one whose
     /// code is not the application's, or whose data did not decode).
-    #[error("the peer answered with an error: {0}")]
     Rpc(ErrorObject),
     /// The connection had ended before the call was sent: it did not run.
-    #[error(transparent)]
     Closed(Closed),
     /// The connection dropped while the call was on its way or running: it
     /// may or may not have run. A reconnecting client sends again only the
     /// calls marked idempotent (`Peer::call_idempotent`); others get this.
-    #[error("disconnected while the call was in flight ({0})")]
     Disconnected(Closed),
     /// No answer within the call timeout.
-    #[error("no answer within {0:?}")]
     Timeout(Duration),
     /// The params did not serialize to JSON.
-    #[error("the params did not serialize")]
-    Encode(#[source] serde_json::Error),
+    Encode(serde_json::Error),
     /// The answer did not decode as the expected type.
-    #[error("the answer did not decode")]
-    Decode(#[source] serde_json::Error),
+    Decode(serde_json::Error),
 }
 
-impl<E: RpcError> CallError<E> {
+impl<E: RpcError> fmt::Display for CallError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::App(err) => write!(
+                f,
+                "the peer answered with an error: {}",
+                err.to_error_object()
+            ),
+            CallError::Rpc(err) => write!(f, "the peer answered with an error: {err}"),
+            CallError::Closed(closed) => closed.fmt(f),
+            CallError::Disconnected(closed) => {
+                write!(f, "disconnected while the call was in flight ({closed})")
+            }
+            CallError::Timeout(after) => write!(f, "no answer within {after:?}"),
+            CallError::Encode(_) => f.write_str("the params did not serialize"),
+            CallError::Decode(_) => f.write_str("the answer did not decode"),
+        }
+    }
+}
+
+impl<E: RpcError> std::error::Error for CallError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CallError::Encode(err) | CallError::Decode(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl<E> CallError<E> {
     /// The peer's error object, when the peer answered with one that is not
     /// one of the application's own.
     pub fn as_rpc(&self) -> Option<&ErrorObject> {

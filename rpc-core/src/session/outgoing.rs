@@ -43,8 +43,9 @@ pub type OutgoingRunning =
     Pin<Box<dyn Future<Output = Result<Option<Box<RawValue>>, CallError>> + Send + 'static>>;
 
 /// Middleware around outgoing calls and notifications (not subscribe calls
-/// or batches), set per connection in [`ConnectionConfig::outgoing`]
-/// (super::ConnectionConfig::outgoing). Layers run in the order they were
+/// or batches), set per connection in
+/// [`ConnectionConfig::outgoing`](super::ConnectionConfig::outgoing).
+/// Layers run in the order they were
 /// added: the first sees a call first and its outcome last.
 ///
 /// # Examples

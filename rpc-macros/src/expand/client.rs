@@ -71,10 +71,10 @@ fn method(p: &TokenStream, vis: &syn::Visibility, method: &RpcMethod) -> TokenSt
                 quote!(#peer.call(#name, __params.finish()).await)
             };
             if let Some(app) = app_error {
-                error = quote!(#p::CallError<#app>);
                 // Decoded from the error object; spanned at `E`, so a type
                 // without `RpcError` is reported there.
                 let at = respan(p, app.span());
+                error = quote_spanned!(app.span()=> #at::CallError<#app>);
                 typed = quote_spanned!(app.span()=> #at::typed_result::<_, #app>(__result));
             }
             (quote!(#ok), call)
