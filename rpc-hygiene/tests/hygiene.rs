@@ -22,6 +22,28 @@ async fn generated_code_works_under_a_renamed_crate() {
     names.sort_unstable();
     assert_eq!(
         names,
-        ["h_add", "h_count", "h_echo", "h_note", "h_say", "h_uncount"]
+        [
+            "h_add",
+            "h_count",
+            "h_echo",
+            "h_fail",
+            "h_note",
+            "h_say",
+            "h_uncount"
+        ]
     );
+    // The derived error of every shape, as its error object.
+    for (which, error) in [
+        (0, r#"{"code":1,"message":"unit"}"#),
+        (1, r#"{"code":2,"message":"named","data":{"why":""}}"#),
+        (2, r#"{"code":-3,"message":"one","data":2}"#),
+        (3, r#"{"code":4,"message":"two","data":[3,null]}"#),
+    ] {
+        let call = format!(r#"{{"jsonrpc":"2.0","method":"h_fail","params":[{which}],"id":4}}"#);
+        let reply = router.handle(&call).await.unwrap();
+        assert_eq!(
+            reply,
+            format!(r#"{{"jsonrpc":"2.0","id":4,"error":{error}}}"#)
+        );
+    }
 }
