@@ -10,11 +10,11 @@ mod table;
 
 use std::time::Duration;
 
-use chat_api::{ChatClient, RoomEvent};
+use chat_api::{ChatClient, ChatError, RoomEvent};
 use process::Running;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wirecall::client::Client;
-use wirecall::{ErrorCode, Subscription, SubscriptionEvent};
+use wirecall::{Subscription, SubscriptionEvent};
 
 async fn http_get(addr: &str, path: &str) -> String {
     let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -73,9 +73,13 @@ async fn chat_serves_its_page_and_rooms_and_the_bot_answers() {
     let bob_client = Client::connect(&url).await.unwrap();
     let bob = ChatClient::new(&bob_client);
     let early = bob.send("lobby".into(), "hi".into()).await.unwrap_err();
-    assert_eq!(early.as_rpc().unwrap().code, ErrorCode::Application(1001));
+    // The chat's errors come back typed through its generated client.
+    assert_eq!(early.as_app(), Some(&ChatError::NotJoined));
     let taken = bob.join("lobby".into(), "ada".into()).await.unwrap_err();
-    assert_eq!(taken.as_rpc().unwrap().code, ErrorCode::Application(1002));
+    assert_eq!(
+        taken.as_app(),
+        Some(&ChatError::NameTaken { name: "ada".into() })
+    );
     assert_eq!(
         bob.join("lobby".into(), "bob".into()).await.unwrap(),
         ["ada", "bob"]
