@@ -3,43 +3,24 @@
 //! connection, a lagging subscription, bytes and closes. Its own test
 //! binary, since a recorder is installed for the whole process.
 
+#[path = "common/raw.rs"]
+#[allow(dead_code)] // all but `ask` are used here
+mod raw;
 #[path = "common/server.rs"]
 #[allow(dead_code)] // only its router is used here
 mod server;
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::CompositeKey;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::Message;
 use wirecall::middleware::Metrics;
 use wirecall::server::Server;
 use wirecall::telemetry;
 use wirecall::{Context, OverflowPolicy, Params, PendingSubscription, SinkConfig};
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next_json(socket: &mut Socket) -> Value {
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("a frame within 5 s");
-        match next {
-            Some(Ok(Message::Text(text))) => return serde_json::from_str(text.as_str()).unwrap(),
-            Some(Ok(_)) => {}
-            other => panic!("expected a text frame, got {other:?}"),
-        }
-    }
-}
-
-async fn send(socket: &mut Socket, frame: Value) {
-    socket.send(Message::text(frame.to_string())).await.unwrap();
-}
 
 /// Every metric's value, read once: reading resets the recorder.
 type Readings = Vec<(CompositeKey, DebugValue)>;
@@ -106,25 +87,22 @@ async fn eventually(mut check: impl FnMut() -> bool) {
 /// Two calls, a batch with an unknown method, a lossy subscription read
 /// up to its lag notice, and a close with 1000.
 async fn drive(url: &str) {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut socket = raw::connect(url).await;
     let call = |id: u64, method: &str, params: Value| json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-    send(&mut socket, call(1, "add", json!([1, 2]))).await;
-    assert_eq!(next_json(&mut socket).await["result"], 3);
-    send(
-        &mut socket,
-        json!([
-            call(2, "add", json!([2, 2])),
-            call(3, "no_such_method", json!([]))
-        ]),
-    )
-    .await;
-    let answers = next_json(&mut socket).await;
+    raw::send(&mut socket, &call(1, "add", json!([1, 2]))).await;
+    assert_eq!(raw::next_json(&mut socket).await["result"], 3);
+    let batch = json!([
+        call(2, "add", json!([2, 2])),
+        call(3, "no_such_method", json!([]))
+    ]);
+    raw::send(&mut socket, &batch).await;
+    let answers = raw::next_json(&mut socket).await;
     assert_eq!(answers.as_array().unwrap().len(), 2, "{answers}");
 
-    send(&mut socket, call(4, "subscribe_lossy", json!([]))).await;
+    raw::send(&mut socket, &call(4, "subscribe_lossy", json!([]))).await;
     let mut seen = Vec::new();
     while seen.len() < 3 {
-        seen.push(next_json(&mut socket).await);
+        seen.push(raw::next_json(&mut socket).await);
     }
     let lagged = seen
         .iter()

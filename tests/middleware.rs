@@ -1,52 +1,22 @@
 //! Per-call layers over a real socket: their order, answering early, the
 //! rate limit, the timeout, and layers around outgoing calls.
 
+#[path = "common/raw.rs"]
+mod raw;
 #[path = "common/server.rs"]
-#[allow(dead_code)] // only its router is used here
+#[allow(dead_code)] // only its router and `serve` are used here
 mod server;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 use wirecall::middleware::{RateLimit, Timeout};
-use wirecall::server::{Server, ServerHandle};
 use wirecall::{
     Call, CallError, Client, ConnectionConfig, ErrorCode, ErrorObject, Layer, Next, OutgoingCall,
-    OutgoingLayer, OutgoingNext, OutgoingRunning, Router, Running,
+    OutgoingLayer, OutgoingNext, OutgoingRunning, Running,
 };
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn serve(router: Router) -> (ServerHandle, Socket) {
-    let handle = Server::builder()
-        .build(router)
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let url = format!("ws://{}/", handle.local_addr());
-    let socket = tokio_tungstenite::connect_async(&url).await.unwrap().0;
-    (handle, socket)
-}
-
-/// Sends `frame` and returns the parsed answer.
-async fn ask(socket: &mut Socket, frame: Value) -> Value {
-    socket.send(Message::text(frame.to_string())).await.unwrap();
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("an answer within 5 s");
-        match next {
-            Some(Ok(Message::Text(text))) => return serde_json::from_str(text.as_str()).unwrap(),
-            Some(Ok(_)) => {}
-            other => panic!("expected a text frame, got {other:?}"),
-        }
-    }
-}
 
 fn call(id: u64, method: &str, params: &Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
@@ -116,9 +86,10 @@ async fn layers_run_in_the_order_added_and_can_answer_early() {
             name: "inner",
             log: log.clone(),
         });
-    let (_server, mut socket) = serve(router).await;
+    let (_server, url) = server::serve(router).await;
+    let mut socket = raw::connect(&url).await;
 
-    let answer = ask(&mut socket, call(1, "add", &json!([2, 3]))).await;
+    let answer = raw::ask(&mut socket, &call(1, "add", &json!([2, 3]))).await;
     assert_eq!(answer, json!({"jsonrpc": "2.0", "id": 1, "result": 5}));
     assert_eq!(
         *log.lock().unwrap(),
@@ -131,7 +102,7 @@ async fn layers_run_in_the_order_added_and_can_answer_early() {
     );
 
     log.lock().unwrap().clear();
-    let answer = ask(&mut socket, call(2, "secret", &json!([]))).await;
+    let answer = raw::ask(&mut socket, &call(2, "secret", &json!([]))).await;
     assert_eq!(answer["error"]["code"], 4003, "{answer}");
     assert_eq!(answer["id"], 2);
     assert_eq!(
@@ -151,7 +122,7 @@ async fn layers_run_in_the_order_added_and_can_answer_early() {
     // An unknown method goes through the layers too, and their view of
     // the outcome is the error the peer gets.
     log.lock().unwrap().clear();
-    let answer = ask(&mut socket, call(3, "nope", &json!([]))).await;
+    let answer = raw::ask(&mut socket, &call(3, "nope", &json!([]))).await;
     assert_eq!(answer["error"]["code"], -32601);
     assert_eq!(
         log.lock().unwrap().last().unwrap(),
@@ -163,11 +134,12 @@ async fn layers_run_in_the_order_added_and_can_answer_early() {
 async fn the_rate_limit_answers_past_the_burst_and_recovers() {
     let mut router = server::test_router();
     router.layer(RateLimit::per_connection(2.0, 3));
-    let (_server, mut socket) = serve(router).await;
+    let (_server, url) = server::serve(router).await;
+    let mut socket = raw::connect(&url).await;
 
     // Five calls in one batch reach the layer at the same instant.
     let batch: Vec<Value> = (1..=5).map(|id| call(id, "add", &json!([id, 0]))).collect();
-    let answers = ask(&mut socket, Value::Array(batch)).await;
+    let answers = raw::ask(&mut socket, &Value::Array(batch)).await;
     let answers = answers.as_array().unwrap();
     assert_eq!(answers.len(), 5);
     for answer in &answers[..3] {
@@ -187,7 +159,7 @@ async fn the_rate_limit_answers_past_the_burst_and_recovers() {
 
     // The connection lives, and once a token is back a call passes.
     tokio::time::sleep(Duration::from_millis(wait_ms + 50)).await;
-    let answer = ask(&mut socket, call(6, "add", &json!([6, 0]))).await;
+    let answer = raw::ask(&mut socket, &call(6, "add", &json!([6, 0]))).await;
     assert_eq!(answer["result"], 6, "{answer}");
 }
 
@@ -216,9 +188,10 @@ async fn the_timeout_cancels_a_slow_handler_and_answers() {
         })
         .unwrap();
     router.layer(Timeout::new(Duration::from_secs(30)).method("crawl", Duration::from_millis(100)));
-    let (_server, mut socket) = serve(router).await;
+    let (_server, url) = server::serve(router).await;
+    let mut socket = raw::connect(&url).await;
 
-    let answer = ask(&mut socket, call(1, "crawl", &json!([]))).await;
+    let answer = raw::ask(&mut socket, &call(1, "crawl", &json!([]))).await;
     assert_eq!(
         answer["error"]["code"],
         ErrorCode::TIMED_OUT.code(),
@@ -227,7 +200,7 @@ async fn the_timeout_cancels_a_slow_handler_and_answers() {
     assert!(cancelled.load(Ordering::SeqCst), "the handler was dropped");
 
     // Other methods keep the default limit and answer as usual.
-    let answer = ask(&mut socket, call(2, "sleep", &json!([20]))).await;
+    let answer = raw::ask(&mut socket, &call(2, "sleep", &json!([20]))).await;
     assert_eq!(answer["result"], 20, "{answer}");
 }
 
@@ -279,17 +252,13 @@ async fn outgoing_layers_see_calls_and_notifications_and_can_refuse() {
             Ok(async { Ok::<_, ErrorObject>("dumped") })
         })
         .unwrap();
-    let handle = Server::builder()
-        .build(router)
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
+    let (_server, url) = server::serve(router).await;
     let log = Arc::new(Mutex::new(Vec::new()));
     let mut config = ConnectionConfig::default();
     config.outgoing.push(Outgoing { log: log.clone() });
     let client = Client::builder()
         .connection_config(config)
-        .connect(&format!("ws://{}/", handle.local_addr()))
+        .connect(&url)
         .await
         .unwrap();
 

@@ -3,24 +3,23 @@
 //! method, id and outcome, handler events inside their call's span, and one
 //! per outgoing call.
 
+#[path = "common/raw.rs"]
+#[allow(dead_code)] // `connect` and `ask` are used here
+mod raw;
 #[path = "common/server.rs"]
-#[allow(dead_code)] // only its router is used here
+#[allow(dead_code)] // only its router and `serve` are used here
 mod server;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
+use serde_json::json;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context as LayerContext, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use wirecall::middleware::Trace;
-use wirecall::server::Server;
 use wirecall::{Client, Context, ErrorObject, Params};
 
 /// One span as the capture saw it.
@@ -115,25 +114,14 @@ async fn calls_run_in_spans_named_after_the_conventions() {
         })
         .unwrap();
     router.layer(Trace::new());
-    let handle = Server::builder()
-        .build(router)
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let url = format!("ws://{}/", handle.local_addr());
+    let (_server, url) = server::serve(router).await;
 
-    let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let mut socket = raw::connect(&url).await;
     for frame in [
         json!({"jsonrpc": "2.0", "id": 7, "method": "greet", "params": ["ada"]}),
         json!({"jsonrpc": "2.0", "id": "x8", "method": "nope"}),
     ] {
-        socket.send(Message::text(frame.to_string())).await.unwrap();
-        let answer = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        let answer: Value = serde_json::from_str(answer.to_text().unwrap()).unwrap();
+        let answer = raw::ask(&mut socket, &frame).await;
         assert_eq!(answer["id"], frame["id"]);
     }
 

@@ -3,12 +3,14 @@
 //! objects, and an error the type does not know falls back to the raw
 //! object.
 
-use std::time::Duration;
+#[path = "common/raw.rs"]
+#[allow(dead_code)] // `connect` and `ask` are used here
+mod raw;
+#[path = "common/server.rs"]
+#[allow(dead_code)] // only `serve` is used here
+mod server;
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
-use wirecall::server::{Server, ServerHandle};
+use serde_json::json;
 use wirecall::{CallError, Client, Context, ErrorCode, ErrorObject, Params, Router, RpcError};
 
 #[derive(Debug, Clone, PartialEq, RpcError)]
@@ -68,19 +70,9 @@ fn all_errors() -> Vec<ShopError> {
     ]
 }
 
-async fn serve(router: Router) -> (ServerHandle, String) {
-    let handle = Server::builder()
-        .build(router)
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let url = format!("ws://{}/", handle.local_addr());
-    (handle, url)
-}
-
 #[tokio::test]
 async fn every_variant_comes_back_typed_through_the_generated_client() {
-    let (_server, url) = serve(Store.into_router()).await;
+    let (_server, url) = server::serve(Store.into_router()).await;
     let client = Client::connect(&url).await.unwrap();
     let shop = ShopClient::new(&client);
     for (which, expected) in all_errors().into_iter().enumerate() {
@@ -92,8 +84,8 @@ async fn every_variant_comes_back_typed_through_the_generated_client() {
 
 #[tokio::test]
 async fn a_plain_client_sees_spec_error_objects() {
-    let (_server, url) = serve(Store.into_router()).await;
-    let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (_server, url) = server::serve(Store.into_router()).await;
+    let mut socket = raw::connect(&url).await;
     let expected = [
         json!({"code": 4100, "message": "the shop is closed"}),
         json!({"code": 4101, "message": "not enough stock", "data": {"item": "tea", "left": 2}}),
@@ -103,13 +95,7 @@ async fn a_plain_client_sees_spec_error_objects() {
     ];
     for (which, error) in expected.iter().enumerate() {
         let call = json!({"jsonrpc": "2.0", "id": which, "method": "shop_buy", "params": [which]});
-        socket.send(Message::text(call.to_string())).await.unwrap();
-        let answer = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        let answer: Value = serde_json::from_str(answer.to_text().unwrap()).unwrap();
+        let answer = raw::ask(&mut socket, &call).await;
         assert_eq!(
             answer,
             json!({"jsonrpc": "2.0", "id": which, "error": error}),
@@ -137,7 +123,7 @@ async fn an_error_the_type_does_not_know_stays_raw() {
             })
         })
         .unwrap();
-    let (_server, url) = serve(router).await;
+    let (_server, url) = server::serve(router).await;
     let client = Client::connect(&url).await.unwrap();
     let shop = ShopClient::new(&client);
     for (which, code) in [(0, 4999), (1, 4101), (2, -32602)] {

@@ -176,12 +176,7 @@ fn to_arm(p: &TokenStream, v: &Variant<'_>) -> TokenStream {
     match v.fields {
         Fields::Unit => quote!(Self::#ident => #object,),
         Fields::Named(fields) => {
-            let names: Vec<_> = fields
-                .named
-                .iter()
-                .filter_map(|f| f.ident.as_ref())
-                .collect();
-            let keys = names.iter().map(ToString::to_string);
+            let (names, keys) = named(fields);
             quote! {
                 Self::#ident { #(#names),* } => {
                     let mut data = #p::DataObject::new();
@@ -191,9 +186,7 @@ fn to_arm(p: &TokenStream, v: &Variant<'_>) -> TokenStream {
             }
         }
         Fields::Unnamed(unnamed) => {
-            let names: Vec<_> = (0..unnamed.unnamed.len())
-                .map(|i| format_ident!("field{i}"))
-                .collect();
+            let names = bindings(unnamed);
             let data = if names.len() == 1 {
                 quote!(#(#names)*)
             } else {
@@ -211,12 +204,7 @@ fn from_arm(p: &TokenStream, v: &Variant<'_>) -> TokenStream {
     match v.fields {
         Fields::Unit => quote!(#code => #p::Option::Some(Self::#ident),),
         Fields::Named(fields) => {
-            let names: Vec<_> = fields
-                .named
-                .iter()
-                .filter_map(|f| f.ident.as_ref())
-                .collect();
-            let keys = names.iter().map(ToString::to_string);
+            let (names, keys) = named(fields);
             quote! {
                 #code => {
                     let data = #p::DataObject::read(error)?;
@@ -225,9 +213,7 @@ fn from_arm(p: &TokenStream, v: &Variant<'_>) -> TokenStream {
             }
         }
         Fields::Unnamed(unnamed) => {
-            let names: Vec<_> = (0..unnamed.unnamed.len())
-                .map(|i| format_ident!("field{i}"))
-                .collect();
+            let names = bindings(unnamed);
             if names.len() == 1 {
                 quote!(#code => #p::Option::Some(Self::#ident(#p::data_value(error)?)),)
             } else {
@@ -240,4 +226,23 @@ fn from_arm(p: &TokenStream, v: &Variant<'_>) -> TokenStream {
             }
         }
     }
+}
+
+/// The field names of a variant with named fields, and the data keys
+/// (the same names, as strings).
+fn named(fields: &syn::FieldsNamed) -> (Vec<&syn::Ident>, Vec<String>) {
+    let names: Vec<_> = fields
+        .named
+        .iter()
+        .filter_map(|f| f.ident.as_ref())
+        .collect();
+    let keys = names.iter().map(ToString::to_string).collect();
+    (names, keys)
+}
+
+/// Names to bind a tuple variant's fields to.
+fn bindings(fields: &syn::FieldsUnnamed) -> Vec<syn::Ident> {
+    (0..fields.unnamed.len())
+        .map(|i| format_ident!("field{i}"))
+        .collect()
 }

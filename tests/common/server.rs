@@ -155,6 +155,17 @@ pub(crate) fn test_router() -> Router {
     router
 }
 
+/// Serves `router` with default limits on 127.0.0.1:0; returns its URL.
+pub(crate) async fn serve(router: Router) -> (ServerHandle, String) {
+    let handle = Server::builder()
+        .build(router)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let url = format!("ws://{}/", handle.local_addr());
+    (handle, url)
+}
+
 /// Starts `builder` around the test router on 127.0.0.1:0.
 pub(crate) async fn start(builder: ServerBuilder) -> (ServerHandle, String) {
     let handle = builder
