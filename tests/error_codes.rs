@@ -83,7 +83,15 @@ fn router() -> Router {
 }
 
 async fn start(builder: wirecall::server::ServerBuilder) -> (ServerHandle, Client) {
-    let server = builder.build(router()).bind("127.0.0.1:0").await.unwrap();
+    serve_on(builder, router()).await
+}
+
+/// Serves `router` with `builder` on 127.0.0.1:0, and a client on it.
+async fn serve_on(
+    builder: wirecall::server::ServerBuilder,
+    router: Router,
+) -> (ServerHandle, Client) {
+    let server = builder.build(router).bind("127.0.0.1:0").await.unwrap();
     let client = Client::connect(&format!("ws://{}/", server.local_addr()))
         .await
         .unwrap();
@@ -203,15 +211,7 @@ async fn start_with_layer(layer: impl wirecall::Layer) -> (ServerHandle, Client)
         })
         .unwrap();
     router.layer(layer);
-    let server = Server::builder()
-        .build(router)
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let client = Client::connect(&format!("ws://{}/", server.local_addr()))
-        .await
-        .unwrap();
-    (server, client)
+    serve_on(Server::builder(), router).await
 }
 
 #[tokio::test]

@@ -156,6 +156,7 @@ pub(crate) fn test_router() -> Router {
 }
 
 /// Serves `router` with default limits on 127.0.0.1:0; returns its URL.
+#[allow(dead_code)] // not every test binary serves a router of its own
 pub(crate) async fn serve(router: Router) -> (ServerHandle, String) {
     let handle = Server::builder()
         .build(router)
