@@ -14,8 +14,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use wirecall::middleware::{RateLimit, Timeout};
 use wirecall::{
-    Call, CallError, Client, ConnectionConfig, ErrorCode, ErrorObject, Layer, Next, OutgoingCall,
-    OutgoingLayer, OutgoingNext, OutgoingRunning, Running,
+    Call, CallError, Client, ConnectionConfig, Context, ErrorCode, ErrorObject, Layer, Next,
+    OutgoingCall, OutgoingLayer, OutgoingNext, OutgoingRunning, Params, PendingSubscription,
+    Router, Running, SinkConfig,
 };
 
 fn call(id: u64, method: &str, params: &Value) -> Value {
@@ -277,4 +278,72 @@ async fn outgoing_layers_see_calls_and_notifications_and_can_refuse() {
             "call debug_dump -",
         ]
     );
+}
+
+#[tokio::test]
+async fn a_resumed_subscribe_is_shown_to_layers_as_the_call_it_resumes() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut router = server::test_router();
+    router.layer(Recording {
+        name: "seen",
+        log: log.clone(),
+    });
+    let (_server, url) = server::serve(router).await;
+    let mut socket = raw::connect(&url).await;
+    let resume = json!({"method": "subscribe_count", "params": [1], "epoch": "e", "offset": 4});
+    let answer = raw::ask(&mut socket, &call(1, "rpc.resume", &resume)).await;
+    assert!(answer["result"].is_string(), "{answer}");
+    assert_eq!(
+        log.lock().unwrap()[0],
+        "seen before subscribe_count id=1 params=[1]"
+    );
+}
+
+#[tokio::test]
+async fn unsubscribes_pass_the_rate_limit() {
+    let mut router = server::test_router();
+    router.layer(RateLimit::per_connection(0.1, 1));
+    let (_server, url) = server::serve(router).await;
+    let mut socket = raw::connect(&url).await;
+    let subscribed = raw::ask(&mut socket, &call(1, "subscribe_forever", &json!([]))).await;
+    let id = subscribed["result"].clone();
+    let limited = raw::ask(&mut socket, &call(2, "add", &json!([1, 1]))).await;
+    assert_eq!(limited["error"]["code"], ErrorCode::RATE_LIMITED.code());
+    let ended = raw::ask(&mut socket, &call(3, "unsubscribe_forever", &json!([id]))).await;
+    assert_eq!(ended["result"], true, "{ended}");
+}
+
+#[tokio::test]
+async fn the_timeout_cancels_a_subscribe_handler_that_never_answers() {
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let mut router = Router::new();
+    let flag = cancelled.clone();
+    router
+        .subscription(
+            "subscribe_slow",
+            "slow",
+            "unsubscribe_slow",
+            SinkConfig::default(),
+            move |_: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
+                let guard = SetOnDrop(flag.clone());
+                Ok(async move {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    drop((guard, pending));
+                })
+            },
+        )
+        .unwrap();
+    router.layer(Timeout::new(Duration::from_millis(100)));
+    let (_server, url) = server::serve(router).await;
+    let mut socket = raw::connect(&url).await;
+    let answer = raw::ask(&mut socket, &call(1, "subscribe_slow", &json!([]))).await;
+    assert_eq!(answer["error"]["code"], ErrorCode::TIMED_OUT.code());
+    // Dropped after the grace a closed sink gets (5 s), not left running.
+    for _ in 0..100 {
+        if cancelled.load(Ordering::SeqCst) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the subscribe handler kept running after its timeout");
 }

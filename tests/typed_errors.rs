@@ -144,3 +144,29 @@ fn every_variant_round_trips_through_its_error_object() {
         assert_eq!(converted, object);
     }
 }
+
+/// Field names that could trip the derive: one called `data`, a raw one.
+#[derive(Debug, Clone, PartialEq, RpcError)]
+enum Awkward {
+    #[rpc_error(code = 1, message = "awkward")]
+    Fields { data: String, r#type: u8 },
+}
+
+/// No variants at all: still an error type (one that never happens).
+#[derive(Debug, RpcError)]
+enum Never {}
+
+#[test]
+fn awkward_field_names_keep_their_wire_names() {
+    let error = Awkward::Fields {
+        data: "d".into(),
+        r#type: 7,
+    };
+    let object = error.to_error_object();
+    assert_eq!(
+        object.data.as_ref().unwrap().get(),
+        r#"{"data":"d","type":7}"#
+    );
+    assert_eq!(Awkward::from_error_object(&object), Some(error));
+    assert!(Never::from_error_object(&object).is_none());
+}

@@ -20,8 +20,9 @@ pub const CONNECTIONS_ACCEPTED: &str = "wirecall_connections_accepted_total";
 pub const CONNECTIONS_REFUSED: &str = "wirecall_connections_refused_total";
 /// Connections the engine runs right now, server and client side.
 pub const CONNECTIONS_OPEN: &str = "wirecall_connections_open";
-/// Connections ended, by `code`: the close code, or `none` when the socket
-/// ended without one.
+/// Connections ended, by `code`: the close code (1000–1015; `3xxx`,
+/// `4xxx` for the ranges peers pick from; `other`), or `none` when the
+/// socket ended without one.
 pub const CONNECTIONS_CLOSED: &str = "wirecall_connections_closed_total";
 /// Text and binary frames' payload bytes read.
 pub const BYTES_RECEIVED: &str = "wirecall_bytes_received_total";
@@ -33,14 +34,17 @@ pub const BATCHES: &str = "wirecall_batches_total";
 pub const BATCH_SIZE: &str = "wirecall_batch_size";
 /// Subscriptions this end serves right now.
 pub const SUBSCRIPTIONS_ACTIVE: &str = "wirecall_subscriptions_active";
-/// Subscription items handed to connections.
+/// Subscription items a sink took to send, queued on the connection or
+/// buffered; those a full buffer drops later count in `ITEMS_DROPPED` too.
 pub const ITEMS_SENT: &str = "wirecall_subscription_items_sent_total";
 /// Subscription items dropped by a full sink, by `policy`: `drop_oldest`
-/// (the client is told it lagged) or `close` (the subscription ends).
+/// (the client is told it lagged) or `close` (the subscription ends; its
+/// buffer, lag and resume notices included, is counted).
 pub const ITEMS_DROPPED: &str = "wirecall_subscription_items_dropped_total";
 
-/// Calls, notifications and subscribes handled, by `method`, `kind`
-/// (`call`, `notification`, `subscribe`) and `outcome` (`ok`, `error`).
+/// Calls, notifications, subscribes and unsubscribes handled, by `method`,
+/// `kind` (`call`, `notification`, `subscribe`, `unsubscribe`) and
+/// `outcome` (`ok`, `error`).
 pub const CALLS: &str = "wirecall_calls_total";
 /// Calls answered with an error, by `method` and `code`.
 pub const CALL_ERRORS: &str = "wirecall_call_errors_total";
@@ -59,14 +63,39 @@ pub(crate) fn connection_refused(reason: &'static str) {
     counter!(CONNECTIONS_REFUSED, "reason" => reason).increment(1);
 }
 
-pub(crate) fn connection_opened() {
-    gauge!(CONNECTIONS_OPEN).increment(1.0);
+/// Counts a connection as open for as long as it lives, however its task
+/// ends (a panic included).
+#[derive(Debug)]
+pub(crate) struct OpenConnection(());
+
+impl OpenConnection {
+    pub(crate) fn start() -> OpenConnection {
+        gauge!(CONNECTIONS_OPEN).increment(1.0);
+        OpenConnection(())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        gauge!(CONNECTIONS_OPEN).decrement(1.0);
+    }
 }
 
 pub(crate) fn connection_closed(code: Option<u16>) {
-    gauge!(CONNECTIONS_OPEN).decrement(1.0);
-    let code = code.map_or_else(|| "none".to_owned(), |code| code.to_string());
-    counter!(CONNECTIONS_CLOSED, "code" => code).increment(1);
+    counter!(CONNECTIONS_CLOSED, "code" => close_code_label(code)).increment(1);
+}
+
+/// The codes RFC 6455 defines as themselves; the ranges peers may pick
+/// from (3000–4999) as one label each, so a peer cannot grow the number
+/// of series.
+fn close_code_label(code: Option<u16>) -> String {
+    match code {
+        None => "none".to_owned(),
+        Some(code @ 1000..=1015) => code.to_string(),
+        Some(3000..=3999) => "3xxx".to_owned(),
+        Some(4000..=4999) => "4xxx".to_owned(),
+        Some(_) => "other".to_owned(),
+    }
 }
 
 /// The counters one connection bumps on its hot paths, registered once
@@ -117,4 +146,18 @@ pub(crate) fn subscription_ended() {
 
 pub(crate) fn items_dropped(policy: &'static str, count: u64) {
     counter!(ITEMS_DROPPED, "policy" => policy).increment(count);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::close_code_label;
+
+    #[test]
+    fn close_codes_a_peer_picks_share_a_label() {
+        assert_eq!(close_code_label(Some(1000)), "1000");
+        assert_eq!(close_code_label(Some(4321)), "4xxx");
+        assert_eq!(close_code_label(Some(3001)), "3xxx");
+        assert_eq!(close_code_label(Some(2000)), "other");
+        assert_eq!(close_code_label(None), "none");
+    }
 }

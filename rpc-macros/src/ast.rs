@@ -342,7 +342,8 @@ fn last_segment(ty: &Type) -> Option<String> {
 /// For `-> Result<T, E>` (or an alias ending in `Result`): the whole type,
 /// `T`, and `E` when it is an application error type (not `ErrorObject`).
 fn result_types(cx: &Ctxt, sig: &syn::Signature) -> Option<(Type, Type, Option<Box<Type>>)> {
-    let message = "a `#[method]` must return `Result<T, E>` where `E: Into<ErrorObject>`";
+    let message =
+        "a `#[method]` must return `Result<T, E>` where `E` is `ErrorObject` or derives `RpcError`";
     let ReturnType::Type(_, output) = &sig.output else {
         cx.error_spanned_by(&sig.ident, message);
         return None;

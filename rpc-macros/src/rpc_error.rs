@@ -3,6 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, LitInt, LitStr, Path};
 
 /// The codes the JSON-RPC spec keeps for itself.
@@ -55,11 +56,17 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let p = quote!(#krate::__private);
     let ident = &input.ident;
     let to_arms = variants.iter().map(|v| to_arm(&p, v));
+    // An enum with no variants has no value to match on by reference.
+    let matched = if variants.is_empty() {
+        quote!(*self)
+    } else {
+        quote!(self)
+    };
     let from_arms = variants.iter().map(|v| from_arm(&p, v));
     Ok(quote! {
         impl #p::RpcError for #ident {
             fn to_error_object(&self) -> #p::ErrorObject {
-                match self {
+                match #matched {
                     #(#to_arms)*
                 }
             }
@@ -177,11 +184,14 @@ fn to_arm(p: &TokenStream, v: &Variant<'_>) -> TokenStream {
         Fields::Unit => quote!(Self::#ident => #object,),
         Fields::Named(fields) => {
             let (names, keys) = named(fields);
+            // Not nameable from the user's code, so a field called `data`
+            // cannot shadow it.
+            let data = proc_macro2::Ident::new("data", proc_macro2::Span::mixed_site());
             quote! {
                 Self::#ident { #(#names),* } => {
-                    let mut data = #p::DataObject::new();
-                    #(data.insert(#keys, #names);)*
-                    #object.with_data(&data.finish())
+                    let mut #data = #p::DataObject::new();
+                    #(#data.insert(#keys, #names);)*
+                    #object.with_data(&#data.finish())
                 }
             }
         }
@@ -205,10 +215,11 @@ fn from_arm(p: &TokenStream, v: &Variant<'_>) -> TokenStream {
         Fields::Unit => quote!(#code => #p::Option::Some(Self::#ident),),
         Fields::Named(fields) => {
             let (names, keys) = named(fields);
+            let data = proc_macro2::Ident::new("data", proc_macro2::Span::mixed_site());
             quote! {
                 #code => {
-                    let data = #p::DataObject::read(error)?;
-                    #p::Option::Some(Self::#ident { #(#names: data.field(#keys)?),* })
+                    let #data = #p::DataObject::read(error)?;
+                    #p::Option::Some(Self::#ident { #(#names: #data.field(#keys)?),* })
                 }
             }
         }
@@ -236,7 +247,8 @@ fn named(fields: &syn::FieldsNamed) -> (Vec<&syn::Ident>, Vec<String>) {
         .iter()
         .filter_map(|f| f.ident.as_ref())
         .collect();
-    let keys = names.iter().map(ToString::to_string).collect();
+    // `r#type` is the key `type` on the wire.
+    let keys = names.iter().map(|name| name.unraw().to_string()).collect();
     (names, keys)
 }
 

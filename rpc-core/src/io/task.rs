@@ -125,7 +125,7 @@ impl IoTask {
             + Unpin,
     {
         async move {
-            telemetry::connection_opened();
+            let _open = telemetry::OpenConnection::start();
             let write_timeout = self.session.config.write_timeout;
             // The endings run once per connection and are boxed: inline, their
             // state would sit in every idle connection's task for its whole life.

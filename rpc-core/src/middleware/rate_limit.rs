@@ -6,17 +6,21 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::protocol::{ErrorCode, ErrorObject};
-use crate::router::{Call, Layer, Next, Running};
+use crate::router::{Call, CallKind, Layer, Next, Running};
 
 /// Limits how fast each connection may call: `per_second` calls on
 /// average, with bursts of up to `burst`. A call over the limit is answered
 /// with [`ErrorCode::RATE_LIMITED`] (-32005, `data.retry_after_ms` says
 /// when the next call would pass) and its handler does not run; the
 /// connection stays open. Notifications and subscribe calls count too (a
-/// notification over the limit is dropped, since it cannot be answered).
+/// notification over the limit is dropped, since it cannot be answered);
+/// unsubscribe calls always pass, so a client over its limit can still
+/// stop what it receives.
 ///
 /// Each connection has its own bucket, kept in its
-/// [`Context`](crate::Context); calls outside a connection are not limited.
+/// [`Context`](crate::Context). Outside a connection the bucket lives in
+/// whatever context the caller passes (`Router::handle` makes a fresh one
+/// per frame, so there only a batch's calls share a bucket).
 #[derive(Debug)]
 pub struct RateLimit {
     per_second: f64,
@@ -78,6 +82,9 @@ impl RateLimit {
 
 impl Layer for RateLimit {
     fn handle(&self, call: &Call<'_>, next: Next<'_>) -> Running {
+        if call.kind() == CallKind::Unsubscribe {
+            return next.run();
+        }
         let now = Instant::now();
         match call.context().with_local(|buckets| self.take(buckets, now)) {
             Ok(()) => next.run(),

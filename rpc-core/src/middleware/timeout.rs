@@ -9,8 +9,10 @@ use crate::router::{Call, Layer, Next, Running};
 /// Bounds how long a call may run: past its limit the handler is dropped
 /// (cancelled at its next `.await`) and the call is answered with
 /// [`ErrorCode::TIMED_OUT`] (-32006). For a subscribe call the limit runs
-/// until the handler accepts or rejects; an accepted subscription then
-/// lives as long as it likes.
+/// until the handler accepts or rejects; one that has not by then is
+/// cancelled the way an unsubscribe cancels it (its pending sink closes,
+/// and it is dropped 5 s later). An accepted subscription then lives as
+/// long as it likes.
 #[derive(Debug, Clone)]
 pub struct Timeout {
     default: Duration,

@@ -128,7 +128,7 @@ pub(crate) fn prepare(router: &Router, incoming: Incoming<'_>, ctx: &Context) ->
     match incoming {
         Incoming::Request(call) if call.method == RESUME_METHOD => {
             match resume(router, call.params, ctx) {
-                Ok(accepted) => Prepared::Subscribe(call.id, accepted),
+                Ok(started) => Prepared::Subscribe(call.id, started.accepted),
                 Err(err) => Prepared::Call(call.id, Err(err)),
             }
         }
@@ -137,7 +137,7 @@ pub(crate) fn prepare(router: &Router, incoming: Incoming<'_>, ctx: &Context) ->
             match router.entry(&call.method) {
                 Some(Entry::Subscribe(entry)) => match ctx.session() {
                     Some(session) => match subscribe::start(entry, params, ctx, session, None) {
-                        Ok(accepted) => Prepared::Subscribe(call.id, accepted),
+                        Ok(started) => Prepared::Subscribe(call.id, started.accepted),
                         Err(err) => Prepared::Call(call.id, Err(err)),
                     },
                     None => Prepared::Call(call.id, Err(no_connection())),
@@ -183,19 +183,33 @@ pub(crate) fn prepare(router: &Router, incoming: Incoming<'_>, ctx: &Context) ->
 }
 
 /// [`prepare`] for a router with layers: each call, notification and
-/// subscribe starts through them.
+/// subscribe starts through them. A resuming subscribe (`rpc.resume`) is
+/// shown to the layers as the subscribe call it resumes, so a layer keyed
+/// on method names cannot be bypassed through it.
 fn prepare_layered(router: &Router, incoming: Incoming<'_>, ctx: &Context) -> Prepared {
-    let (id, method, params, kind) = match incoming {
-        Incoming::Request(call) => {
-            let kind = match router.entry(&call.method) {
-                Some(Entry::Subscribe(_)) => CallKind::Subscribe,
-                _ if call.method == RESUME_METHOD => CallKind::Subscribe,
-                _ => CallKind::Method,
-            };
-            (Some(call.id), call.method, call.params, kind)
+    let (id, method, params, resume) = match incoming {
+        Incoming::Request(call) if call.method == RESUME_METHOD => {
+            match Params::new(call.params).parse::<subscribe::ResumeCall<'_>>() {
+                Ok(resume) => (
+                    Some(call.id),
+                    resume.method.clone().into(),
+                    resume.params,
+                    Some(resume),
+                ),
+                Err(err) => return Prepared::Call(call.id, Err(err)),
+            }
         }
-        Incoming::Notification(note) => (None, note.method, note.params, CallKind::Notification),
+        Incoming::Request(call) => (Some(call.id), call.method, call.params, None),
+        Incoming::Notification(note) => (None, note.method, note.params, None),
         other => return prepare(&Router::default(), other, ctx),
+    };
+    let entry = router.entry(&method);
+    let kind = match (entry, &id) {
+        (_, None) => CallKind::Notification,
+        (Some(Entry::Subscribe(_)), _) => CallKind::Subscribe,
+        (Some(Entry::Unsubscribe(_)), _) => CallKind::Unsubscribe,
+        _ if resume.is_some() => CallKind::Subscribe,
+        _ => CallKind::Method,
     };
     let call = Call {
         kind,
@@ -203,20 +217,28 @@ fn prepare_layered(router: &Router, incoming: Incoming<'_>, ctx: &Context) -> Pr
         id: id.as_ref(),
         params,
         ctx,
-        known: router.entry(&method).is_some() || method == RESUME_METHOD,
+        known: entry.is_some(),
+        resuming: resume.is_some(),
     };
-    let handler = || start_unlayered(router, &call);
-    let running = Next {
+    let handler = || start_unlayered(router, &call, resume.as_ref());
+    let next = Next {
         rest: router.layers(),
         call: &call,
         handler: &handler,
-    }
-    .run();
+    };
+    // A layer that panics fails this call alone, as a handler would.
+    let running = std::panic::catch_unwind(AssertUnwindSafe(|| next.run()))
+        .unwrap_or_else(|panic| Next::answer(panicked("a layer", &*panic)));
     Prepared::Layered(id, running)
 }
 
-/// The bottom of the layer stack: starts the call's handler.
-fn start_unlayered(router: &Router, call: &Call<'_>) -> Running {
+/// The bottom of the layer stack: starts the call's handler (`resume` for
+/// an `rpc.resume` call).
+fn start_unlayered(
+    router: &Router,
+    call: &Call<'_>,
+    resume: Option<&subscribe::ResumeCall<'_>>,
+) -> Running {
     let params = Params::new(call.params);
     let Some(id) = call.id else {
         let started = start(
@@ -235,18 +257,18 @@ fn start_unlayered(router: &Router, call: &Call<'_>) -> Running {
             Err(err) => Next::answer(err),
         };
     };
-    let accepted = match router.entry(call.method) {
-        _ if call.method == RESUME_METHOD => resume(router, call.params, call.ctx),
-        Some(Entry::Subscribe(entry)) => match call.ctx.session() {
+    let started = match (resume, router.entry(call.method)) {
+        (Some(resume), _) => resume_parsed(router, resume, call.ctx),
+        (None, Some(Entry::Subscribe(entry))) => match call.ctx.session() {
             Some(session) => subscribe::start(entry, params, call.ctx, session, None),
             None => Err(no_connection()),
         },
-        Some(Entry::Unsubscribe(entry)) => {
+        (None, Some(Entry::Unsubscribe(entry))) => {
             let outcome = subscribe::unsubscribe(entry, params, call.ctx.session())
                 .map(|result| Done(Answer::Reply(encode::response_ok(id, &result))));
             return Box::pin(std::future::ready(outcome));
         }
-        entry => {
+        (None, entry) => {
             let head = encode::response_ok_head(id);
             return match start(router, entry, call.method, params, call.ctx, Some(head)) {
                 Ok(future) => Box::pin(async move {
@@ -258,14 +280,22 @@ fn start_unlayered(router: &Router, call: &Call<'_>) -> Running {
             };
         }
     };
-    match accepted {
-        Ok(accepted) => Box::pin(async move {
-            match accepted.await {
-                Ok(Ok(accepted)) => Ok(Done(Answer::Accepted(accepted))),
-                Ok(Err(err)) => Err(err),
-                Err(_) => Err(never_answered()),
-            }
-        }),
+    match started {
+        Ok(started) => {
+            // Dropped before the handler answers (a layer gave up on it,
+            // say a timeout): the handler is cancelled, not left running.
+            let cancel = started.cancel.drop_guard();
+            Box::pin(async move {
+                match started.accepted.await {
+                    Ok(Ok(accepted)) => {
+                        cancel.disarm();
+                        Ok(Done(Answer::Accepted(accepted)))
+                    }
+                    Ok(Err(err)) => Err(err),
+                    Err(_) => Err(never_answered()),
+                }
+            })
+        }
         Err(err) => Next::answer(err),
     }
 }
@@ -294,8 +324,16 @@ fn resume(
     router: &Router,
     params: Option<&serde_json::value::RawValue>,
     ctx: &Context,
-) -> Result<oneshot::Receiver<Result<Accepted, ErrorObject>>, ErrorObject> {
+) -> Result<subscribe::Started, ErrorObject> {
     let call: subscribe::ResumeCall<'_> = Params::new(params).parse()?;
+    resume_parsed(router, &call, ctx)
+}
+
+fn resume_parsed(
+    router: &Router,
+    call: &subscribe::ResumeCall<'_>,
+    ctx: &Context,
+) -> Result<subscribe::Started, ErrorObject> {
     let Some(Entry::Subscribe(entry)) = router.entry(&call.method) else {
         let mut error = ErrorObject::method_not_found(&call.method);
         error.message = format!("{}: it is not a subscription", error.message);
@@ -303,7 +341,7 @@ fn resume(
     };
     let session = ctx.session().ok_or_else(no_connection)?;
     let since = Position {
-        epoch: call.epoch.into(),
+        epoch: call.epoch.as_str().into(),
         offset: call.offset,
     };
     subscribe::start(entry, Params::new(call.params), ctx, session, Some(since))

@@ -21,21 +21,25 @@ use crate::session::Accepted;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CallKind {
-    /// A call that is answered (unsubscribe calls included).
+    /// A call that is answered.
     Method,
     /// A call that must not be answered.
     Notification,
-    /// A call that starts a subscription.
+    /// A call that starts a subscription (a resuming one included).
     Subscribe,
+    /// A call that ends a subscription.
+    Unsubscribe,
 }
 
 impl CallKind {
-    /// `"call"`, `"notification"` or `"subscribe"`: a label for logs and metrics.
+    /// `"call"`, `"notification"`, `"subscribe"` or `"unsubscribe"`: a
+    /// label for logs and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
             CallKind::Method => "call",
             CallKind::Notification => "notification",
             CallKind::Subscribe => "subscribe",
+            CallKind::Unsubscribe => "unsubscribe",
         }
     }
 }
@@ -51,6 +55,8 @@ pub struct Call<'a> {
     pub(crate) ctx: &'a Context,
     /// Whether the router has a method of this name.
     pub(crate) known: bool,
+    /// A subscribe call resuming after a position (`rpc.resume`).
+    pub(crate) resuming: bool,
 }
 
 impl<'a> Call<'a> {
@@ -68,6 +74,13 @@ impl<'a> Call<'a> {
     /// can put every unknown name under one label.
     pub fn is_known(&self) -> bool {
         self.known
+    }
+
+    /// Whether this subscribe call resumes an earlier subscription after
+    /// its last position (sent as `rpc.resume`, shown here as the
+    /// subscribe call it resumes: its method and params).
+    pub fn is_resuming(&self) -> bool {
+        self.resuming
     }
 
     /// The request id; `None` for a notification.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 use super::{Context, Entry, Params, RegisterError, Router};
 use crate::protocol::{ErrorObject, Position};
@@ -81,6 +82,14 @@ impl Router {
     }
 }
 
+/// A subscribe call whose handler runs on its own task.
+pub(crate) struct Started {
+    /// The handler's answer: accepted, or rejected.
+    pub(crate) accepted: oneshot::Receiver<Result<Accepted, ErrorObject>>,
+    /// Cancels the handler (and the subscription, once accepted).
+    pub(crate) cancel: CancellationToken,
+}
+
 /// Runs a subscribe call's handler on its own task.
 pub(crate) fn start(
     entry: &SubscriptionEntry,
@@ -88,7 +97,7 @@ pub(crate) fn start(
     ctx: &Context,
     session: &Arc<Session>,
     resume_from: Option<Position>,
-) -> Result<oneshot::Receiver<Result<Accepted, ErrorObject>>, ErrorObject> {
+) -> Result<Started, ErrorObject> {
     let (responder, accepted) = oneshot::channel();
     let token = session.token().child_token();
     let raw = PendingRaw {
@@ -109,6 +118,7 @@ pub(crate) fn start(
         .map_err(|err| err.to_error_object())?;
     // Runs in the subscribe call's span, when a layer made one.
     let span = tracing::Span::current();
+    let cancel = token.clone();
     tokio::spawn(tracing::Instrument::instrument(
         async move {
             let mut running = std::pin::pin!(futures_util::FutureExt::catch_unwind(
@@ -138,7 +148,7 @@ pub(crate) fn start(
         },
         span,
     ));
-    Ok(accepted)
+    Ok(Started { accepted, cancel })
 }
 
 /// The params of a resuming subscribe call (`rpc.resume`).

@@ -110,9 +110,15 @@ where
     };
     let timeout = shared.builder.handshake_timeout;
     let upgraded = tokio::time::timeout(timeout, async {
-        let (request, rest) = request::read(&mut stream).await?;
+        let (request, rest) = request::read(&mut stream).await.inspect_err(|refused| {
+            if matches!(refused, Refused::Http(_)) {
+                telemetry::connection_refused("request");
+            }
+        })?;
         let Some(slot) = Slot::take(&shared) else {
-            request::check(&request, shared.builder.path.as_deref()).map_err(Refused::Http)?;
+            request::check(&request, shared.builder.path.as_deref())
+                .inspect_err(|_| telemetry::connection_refused("request"))
+                .map_err(Refused::Http)?;
             telemetry::connection_refused("limit");
             return Err(Refused::Http(Rejection::too_many("too many connections")));
         };

@@ -152,7 +152,9 @@ impl Server {
         remote_addr: Option<SocketAddr>,
     ) -> Result<(http::Response<()>, Extensions), Rejection> {
         if self.connection_count() >= self.shared.builder.max_connections {
-            request::check(request, self.shared.builder.path.as_deref())?;
+            request::check(request, self.shared.builder.path.as_deref())
+                .inspect_err(|_| telemetry::connection_refused("request"))?;
+            telemetry::connection_refused("limit");
             return Err(Rejection::too_many("too many connections"));
         }
         self.admit(request, remote_addr)
