@@ -1,0 +1,106 @@
+//! The command line's call arguments as JSON-RPC params: JSON values by
+//! position, or `key=value` (a string) and `key:=json` by name.
+
+use serde_json::{Map, Value};
+
+/// The params to send: an array, an object, or none (`Null`).
+pub(crate) fn params(args: &[String]) -> Result<Value, String> {
+    let mut positional = Vec::new();
+    let mut named = Map::new();
+    for (index, arg) in args.iter().enumerate() {
+        match split_named(arg) {
+            Some((key, Named::Json(text))) => {
+                let value = serde_json::from_str(text).map_err(|err| {
+                    format!("argument `{arg}`: the value after `:=` is not JSON ({err})")
+                })?;
+                named.insert(key.to_owned(), value);
+            }
+            Some((key, Named::Text(text))) => {
+                named.insert(key.to_owned(), Value::String(text.to_owned()));
+            }
+            None => {
+                let value = serde_json::from_str(arg).map_err(|_| {
+                    format!(
+                        "argument {} (`{arg}`) is not JSON: quote a string ('\"{arg}\"'), \
+                         or pass it by name as key=value",
+                        index + 1
+                    )
+                })?;
+                positional.push(value);
+            }
+        }
+    }
+    match (positional.is_empty(), named.is_empty()) {
+        (true, true) => Ok(Value::Null),
+        (false, true) => Ok(Value::Array(positional)),
+        (true, false) => Ok(Value::Object(named)),
+        (false, false) => Err(
+            "arguments mix positions and names: pass all by position or all as key=value".into(),
+        ),
+    }
+}
+
+enum Named<'a> {
+    Json(&'a str),
+    Text(&'a str),
+}
+
+/// `key:=json` or `key=text`, when `key` looks like a name; anything else
+/// is a positional JSON value (which may itself contain `=`).
+fn split_named(arg: &str) -> Option<(&str, Named<'_>)> {
+    let at = arg.find('=')?;
+    let (key, json) = match arg[..at].strip_suffix(':') {
+        Some(key) => (key, true),
+        None => (&arg[..at], false),
+    };
+    let mut chars = key.chars();
+    let first = chars.next()?;
+    let is_name = (first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !is_name {
+        return None;
+    }
+    let value = &arg[at + 1..];
+    Some((
+        key,
+        if json {
+            Named::Json(value)
+        } else {
+            Named::Text(value)
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn values_go_by_position_and_pairs_by_name() {
+        assert_eq!(params(&strings(&["42", "23"])).unwrap(), json!([42, 23]));
+        assert_eq!(
+            params(&strings(&[r#""a=b""#, r#"{"k":"x=y"}"#])).unwrap(),
+            json!(["a=b", {"k": "x=y"}])
+        );
+        assert_eq!(
+            params(&strings(&["name=ada", "age:=36", "tags:=[1,2]"])).unwrap(),
+            json!({"name": "ada", "age": 36, "tags": [1, 2]})
+        );
+        assert_eq!(params(&[]).unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn bad_arguments_say_what_to_fix() {
+        let err = params(&strings(&["1", "hello"])).unwrap_err();
+        assert!(err.starts_with("argument 2 (`hello`) is not JSON"), "{err}");
+        let err = params(&strings(&["n:=nope"])).unwrap_err();
+        assert!(err.contains("after `:=` is not JSON"), "{err}");
+        let err = params(&strings(&["1", "a=b"])).unwrap_err();
+        assert!(err.contains("mix positions and names"), "{err}");
+    }
+}

@@ -1,0 +1,200 @@
+//! The `wirecall` command run as a process against the spec fixture service
+//! (examples/spec_server's service, served here on 127.0.0.1:0): calls by
+//! position and by name, a batch from a file, a subscription with --count,
+//! Ctrl-C during a subscription, and every error exit code.
+
+#[path = "../../examples/spec/service.rs"]
+#[allow(dead_code)] // the example's own entry points are not used here
+mod service;
+
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use service::SpecServer;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use wirecall::server::{Server, ServerHandle};
+use wirecall::{Call, CallKind, Context, ErrorObject, Layer, Next, Params, Running};
+
+/// Remembers the unsubscribe calls the server receives.
+#[derive(Clone, Default)]
+struct Unsubscribes(Arc<Mutex<Vec<String>>>);
+
+impl Layer for Unsubscribes {
+    fn handle(&self, call: &Call<'_>, next: Next<'_>) -> Running {
+        if call.kind() == CallKind::Unsubscribe {
+            self.0.lock().unwrap().push(call.method().to_owned());
+        }
+        next.run()
+    }
+}
+
+/// The spec service, plus `hang` (never answers), on 127.0.0.1:0.
+async fn serve() -> (ServerHandle, String, Unsubscribes) {
+    let mut router = service::SpecService.into_router();
+    router
+        .method("hang", |_: Params<'_>, _: &Context| {
+            Ok(async {
+                std::future::pending::<()>().await;
+                Ok::<_, ErrorObject>(())
+            })
+        })
+        .unwrap();
+    let seen = Unsubscribes::default();
+    router.layer(seen.clone());
+    let handle = Server::builder()
+        .build(router)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let url = format!("ws://{}/", handle.local_addr());
+    (handle, url, seen)
+}
+
+fn wirecall(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wirecall"));
+    command.args(args).kill_on_drop(true);
+    command
+}
+
+async fn run(args: &[&str]) -> Output {
+    tokio::time::timeout(Duration::from_secs(30), wirecall(args).output())
+        .await
+        .expect("wirecall finished within 30 s")
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_owned()
+}
+
+#[tokio::test]
+async fn calls_by_position_and_by_name() {
+    let (_server, url, _) = serve().await;
+    let by_position = run(&["call", &url, "subtract", "42", "23"]).await;
+    assert_eq!(by_position.status.code(), Some(0), "{by_position:?}");
+    assert_eq!(text(&by_position.stdout), "19");
+    let by_name = run(&["call", &url, "subtract", "subtrahend:=23", "minuend:=42"]).await;
+    assert_eq!(text(&by_name.stdout), "19", "{by_name:?}");
+    let data = run(&["call", &url, "get_data"]).await;
+    assert_eq!(text(&data.stdout), r#"["hello",5]"#, "compact when piped");
+    let notified = run(&["notify", &url, "notify_hello", "7"]).await;
+    assert_eq!(notified.status.code(), Some(0), "{notified:?}");
+    assert!(notified.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn a_batch_from_a_file() {
+    let (_server, url, _) = serve().await;
+    let file = std::env::temp_dir().join(format!("wirecall-batch-{}.json", std::process::id()));
+    std::fs::write(
+        &file,
+        r#"[{"method": "sum", "params": [1, 2, 4], "id": "a"},
+            {"method": "notify_hello", "params": [7]},
+            {"method": "subtract", "params": {"minuend": 5, "subtrahend": 3}, "id": 2}]"#,
+    )
+    .unwrap();
+    let out = run(&["batch", &url, "-f", file.to_str().unwrap()]).await;
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        text(&out.stdout),
+        r#"[{"id":"a","result":7},{"id":2,"result":2}]"#
+    );
+}
+
+#[tokio::test]
+async fn a_subscription_stops_after_count_and_unsubscribes() {
+    let (_server, url, seen) = serve().await;
+    let out = run(&[
+        "subscribe",
+        &url,
+        "subscribe_counter",
+        "100",
+        "--count",
+        "3",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(text(&out.stdout), "0\n1\n2");
+    assert_eq!(*seen.0.lock().unwrap(), ["unsubscribe_counter"]);
+}
+
+#[tokio::test]
+async fn ctrl_c_during_a_subscription_unsubscribes_and_exits() {
+    let (_server, url, seen) = serve().await;
+    let mut child = wirecall(&["subscribe", &url, "subscribe_counter", "100000000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.as_deref(), Some("0"));
+    let pid = child.id().unwrap().to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    // Keep reading so the process is never blocked on a full pipe.
+    let drain = tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("wirecall exited after Ctrl-C")
+        .unwrap();
+    drain.await.unwrap();
+    assert_eq!(status.code(), Some(0), "a clean stop");
+    assert_eq!(*seen.0.lock().unwrap(), ["unsubscribe_counter"]);
+}
+
+#[tokio::test]
+async fn each_failure_has_its_exit_code_and_one_line() {
+    let (_server, url, _) = serve().await;
+    let cases: [(&[&str], i32, &str); 7] = [
+        (
+            &["call", &url, "subtract", "hello"],
+            2,
+            "argument 1 (`hello`) is not JSON",
+        ),
+        (&["call", "http://host/", "m"], 2, "bad URL `http://host/`"),
+        (
+            &["call", &url, "m", "-H", "no-colon"],
+            2,
+            "bad header `no-colon`",
+        ),
+        (
+            &["call", "ws://127.0.0.1:1/", "m"],
+            3,
+            "cannot connect to ws://127.0.0.1:1/",
+        ),
+        (
+            &["call", &url, "hang", "--timeout", "0.3"],
+            4,
+            "no answer within",
+        ),
+        (&["call", &url, "nope"], 5, "error -32601: Method not found"),
+        (
+            &["subscribe", &url, "counter_feed"],
+            2,
+            "pass --unsubscribe METHOD",
+        ),
+    ];
+    for (args, code, message) in cases {
+        let out = run(args).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let invalid = run(&["call", &url, "subtract", "1"]).await;
+    assert_eq!(invalid.status.code(), Some(5));
+    assert!(
+        text(&invalid.stderr).starts_with("error -32602"),
+        "{invalid:?}"
+    );
+}
