@@ -10,7 +10,7 @@ pub use core::option::Option;
 pub use core::result::Result;
 pub use std::sync::Arc;
 
-pub use rpc_core::{AsPeer, ParamsBuilder};
+pub use rpc_core::{openrpc, AsPeer, ParamsBuilder};
 pub use rpc_core::{
     CallError, Context, ErrorCode, ErrorObject, OverflowPolicy, Params, PendingSubscription,
     Router, RpcError, SinkConfig, Subscription,

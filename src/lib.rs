@@ -31,7 +31,7 @@ pub use rpc_client as client;
 pub use rpc_core::server;
 
 #[doc(inline)]
-pub use rpc_core::{bus, io, middleware, protocol, telemetry};
+pub use rpc_core::{bus, io, middleware, openrpc, protocol, telemetry};
 
 #[doc(hidden)]
 pub mod __private;

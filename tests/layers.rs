@@ -5,12 +5,14 @@
 use std::path::{Path, PathBuf};
 
 /// The layers from the bottom up, each with the layers it may use.
-const LAYERS: [(&str, &[&str]); 8] = [
+const LAYERS: [(&str, &[&str]); 9] = [
     // The metric names and the calls that record them: used at every level.
     ("telemetry", &[]),
     ("protocol", &[]),
+    // The service description, beside the protocol.
+    ("openrpc", &["protocol"]),
     ("session", &["protocol", "telemetry"]),
-    ("router", &["protocol", "session", "telemetry"]),
+    ("router", &["protocol", "openrpc", "session", "telemetry"]),
     // The shipped per-call layers, beside the engine.
     ("middleware", &["protocol", "router", "telemetry"]),
     ("io", &["protocol", "session", "router", "telemetry"]),

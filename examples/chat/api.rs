@@ -3,11 +3,12 @@
 
 #![allow(dead_code)] // shared by two programs; each uses its own half
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use wirecall::{Context, PendingSubscription, RpcError};
 
 /// What happens in a room, pushed to everyone subscribed to it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum RoomEvent {
     /// Someone said something.
@@ -37,7 +38,7 @@ pub(crate) enum ChatError {
 }
 
 /// A chat server: rooms, names, messages, and live room events.
-#[wirecall::rpc(server, client, namespace = "chat")]
+#[wirecall::rpc(server, client, openrpc, namespace = "chat")]
 pub(crate) trait Chat {
     /// Joins `room` as `name` on this connection; answers who is in the room.
     #[method(name = "join")]

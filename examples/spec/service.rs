@@ -4,26 +4,34 @@
 
 use wirecall::{ErrorObject, PendingSubscription};
 
-#[wirecall::rpc(server)]
+/// The JSON-RPC 2.0 specification's examples, and a counter.
+#[wirecall::rpc(server, openrpc)]
 pub(crate) trait Spec {
+    /// `minuend - subtrahend`.
     #[method(name = "subtract")]
     async fn subtract(&self, minuend: i64, subtrahend: i64) -> Result<i64, ErrorObject>;
 
+    /// `a + b + c`; `b` and `c` may be left out.
     #[method(name = "sum")]
     async fn sum(&self, a: i64, b: Option<i64>, c: Option<i64>) -> Result<i64, ErrorObject>;
 
+    /// The spec's fixed answer, `["hello", 5]`.
     #[method(name = "get_data")]
     async fn get_data(&self) -> Result<(String, u32), ErrorObject>;
 
+    /// Panics, to show a handler's panic answered as an internal error.
     #[method(name = "panic")]
     async fn panic(&self) -> Result<u8, ErrorObject>;
 
+    /// Takes five numbers and does nothing.
     #[notification(name = "update")]
     async fn update(&self, a: i64, b: i64, c: i64, d: i64, e: i64);
 
+    /// Takes a number and does nothing.
     #[notification(name = "notify_hello")]
     async fn notify_hello(&self, n: i64);
 
+    /// Takes three numbers and does nothing.
     #[notification(name = "notify_sum")]
     async fn notify_sum(&self, a: i64, b: i64, c: i64);
 

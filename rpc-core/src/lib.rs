@@ -2,7 +2,7 @@
 //! above it in this list:
 //!
 //! 1. `protocol`: the JSON-RPC 2.0 objects, wirecall's error codes and the
-//!    subscription envelope;
+//!    subscription envelope; `openrpc`, the service description, beside it;
 //! 2. `session`: per-connection state — pending calls, subscription sinks
 //!    and streams, [`Peer`];
 //! 3. `router`: method names to handlers, subscribe and unsubscribe;
@@ -17,6 +17,7 @@
 pub mod bus;
 pub mod io;
 pub mod middleware;
+pub mod openrpc;
 pub mod protocol;
 mod router;
 #[cfg(feature = "server")]

@@ -9,19 +9,23 @@ use crate::ctxt::Ctxt;
 pub(crate) struct RpcArgs {
     pub(crate) server: bool,
     pub(crate) client: bool,
+    /// Write the service's OpenRPC document and serve it as `rpc.discover`.
+    pub(crate) openrpc: bool,
     pub(crate) namespace: Option<String>,
     pub(crate) krate: Path,
 }
 
-/// Reads `server, client, namespace = "...", crate = "..."`.
+/// Reads `server, client, openrpc, namespace = "...", crate = "..."`.
 pub(crate) fn parse(cx: &Ctxt, tokens: proc_macro2::TokenStream) -> RpcArgs {
     let mut args = RpcArgs {
         server: false,
         client: false,
+        openrpc: false,
         namespace: None,
         krate: syn::parse_quote!(::wirecall),
     };
     let mut seen: Vec<String> = Vec::new();
+    let mut openrpc_at: Option<Path> = None;
     let parser = syn::meta::parser(|meta| {
         let key = meta
             .path
@@ -35,6 +39,10 @@ pub(crate) fn parse(cx: &Ctxt, tokens: proc_macro2::TokenStream) -> RpcArgs {
         match key.as_str() {
             "server" => args.server = true,
             "client" => args.client = true,
+            "openrpc" => {
+                args.openrpc = true;
+                openrpc_at = Some(meta.path.clone());
+            }
             "namespace" => {
                 let value: LitStr = meta.value()?.parse()?;
                 if value.value().is_empty() {
@@ -48,7 +56,7 @@ pub(crate) fn parse(cx: &Ctxt, tokens: proc_macro2::TokenStream) -> RpcArgs {
             }
             _ => {
                 return Err(meta.error(
-                    "unknown argument; expected `server`, `client`, `namespace = \"...\"` or `crate = \"...\"`",
+                    "unknown argument; expected `server`, `client`, `openrpc`, `namespace = \"...\"` or `crate = \"...\"`",
                 ))
             }
         }
@@ -60,6 +68,12 @@ pub(crate) fn parse(cx: &Ctxt, tokens: proc_macro2::TokenStream) -> RpcArgs {
     if !args.server && !args.client {
         args.server = true;
         args.client = true;
+    }
+    if let (Some(at), false) = (&openrpc_at, args.server) {
+        cx.error_spanned_by(
+            at,
+            "`openrpc` describes the server: add `server` (the document is served by `into_router()`)",
+        );
     }
     args
 }

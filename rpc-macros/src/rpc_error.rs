@@ -63,8 +63,16 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         quote!(self)
     };
     let from_arms = variants.iter().map(|v| from_arm(&p, v));
+    let declared = variants.iter().map(|v| {
+        let (code, message) = (v.code, &v.message);
+        quote!((#code, #message))
+    });
     Ok(quote! {
         impl #p::RpcError for #ident {
+            fn error_codes() -> &'static [(i32, &'static str)] {
+                &[#(#declared),*]
+            }
+
             fn to_error_object(&self) -> #p::ErrorObject {
                 match #matched {
                     #(#to_arms)*

@@ -46,6 +46,13 @@ pub trait RpcError: Sized + std::fmt::Debug {
     /// The error this object stands for, or `None` when its code is not
     /// one of this type's or its data does not decode.
     fn from_error_object(error: &ErrorObject) -> Option<Self>;
+
+    /// Every code this type answers with, and its message: what a service
+    /// description (its OpenRPC document) lists as the method's errors.
+    /// The derive lists each variant's; the default lists none.
+    fn error_codes() -> &'static [(i32, &'static str)] {
+        &[]
+    }
 }
 
 /// No application error at all: what a plain `CallError` carries.

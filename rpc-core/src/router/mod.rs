@@ -2,6 +2,7 @@
 //! messages to them.
 
 mod context;
+mod discover;
 mod dispatch;
 mod layer;
 mod params;
@@ -44,7 +45,8 @@ pub(crate) enum Entry {
 /// Maps method names to handlers.
 ///
 /// Names are unique: registering one twice is an error, and names starting
-/// with `rpc.` are reserved by the spec. Several routers merge into one, so
+/// with `rpc.` are reserved by the spec (the router serves `rpc.discover`
+/// itself when it has an OpenRPC document: [`Router::set_openrpc`]). Several routers merge into one, so
 /// several services can share a connection.
 ///
 /// # Examples
@@ -77,6 +79,8 @@ pub struct Router {
     entries: HashMap<Box<str>, Entry, rustc_hash::FxBuildHasher>,
     /// Per-call middleware, outermost first.
     layers: Vec<Arc<dyn Layer>>,
+    /// The OpenRPC document served as `rpc.discover`.
+    openrpc: Option<Arc<crate::openrpc::Document>>,
 }
 
 /// Why a name could not be registered.
@@ -161,21 +165,25 @@ impl Router {
     }
 
     /// Moves every method of `other` into this router. Its layers come
-    /// after this router's own and, like them, wrap every call.
+    /// after this router's own and, like them, wrap every call. When both
+    /// have an OpenRPC document, `rpc.discover` then answers with the two
+    /// merged ([`Document::merge`](crate::openrpc::Document::merge)).
     ///
     /// # Errors
     ///
     /// [`RegisterError::Duplicate`] naming the first clash; nothing is moved then.
-    pub fn merge(&mut self, other: Router) -> Result<&mut Router, RegisterError> {
+    pub fn merge(&mut self, mut other: Router) -> Result<&mut Router, RegisterError> {
         if let Some(name) = other
             .entries
             .keys()
-            .find(|name| self.entries.contains_key(*name))
+            .find(|name| &***name != discover::DISCOVER && self.entries.contains_key(*name))
         {
             return Err(RegisterError::Duplicate(name.to_string()));
         }
+        other.entries.remove(discover::DISCOVER);
         self.entries.extend(other.entries);
         self.layers.extend(other.layers);
+        self.merge_openrpc(other.openrpc);
         Ok(self)
     }
 

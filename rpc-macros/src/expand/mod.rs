@@ -1,6 +1,7 @@
 //! Code generation: the server trait with its router, and the client.
 
 mod client;
+mod openrpc;
 mod server;
 
 use proc_macro2::TokenStream;
@@ -13,7 +14,7 @@ pub(crate) fn expand(args: &RpcArgs, service: &Service) -> TokenStream {
     let krate = &args.krate;
     let private = quote!(#krate::__private);
     let server = if args.server {
-        server::expand(&private, service)
+        server::expand(&private, service, args.openrpc)
     } else {
         TokenStream::new()
     };

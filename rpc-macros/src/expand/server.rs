@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 
 use crate::ast::{Kind, Role, RpcMethod, Service, Subscription};
 
-pub(super) fn expand(p: &TokenStream, service: &Service) -> TokenStream {
+pub(super) fn expand(p: &TokenStream, service: &Service, openrpc: bool) -> TokenStream {
     let vis = &service.vis;
     let docs = &service.docs;
     let server = format_ident!("{}Server", service.ident);
@@ -15,6 +15,14 @@ pub(super) fn expand(p: &TokenStream, service: &Service) -> TokenStream {
     // sees only the macro's own error.
     let fallback = &service.fallback;
     let registrations = service.methods.iter().map(|m| registration(p, &server, m));
+    let (document_fn, serve_document) = if openrpc {
+        (
+            super::openrpc::document_fn(p, service),
+            quote!(__router.set_openrpc(<Self as #server>::openrpc_document());),
+        )
+    } else {
+        (TokenStream::new(), TokenStream::new())
+    };
     quote! {
         #(#docs)*
         ///
@@ -37,8 +45,11 @@ pub(super) fn expand(p: &TokenStream, service: &Service) -> TokenStream {
                 let __service = #p::Arc::new(self);
                 let mut __router = #p::Router::new();
                 #(#registrations)*
+                #serve_document
                 __router
             }
+
+            #document_fn
         }
     }
 }

@@ -1,0 +1,60 @@
+//! `rpc.discover`: the router's OpenRPC document, served as the spec's
+//! service discovery method.
+
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+
+use super::{Entry, MethodFuture, Router};
+use crate::openrpc::Document;
+use crate::protocol::{encode, ErrorObject};
+
+/// The method name OpenRPC gives service discovery.
+pub(crate) const DISCOVER: &str = "rpc.discover";
+
+impl Router {
+    /// Serves `document` as `rpc.discover`, replacing any document set
+    /// before. `#[rpc(openrpc)]` sets its service's document in
+    /// `into_router()`; merging routers merges their documents.
+    pub fn set_openrpc(&mut self, document: Document) -> &mut Router {
+        let text = serde_json::to_string(&document).expect("a document encodes");
+        let answer: Arc<RawValue> = RawValue::from_string(text)
+            .expect("serde_json writes valid JSON")
+            .into();
+        let method: Arc<super::MethodFn> = Arc::new(move |params, _, reply| {
+            params.reader()?.finish()?;
+            let answer = answer.clone();
+            Ok(Box::pin(async move {
+                match reply {
+                    Some(head) => encode::response_ok_with(head, &answer).map_err(|err| {
+                        ErrorObject::internal_error(format!("the document did not encode: {err}"))
+                    }),
+                    None => Ok(String::new()),
+                }
+            }) as MethodFuture)
+        });
+        // The one name under `rpc.` a router may hold; `insert` refuses it.
+        self.entries.insert(DISCOVER.into(), Entry::Method(method));
+        self.openrpc = Some(Arc::new(document));
+        self
+    }
+
+    /// The document this router serves as `rpc.discover`, if any.
+    pub fn openrpc(&self) -> Option<&Document> {
+        self.openrpc.as_deref()
+    }
+
+    /// After a merge: one document for both routers.
+    pub(super) fn merge_openrpc(&mut self, other: Option<Arc<Document>>) {
+        let Some(other) = other else { return };
+        let merged = match self.openrpc.take() {
+            Some(ours) => {
+                let mut merged = Arc::unwrap_or_clone(ours);
+                merged.merge(Arc::unwrap_or_clone(other));
+                merged
+            }
+            None => Arc::unwrap_or_clone(other),
+        };
+        self.set_openrpc(merged);
+    }
+}

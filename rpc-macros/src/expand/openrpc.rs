@@ -1,0 +1,155 @@
+//! `{Trait}Server::openrpc_document()`: the service's OpenRPC document,
+//! written from the trait's signatures and doc comments.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::{Kind, RpcMethod, Service};
+
+/// The document function for the server trait.
+pub(super) fn document_fn(p: &TokenStream, service: &Service) -> TokenStream {
+    let title = service.ident.to_string();
+    let description = Docs::of(&service.docs).full.map(|text| {
+        quote!(__builder.description(#text);)
+    });
+    let methods = service.methods.iter().map(|m| method(p, m));
+    quote! {
+        /// This service's OpenRPC document: its methods, their params and
+        /// results with their JSON Schemas, errors and subscriptions.
+        /// `into_router()` serves it as `rpc.discover`.
+        #[allow(deprecated)]
+        fn openrpc_document() -> #p::openrpc::Document
+        where
+            Self: #p::Sized,
+        {
+            let mut __builder = #p::openrpc::DocumentBuilder::new(
+                #title,
+                #p::Option::unwrap_or(::core::option_env!("CARGO_PKG_VERSION"), "0.0.0"),
+            );
+            #description
+            #(#methods)*
+            __builder.finish()
+        }
+    }
+}
+
+fn method(p: &TokenStream, method: &RpcMethod) -> TokenStream {
+    let name = &method.name;
+    let docs = Docs::of(&method.attrs);
+    let summary = docs
+        .summary
+        .map(|text| quote!(__method.summary = #p::Option::Some(#p::From::from(#text));));
+    let description = docs
+        .full
+        .map(|text| quote!(__method.description = #p::Option::Some(#p::From::from(#text));));
+    let deprecated = method
+        .attrs
+        .iter()
+        .any(|a| a.path().is_ident("deprecated"))
+        .then(|| quote!(__method.deprecated = true;));
+    // Spanned at each type, so a type without `JsonSchema` is reported there.
+    let params = method.params().map(|(arg, wire)| {
+        let ty = &arg.ty;
+        quote_spanned!(ty.span()=> __method.params.push(__builder.param::<#ty>(#wire));)
+    });
+    let head = quote! {
+        let mut __method = #p::openrpc::Method::new(#name);
+        #summary
+        #description
+        #deprecated
+        #(#params)*
+    };
+    match &method.kind {
+        Kind::Method {
+            ok,
+            app_error,
+            aliases,
+            ..
+        } => {
+            let errors = app_error.as_ref().map(|app| {
+                quote_spanned!(app.span()=> __method.errors = #p::openrpc::ErrorSpec::of::<#app>();)
+            });
+            let result = quote_spanned!(ok.span()=> __builder.result::<#ok>());
+            let also = format!("Another name for `{name}`.");
+            quote! {
+                {
+                    #head
+                    __method.result = #p::Option::Some(#result);
+                    #errors
+                    #(
+                        let mut __also = #p::Clone::clone(&__method);
+                        __also.name = #p::From::from(#aliases);
+                        __also.description = #p::Option::Some(#p::From::from(#also));
+                        __builder.method(__also);
+                    )*
+                    __builder.method(__method);
+                }
+            }
+        }
+        Kind::Notification => quote! {
+            {
+                #head
+                __builder.method(__method);
+            }
+        },
+        Kind::Subscription(sub) => {
+            let (notification, unsubscribe, item) = (&sub.notification, &sub.unsubscribe, &sub.item);
+            let add = quote_spanned!(item.span()=> __builder.subscription::<#item>(__method, #notification, #unsubscribe););
+            quote! {
+                {
+                    #head
+                    #add
+                }
+            }
+        }
+    }
+}
+
+/// A doc comment as OpenRPC wants it: the first paragraph as a one-line
+/// summary, and the whole text when there is more than that paragraph.
+struct Docs {
+    summary: Option<String>,
+    full: Option<String>,
+}
+
+impl Docs {
+    fn of(attrs: &[syn::Attribute]) -> Docs {
+        let lines: Vec<String> = attrs
+            .iter()
+            .filter_map(|attr| match &attr.meta {
+                syn::Meta::NameValue(pair) if pair.path.is_ident("doc") => match &pair.value {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(text),
+                        ..
+                    }) => Some(text.value()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .flat_map(|text| {
+                text.lines()
+                    .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let text = lines.join("\n").trim().to_owned();
+        if text.is_empty() {
+            return Docs {
+                summary: None,
+                full: None,
+            };
+        }
+        let first: Vec<&str> = text
+            .lines()
+            .take_while(|line| !line.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        let summary = first.join(" ");
+        let more = text.lines().count() > first.len();
+        Docs {
+            summary: Some(summary),
+            full: more.then_some(text),
+        }
+    }
+}
