@@ -25,7 +25,7 @@ pub enum HygieneError {
 }
 
 /// A service that uses every kind of item and both special parameters.
-#[::renamed::rpc(server, client, crate = "::renamed", namespace = "h")]
+#[::renamed::rpc(server, client, openrpc, crate = "::renamed", namespace = "h")]
 pub trait Hygiene {
     /// Echoes, with an optional suffix.
     #[method(name = "echo", aliases = ["h_say"])]

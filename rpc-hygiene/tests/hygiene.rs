@@ -29,6 +29,22 @@ async fn generated_code_works_under_a_renamed_crate() {
             "h_fail",
             "h_note",
             "h_say",
+            "h_uncount",
+            "rpc.discover"
+        ]
+    );
+    // The document names every method, the subscription's end included.
+    let document = rpc_hygiene::hygiene_openrpc();
+    let described: Vec<&str> = document.methods.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        described,
+        [
+            "h_echo",
+            "h_say",
+            "h_add",
+            "h_fail",
+            "h_note",
+            "h_count",
             "h_uncount"
         ]
     );

@@ -105,7 +105,10 @@ impl DocumentBuilder {
             self.schema::<Item>(),
         ));
         let mut end = Method::new(unsubscribe);
-        end.summary = Some(format!("Ends a subscription started by `{}`.", subscribe.name));
+        end.summary = Some(format!(
+            "Ends a subscription started by `{}`.",
+            subscribe.name
+        ));
         end.params = vec![ContentDescriptor::new("subscription", id).required()];
         end.result = Some(ContentDescriptor::new(
             "result",

@@ -99,10 +99,28 @@ mod tests {
         assert_eq!(first.info.title, "a");
         assert_eq!(first.components.schemas.len(), 2);
         assert_eq!(first.components.schemas["Point2"], json!({"type": "array"}));
-        let schema_of = |name: &str| first.method(name).unwrap().result.as_ref().unwrap().schema.clone();
-        assert_eq!(schema_of("a"), json!({"$ref": "#/components/schemas/Point"}));
-        assert_eq!(schema_of("b"), json!({"$ref": "#/components/schemas/Point2"}));
+        let schema_of = |name: &str| {
+            first
+                .method(name)
+                .unwrap()
+                .result
+                .as_ref()
+                .unwrap()
+                .schema
+                .clone()
+        };
+        assert_eq!(
+            schema_of("a"),
+            json!({"$ref": "#/components/schemas/Point"})
+        );
+        assert_eq!(
+            schema_of("b"),
+            json!({"$ref": "#/components/schemas/Point2"})
+        );
         // Equal schemas under one name are kept once.
-        assert_eq!(schema_of("c"), json!({"$ref": "#/components/schemas/Point"}));
+        assert_eq!(
+            schema_of("c"),
+            json!({"$ref": "#/components/schemas/Point"})
+        );
     }
 }

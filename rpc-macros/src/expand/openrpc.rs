@@ -1,28 +1,47 @@
-//! `{Trait}Server::openrpc_document()`: the service's OpenRPC document,
-//! written from the trait's signatures and doc comments.
+//! `{trait}_openrpc()`: the service's OpenRPC document, written from the
+//! trait's signatures and doc comments.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use crate::ast::{Kind, RpcMethod, Service};
 
-/// The document function for the server trait.
+/// The name of the document function: `Chat` → `chat_openrpc`.
+pub(super) fn document_fn_name(service: &Service) -> syn::Ident {
+    let mut snake = String::new();
+    for (i, c) in service.ident.unraw().to_string().chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                snake.push('_');
+            }
+            snake.extend(c.to_lowercase());
+        } else {
+            snake.push(c);
+        }
+    }
+    format_ident!("{snake}_openrpc", span = service.ident.span())
+}
+
+/// The document function, beside the server trait: it needs no
+/// implementation, so a client or a test can write the document too.
 pub(super) fn document_fn(p: &TokenStream, service: &Service) -> TokenStream {
+    let vis = &service.vis;
+    let name = document_fn_name(service);
     let title = service.ident.to_string();
-    let description = Docs::of(&service.docs).full.map(|text| {
-        quote!(__builder.description(#text);)
-    });
+    let docs = Docs::of(&service.docs);
+    let description = docs
+        .full
+        .or(docs.summary)
+        .map(|text| quote!(__builder.description(#text);));
     let methods = service.methods.iter().map(|m| method(p, m));
     quote! {
         /// This service's OpenRPC document: its methods, their params and
         /// results with their JSON Schemas, errors and subscriptions.
         /// `into_router()` serves it as `rpc.discover`.
-        #[allow(deprecated)]
-        fn openrpc_document() -> #p::openrpc::Document
-        where
-            Self: #p::Sized,
-        {
+        #[allow(deprecated, dead_code)]
+        #vis fn #name() -> #p::openrpc::Document {
             let mut __builder = #p::openrpc::DocumentBuilder::new(
                 #title,
                 #p::Option::unwrap_or(::core::option_env!("CARGO_PKG_VERSION"), "0.0.0"),
@@ -77,13 +96,13 @@ fn method(p: &TokenStream, method: &RpcMethod) -> TokenStream {
                     #head
                     __method.result = #p::Option::Some(#result);
                     #errors
+                    __builder.method(#p::Clone::clone(&__method));
                     #(
                         let mut __also = #p::Clone::clone(&__method);
                         __also.name = #p::From::from(#aliases);
                         __also.description = #p::Option::Some(#p::From::from(#also));
                         __builder.method(__also);
                     )*
-                    __builder.method(__method);
                 }
             }
         }
@@ -94,7 +113,8 @@ fn method(p: &TokenStream, method: &RpcMethod) -> TokenStream {
             }
         },
         Kind::Subscription(sub) => {
-            let (notification, unsubscribe, item) = (&sub.notification, &sub.unsubscribe, &sub.item);
+            let (notification, unsubscribe, item) =
+                (&sub.notification, &sub.unsubscribe, &sub.item);
             let add = quote_spanned!(item.span()=> __builder.subscription::<#item>(__method, #notification, #unsubscribe););
             quote! {
                 {
@@ -127,8 +147,9 @@ impl Docs {
                 },
                 _ => None,
             })
+            // `split('\n')`, not `lines()`: an empty `///` is a blank line.
             .flat_map(|text| {
-                text.lines()
+                text.split('\n')
                     .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end().to_owned())
                     .collect::<Vec<_>>()
             })

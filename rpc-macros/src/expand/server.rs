@@ -16,9 +16,10 @@ pub(super) fn expand(p: &TokenStream, service: &Service, openrpc: bool) -> Token
     let fallback = &service.fallback;
     let registrations = service.methods.iter().map(|m| registration(p, &server, m));
     let (document_fn, serve_document) = if openrpc {
+        let name = super::openrpc::document_fn_name(service);
         (
             super::openrpc::document_fn(p, service),
-            quote!(__router.set_openrpc(<Self as #server>::openrpc_document());),
+            quote!(__router.set_openrpc(#name());),
         )
     } else {
         (TokenStream::new(), TokenStream::new())
@@ -48,9 +49,9 @@ pub(super) fn expand(p: &TokenStream, service: &Service, openrpc: bool) -> Token
                 #serve_document
                 __router
             }
-
-            #document_fn
         }
+
+        #document_fn
     }
 }
 
