@@ -207,7 +207,24 @@ impl ClientBuilder {
         };
         Ok(Client::from_peer(peer))
     }
+
+    /// Opens the WebSocket the way [`connect`](Self::connect) does (headers,
+    /// TLS, size limits, connect timeout) but runs no session on it: the
+    /// caller reads and writes frames itself. For tools that must show a
+    /// peer's frames exactly as they came, such as the `wirecall` command's
+    /// `--raw`. The socket's types are tokio-tungstenite's, re-exported as
+    /// [`tungstenite`](crate::tungstenite).
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError`].
+    pub async fn open_socket(self, url: &str) -> Result<WebSocket, ConnectError> {
+        Dialer::new(&self, url)?.dial().await
+    }
 }
+
+/// A WebSocket opened by [`ClientBuilder::open_socket`].
+pub type WebSocket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// An error and its causes on one line, for a connection event.
 fn with_causes(err: &dyn std::error::Error) -> String {
@@ -220,8 +237,6 @@ fn with_causes(err: &dyn std::error::Error) -> String {
     }
     text
 }
-
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Everything needed to open the connection again: the upgrade request
 /// with its headers, limits and TLS.
@@ -261,7 +276,7 @@ impl Dialer {
         })
     }
 
-    async fn dial(&self) -> Result<Socket, ConnectError> {
+    async fn dial(&self) -> Result<WebSocket, ConnectError> {
         let connecting = tokio_tungstenite::connect_async_tls_with_config(
             self.request.clone(),
             Some(self.ws_config),

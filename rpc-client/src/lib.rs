@@ -18,10 +18,12 @@
 mod builder;
 mod error;
 
-pub use builder::ClientBuilder;
+pub use builder::{ClientBuilder, WebSocket};
 pub use error::ConnectError;
 pub use rpc_core::io::ReconnectPolicy;
 pub use rpc_core::{ConnectionEvent, ConnectionState};
+/// The WebSocket library the client runs on, for [`WebSocket`]'s frames.
+pub use tokio_tungstenite as tungstenite;
 
 use std::ops::Deref;
 use std::sync::Arc;

@@ -1,22 +1,61 @@
 //! The command line's call arguments as JSON-RPC params: JSON values by
-//! position, or `key=value` (a string) and `key:=json` by name.
+//! position, or `key=value` (text) and `key:=json` by name.
 
 use serde_json::{Map, Value};
 
-/// The params to send: an array, an object, or none (`Null`).
-pub(crate) fn params(args: &[String]) -> Result<Value, String> {
+/// The arguments as given, before any document converts them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Args {
+    None,
+    Positional(Vec<Value>),
+    Named(Vec<(String, NamedValue)>),
+}
+
+/// A value given by name.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum NamedValue {
+    /// `key=value`: text, a string unless a document says otherwise.
+    Text(String),
+    /// `key:=json`.
+    Json(Value),
+}
+
+impl Args {
+    /// The params to send as they are: an array, an object, or none (`Null`).
+    pub(crate) fn into_params(self) -> Value {
+        match self {
+            Args::None => Value::Null,
+            Args::Positional(values) => Value::Array(values),
+            Args::Named(pairs) => Value::Object(
+                pairs
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let value = match value {
+                            NamedValue::Text(text) => Value::String(text),
+                            NamedValue::Json(value) => value,
+                        };
+                        (key, value)
+                    })
+                    .collect::<Map<String, Value>>(),
+            ),
+        }
+    }
+}
+
+/// Reads the arguments.
+pub(crate) fn parse(args: &[String]) -> Result<Args, String> {
     let mut positional = Vec::new();
-    let mut named = Map::new();
+    let mut named = Vec::new();
     for (index, arg) in args.iter().enumerate() {
         match split_named(arg) {
             Some((key, Named::Json(text))) => {
                 let value = serde_json::from_str(text).map_err(|err| {
                     format!("argument `{arg}`: the value after `:=` is not JSON ({err})")
                 })?;
-                named.insert(key.to_owned(), value);
+                named.push((key.to_owned(), NamedValue::Json(value)));
             }
             Some((key, Named::Text(text))) => {
-                named.insert(key.to_owned(), Value::String(text.to_owned()));
+                named.push((key.to_owned(), NamedValue::Text(text.to_owned())));
             }
             None => {
                 let value = serde_json::from_str(arg).map_err(|_| {
@@ -30,14 +69,26 @@ pub(crate) fn params(args: &[String]) -> Result<Value, String> {
             }
         }
     }
+    if let Some(twice) = named
+        .iter()
+        .enumerate()
+        .find(|(i, (key, _))| named[..*i].iter().any(|(k, _)| k == key))
+    {
+        return Err(format!("argument `{}` is given twice", twice.1 .0));
+    }
     match (positional.is_empty(), named.is_empty()) {
-        (true, true) => Ok(Value::Null),
-        (false, true) => Ok(Value::Array(positional)),
-        (true, false) => Ok(Value::Object(named)),
+        (true, true) => Ok(Args::None),
+        (false, true) => Ok(Args::Positional(positional)),
+        (true, false) => Ok(Args::Named(named)),
         (false, false) => Err(
             "arguments mix positions and names: pass all by position or all as key=value".into(),
         ),
     }
+}
+
+/// The params to send, with no document to convert them.
+pub(crate) fn params(args: &[String]) -> Result<Value, String> {
+    parse(args).map(Args::into_params)
 }
 
 enum Named<'a> {

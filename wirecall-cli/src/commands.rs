@@ -1,42 +1,19 @@
 //! The commands: connect, send, print.
 
 use std::io::{IsTerminal, Read, Write};
-use std::time::Duration;
 
 use serde_json::{json, Value};
 use wirecall::{Batch, Client, SubscriptionEvent};
 
 use crate::args;
-use crate::failure::{connect_failure, describe, Failure};
+use crate::connect::{self, Options};
+use crate::document;
+use crate::failure::{describe, Failure};
 
-/// What every command shares.
-#[derive(Debug)]
-pub(crate) struct Options {
-    pub(crate) headers: Vec<String>,
-    pub(crate) timeout: Duration,
-}
-
-async fn connect(options: &Options, url: &str) -> Result<Client, Failure> {
-    if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-        return Err(Failure::Usage(format!(
-            "bad URL `{url}`: use ws://HOST:PORT/PATH or wss://…"
-        )));
-    }
-    let mut builder = Client::builder()
-        .connect_timeout(options.timeout)
-        .call_timeout(options.timeout);
-    for header in &options.headers {
-        let Some((name, value)) = header.split_once(':') else {
-            return Err(Failure::Usage(format!(
-                "bad header `{header}`: write it as Name: value"
-            )));
-        };
-        builder = builder.header(name.trim(), value.trim());
-    }
-    builder
-        .connect(url)
-        .await
-        .map_err(|err| connect_failure(url, err))
+/// One line to stdout. A reader that went away (`| head`) is not an error
+/// worth a panic: the output it wanted has been written.
+pub(crate) fn print_line(text: &str) {
+    let _ = writeln!(std::io::stdout(), "{text}");
 }
 
 /// Pretty on a terminal, compact when piped.
@@ -46,7 +23,29 @@ fn print_json(value: &Value) {
     } else {
         serde_json::to_string(value)
     };
-    println!("{}", text.expect("a JSON value prints"));
+    print_line(&text.expect("a JSON value prints"));
+}
+
+/// The params for `method`: checked and converted by the server's
+/// document when it has one (and `--no-discover` was not given).
+async fn params_for(
+    client: &Client,
+    options: &Options,
+    method: &str,
+    args: &[String],
+) -> Result<(Value, Option<wirecall::openrpc::Document>), Failure> {
+    let args = args::parse(args).map_err(Failure::Usage)?;
+    if !options.discover {
+        return Ok((args.into_params(), None));
+    }
+    match document::fetch(client).await? {
+        Some(found) => {
+            let described = document::method(&found, method)?;
+            let params = document::params(&found, described, args)?;
+            Ok((params, Some(found)))
+        }
+        None => Ok((args.into_params(), None)),
+    }
 }
 
 pub(crate) async fn call(
@@ -54,16 +53,67 @@ pub(crate) async fn call(
     url: &str,
     method: &str,
     args: &[String],
+    raw: bool,
 ) -> Result<(), Failure> {
-    let params = args::params(args).map_err(Failure::Usage)?;
-    let client = connect(options, url).await?;
-    let params = raw(&params);
-    let result = client.call_raw(method, params.as_deref()).await;
+    if raw {
+        let params = args::params(args).map_err(Failure::Usage)?;
+        return crate::raw::exchange(options, url, &crate::raw::call(method, params)).await;
+    }
+    let client = connect::client(options, url).await?;
+    let result = match params_for(&client, options, method, args).await {
+        Ok((params, _)) => {
+            client
+                .call_raw(method, raw_params(&params).as_deref())
+                .await
+        }
+        Err(failure) => {
+            client.close().await;
+            return Err(failure);
+        }
+    };
     client.close().await;
     let result = result?;
     let value: Value = serde_json::from_str(result.get())
         .map_err(|err| Failure::Other(format!("the result is not JSON: {err}")))?;
     print_json(&value);
+    Ok(())
+}
+
+/// `call URL METHOD --help`: the method's params, from the document.
+pub(crate) async fn method_help(options: &Options, url: &str, method: &str) -> Result<(), Failure> {
+    let client = connect::client(options, url).await?;
+    let found = document::fetch(&client).await;
+    client.close().await;
+    let Some(found) = found? else {
+        return Err(Failure::Other(format!(
+            "{url} has no rpc.discover, so there is no help for `{method}`"
+        )));
+    };
+    print_line(&document::method_help(
+        &found,
+        document::method(&found, method)?,
+    ));
+    Ok(())
+}
+
+/// `discover`: the server's methods, or its whole document with `--json`.
+pub(crate) async fn discover(options: &Options, url: &str, json: bool) -> Result<(), Failure> {
+    let client = connect::client(options, url).await?;
+    let answer = client.call_raw("rpc.discover", None).await;
+    client.close().await;
+    let answer = answer?;
+    if json {
+        let value: Value = serde_json::from_str(answer.get())
+            .map_err(|err| Failure::Other(format!("the document is not JSON: {err}")))?;
+        print_json(&value);
+        return Ok(());
+    }
+    let found = serde_json::from_str(answer.get()).map_err(|err| {
+        Failure::Other(format!(
+            "the rpc.discover answer is not an OpenRPC document ({err}); --json prints it as it is"
+        ))
+    })?;
+    print_line(&document::listing(&found));
     Ok(())
 }
 
@@ -73,16 +123,18 @@ pub(crate) async fn notify(
     method: &str,
     args: &[String],
 ) -> Result<(), Failure> {
-    let params = args::params(args).map_err(Failure::Usage)?;
-    let client = connect(options, url).await?;
-    let sent = client.notify(method, &params).await;
+    let client = connect::client(options, url).await?;
+    let sent = match params_for(&client, options, method, args).await {
+        Ok((params, _)) => client.notify(method, &params).await.map_err(Failure::from),
+        Err(failure) => Err(failure),
+    };
     // Closing flushes the notification before the socket goes.
     client.close().await;
-    Ok(sent?)
+    sent
 }
 
 /// The params as raw JSON; `None` for no params.
-fn raw(params: &Value) -> Option<Box<serde_json::value::RawValue>> {
+fn raw_params(params: &Value) -> Option<Box<serde_json::value::RawValue>> {
     (!params.is_null()).then(|| serde_json::value::to_raw_value(params).expect("JSON encodes"))
 }
 
@@ -92,6 +144,20 @@ struct Entry {
     params: Value,
     /// The id the file gave, for calls.
     id: Option<Value>,
+}
+
+impl Entry {
+    /// The entry as a request object, for `--raw`.
+    fn request(&self) -> Value {
+        let mut request = json!({"jsonrpc": "2.0", "method": self.method});
+        if !self.params.is_null() {
+            request["params"] = self.params.clone();
+        }
+        if let Some(id) = &self.id {
+            request["id"] = id.clone();
+        }
+        request
+    }
 }
 
 fn read_batch(file: &str) -> Result<Vec<Entry>, Failure> {
@@ -138,8 +204,17 @@ fn read_batch(file: &str) -> Result<Vec<Entry>, Failure> {
         .collect()
 }
 
-pub(crate) async fn batch(options: &Options, url: &str, file: &str) -> Result<(), Failure> {
+pub(crate) async fn batch(
+    options: &Options,
+    url: &str,
+    file: &str,
+    raw: bool,
+) -> Result<(), Failure> {
     let entries = read_batch(file)?;
+    if raw {
+        let frame: Vec<Value> = entries.iter().map(Entry::request).collect();
+        return crate::raw::exchange(options, url, &Value::Array(frame)).await;
+    }
     let mut batch = Batch::new();
     let mut slots = Vec::new();
     for entry in &entries {
@@ -151,7 +226,7 @@ pub(crate) async fn batch(options: &Options, url: &str, file: &str) -> Result<()
             None => batch.notify(&entry.method, &entry.params)?,
         }
     }
-    let client = connect(options, url).await?;
+    let client = connect::client(options, url).await?;
     let answered = client.batch(batch).await;
     client.close().await;
     let mut answers = answered?;
@@ -193,13 +268,38 @@ pub(crate) async fn subscribe(
     method: &str,
     args: &[String],
     count: Option<u64>,
-    unsubscribe: &str,
+    unsubscribe: Option<String>,
 ) -> Result<(), Failure> {
-    let params = args::params(args).map_err(Failure::Usage)?;
-    let client = connect(options, url).await?;
-    let mut stream = client
-        .subscribe::<Value>(method, &params, unsubscribe)
-        .await?;
+    let client = connect::client(options, url).await?;
+    let subscribed = async {
+        let (params, found) = params_for(&client, options, method, args).await?;
+        // The document names the method that ends it; else it is guessed.
+        let described = found
+            .as_ref()
+            .and_then(|d| d.method(method))
+            .and_then(|m| m.subscription.as_ref())
+            .map(|sub| sub.unsubscribe.clone());
+        let unsubscribe = unsubscribe
+            .or(described)
+            .or_else(|| unsubscribe_name(method))
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "cannot guess how to end `{method}`: pass --unsubscribe METHOD"
+                ))
+            })?;
+        Ok::<_, Failure>(
+            client
+                .subscribe::<Value>(method, &params, &unsubscribe)
+                .await?,
+        )
+    };
+    let mut stream = match subscribed.await {
+        Ok(stream) => stream,
+        Err(failure) => {
+            client.close().await;
+            return Err(failure);
+        }
+    };
     let mut seen = 0;
     let mut stdout = std::io::stdout().lock();
     let interrupted = tokio::signal::ctrl_c();

@@ -3,19 +3,25 @@
 
 mod args;
 mod commands;
+mod connect;
+mod document;
 mod failure;
+mod raw;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, CommandFactory, Parser, Subcommand};
 
 use failure::{Failure, EXIT_CODES};
 
 /// Talk to a JSON-RPC 2.0 server over WebSocket (ws:// or wss://).
 ///
 /// Call arguments are JSON values sent by position (`42`, `'"text"'`,
-/// `'[1,2]'`), or `key=value` (a string) and `key:=json` sent by name.
+/// `'[1,2]'`), or `key=value` and `key:=json` sent by name. When the server
+/// has an OpenRPC document (`rpc.discover`), arguments are checked against
+/// it before they are sent, and `key=value` becomes the number, boolean or
+/// JSON value its param takes (a string otherwise).
 #[derive(Debug, Parser)]
 #[command(name = "wirecall", version, after_help = EXIT_CODES)]
 struct Cli {
@@ -27,22 +33,45 @@ struct Cli {
     /// Seconds to wait for the connection and for each answer.
     #[arg(long, value_name = "SECS", default_value_t = 30.0, global = true)]
     timeout: f64,
+    /// Do not ask the server for its document: send arguments unchecked.
+    #[arg(long, global = true)]
+    no_discover: bool,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Call METHOD and print its result (pretty on a terminal, compact JSON otherwise).
+    /// Call METHOD and print its result (pretty on a terminal, compact JSON
+    /// otherwise). With METHOD, --help shows its params from the server's
+    /// document.
+    #[command(disable_help_flag = true)]
     Call {
         /// The server, e.g. ws://127.0.0.1:4000/.
-        url: String,
-        method: String,
+        url: Option<String>,
+        method: Option<String>,
         /// JSON values by position, or key=value / key:=json by name.
+        #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
+        /// Print the whole response frame as the server sent it (arguments
+        /// are sent as given, unchecked).
+        #[arg(long)]
+        raw: bool,
+        /// Print help; after METHOD, that method's params.
+        #[arg(short = 'h', long = "help", action = ArgAction::SetTrue)]
+        help: bool,
+    },
+    /// List the server's methods, their params and docs, from its OpenRPC
+    /// document (`rpc.discover`).
+    Discover {
+        url: String,
+        /// Print the document itself, as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Send METHOD as a notification: nothing is answered.
     Notify {
         url: String,
         method: String,
+        #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
     },
     /// Send the calls of a JSON file (or `-` for stdin) as one batch and print
@@ -53,18 +82,23 @@ enum Command {
         /// The file, or `-` for stdin.
         #[arg(short = 'f', long = "file", value_name = "FILE")]
         file: String,
+        /// Print the whole response frame as the server sent it.
+        #[arg(long)]
+        raw: bool,
     },
     /// Subscribe with METHOD and print each item as one JSON line; lag and
     /// end notices go to stderr. Ctrl-C unsubscribes and exits.
     Subscribe {
         url: String,
         method: String,
+        #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
         /// Stop (and unsubscribe) after this many items.
         #[arg(long, value_name = "N")]
         count: Option<u64>,
-        /// The method that ends the subscription (default: METHOD with
-        /// `subscribe` turned into `unsubscribe`).
+        /// The method that ends the subscription (default: the one the
+        /// server's document names, else METHOD with `subscribe` turned
+        /// into `unsubscribe`).
         #[arg(long, value_name = "METHOD")]
         unsubscribe: Option<String>,
     },
@@ -95,32 +129,48 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             cli.timeout
         )));
     }
-    let options = commands::Options {
+    let options = connect::Options {
         headers: cli.headers,
         timeout: Duration::from_secs_f64(cli.timeout),
+        discover: !cli.no_discover,
     };
     match cli.command {
-        Command::Call { url, method, args } => commands::call(&options, &url, &method, &args).await,
+        Command::Call {
+            url,
+            method,
+            args,
+            raw,
+            help,
+        } => match (url, method, help) {
+            (Some(url), Some(method), true) => commands::method_help(&options, &url, &method).await,
+            (_, _, true) => {
+                let mut command = Cli::command();
+                command.build();
+                let call = command
+                    .find_subcommand_mut("call")
+                    .expect("the call command exists");
+                commands::print_line(&call.render_long_help().to_string());
+                Ok(())
+            }
+            (Some(url), Some(method), false) => {
+                commands::call(&options, &url, &method, &args, raw).await
+            }
+            _ => Err(Failure::Usage(
+                "call needs a URL and a METHOD: wirecall call URL METHOD [ARGS]… (--help for more)"
+                    .into(),
+            )),
+        },
+        Command::Discover { url, json } => commands::discover(&options, &url, json).await,
         Command::Notify { url, method, args } => {
             commands::notify(&options, &url, &method, &args).await
         }
-        Command::Batch { url, file } => commands::batch(&options, &url, &file).await,
+        Command::Batch { url, file, raw } => commands::batch(&options, &url, &file, raw).await,
         Command::Subscribe {
             url,
             method,
             args,
             count,
             unsubscribe,
-        } => {
-            let unsubscribe = match unsubscribe {
-                Some(name) => name,
-                None => commands::unsubscribe_name(&method).ok_or_else(|| {
-                    Failure::Usage(format!(
-                        "cannot guess how to end `{method}`: pass --unsubscribe METHOD"
-                    ))
-                })?,
-            };
-            commands::subscribe(&options, &url, &method, &args, count, &unsubscribe).await
-        }
+        } => commands::subscribe(&options, &url, &method, &args, count, unsubscribe).await,
     }
 }

@@ -155,7 +155,7 @@ async fn ctrl_c_during_a_subscription_unsubscribes_and_exits() {
 #[tokio::test]
 async fn each_failure_has_its_exit_code_and_one_line() {
     let (_server, url, _) = serve().await;
-    let cases: [(&[&str], i32, &str); 7] = [
+    let cases: [(&[&str], i32, &str); 11] = [
         (
             &["call", &url, "subtract", "hello"],
             2,
@@ -172,14 +172,40 @@ async fn each_failure_has_its_exit_code_and_one_line() {
             3,
             "cannot connect to ws://127.0.0.1:1/",
         ),
+        // `hang` is served but not in the document: sent unchecked.
         (
-            &["call", &url, "hang", "--timeout", "0.3"],
+            &["call", &url, "hang", "--timeout", "0.3", "--no-discover"],
             4,
             "no answer within",
         ),
-        (&["call", &url, "nope"], 5, "error -32601: Method not found"),
         (
-            &["subscribe", &url, "counter_feed"],
+            &["call", &url, "nope", "--no-discover"],
+            5,
+            "error -32601: Method not found",
+        ),
+        // With the server's document, mistakes are caught before sending.
+        (
+            &["call", &url, "subtrac", "1", "2"],
+            2,
+            "no method `subtrac`; did you mean `subtract`?",
+        ),
+        (
+            &["call", &url, "subtract", "1"],
+            2,
+            "`subtract`: `subtrahend` (integer) is required",
+        ),
+        (
+            &["call", &url, "subtract", "minuend=x", "subtrahend=1"],
+            2,
+            "`minuend` takes integer: `x` is not one",
+        ),
+        (
+            &["call", &url, "sum", "a=1", "total=2"],
+            2,
+            "no param `total` (its params: a, b, c)",
+        ),
+        (
+            &["subscribe", &url, "counter_feed", "--no-discover"],
             2,
             "pass --unsubscribe METHOD",
         ),
@@ -191,7 +217,7 @@ async fn each_failure_has_its_exit_code_and_one_line() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }
-    let invalid = run(&["call", &url, "subtract", "1"]).await;
+    let invalid = run(&["call", &url, "subtract", "1", "--no-discover"]).await;
     assert_eq!(invalid.status.code(), Some(5));
     assert!(
         text(&invalid.stderr).starts_with("error -32602"),

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::protocol::suggest::closest;
+
 /// The OpenRPC version documents are written in.
 pub const OPENRPC_VERSION: &str = "1.3.2";
 
@@ -96,6 +98,11 @@ impl Method {
     /// The param called `name`.
     pub fn param(&self, name: &str) -> Option<&ContentDescriptor> {
         self.params.iter().find(|param| param.name == name)
+    }
+
+    /// The param name closest to `wrong`, for a "did you mean …?".
+    pub fn closest_param(&self, wrong: &str) -> Option<&str> {
+        closest(wrong, self.params.iter().map(|param| param.name.as_str()))
     }
 }
 
@@ -239,6 +246,14 @@ impl Document {
     /// The method called `name`.
     pub fn method(&self, name: &str) -> Option<&Method> {
         self.methods.iter().find(|method| method.name == name)
+    }
+
+    /// The method name closest to `wrong`, for a "did you mean …?".
+    pub fn closest_method(&self, wrong: &str) -> Option<&str> {
+        closest(
+            wrong,
+            self.methods.iter().map(|method| method.name.as_str()),
+        )
     }
 
     /// Follows a `$ref` into `components.schemas`; any other schema is

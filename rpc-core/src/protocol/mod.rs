@@ -7,6 +7,7 @@ pub(crate) mod envelope;
 mod error;
 mod id;
 mod message;
+pub(crate) mod suggest;
 
 pub use app_error::RpcError;
 pub use envelope::{Position, Resume};

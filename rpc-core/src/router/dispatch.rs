@@ -376,7 +376,7 @@ fn start(
 /// -32601, with the closest registered name when one is close.
 fn not_found(router: &Router, method: &str) -> ErrorObject {
     let mut error = ErrorObject::method_not_found(method);
-    if let Some(near) = super::suggest::closest(method, router.method_names()) {
+    if let Some(near) = crate::protocol::suggest::closest(method, router.method_names()) {
         error.message = format!("{}; did you mean `{near}`?", error.message);
     }
     error

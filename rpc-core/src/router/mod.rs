@@ -7,7 +7,6 @@ mod dispatch;
 mod layer;
 mod params;
 mod subscribe;
-mod suggest;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -154,7 +154,7 @@ impl<'a> ParamsReader<'a> {
                 .iter()
                 .filter(|(_, value)| value.is_some())
                 .map(|(key, _)| key.as_ref());
-            if let Some(sent) = super::suggest::closest(name, untaken) {
+            if let Some(sent) = crate::protocol::suggest::closest(name, untaken) {
                 return ErrorObject::invalid_params(format!(
                     "unexpected parameter `{sent}`; did you mean `{name}`?"
                 ));
@@ -182,7 +182,7 @@ impl<'a> ParamsReader<'a> {
             Given::Named(entries) => match entries.iter().find(|(_, value)| value.is_some()) {
                 Some((name, _)) => {
                     let absent = self.absent.iter().map(String::as_str);
-                    let message = match super::suggest::closest(name, absent) {
+                    let message = match crate::protocol::suggest::closest(name, absent) {
                         Some(meant) => {
                             format!("unexpected parameter `{name}`; did you mean `{meant}`?")
                         }
