@@ -22,7 +22,7 @@ pub(crate) fn example(name: &str) -> PathBuf {
         .join(name);
     if !path.exists() {
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--example", name])
+            .args(["build", "-p", "wirecall", "--example", name])
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building example {name} failed");

@@ -15,7 +15,31 @@ use service::SpecServer;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use wirecall::server::{Server, ServerHandle};
-use wirecall::{Call, CallKind, Context, ErrorObject, Layer, Next, Params, Running};
+use wirecall::{
+    Call, CallKind, Context, ErrorObject, Layer, Next, Params, PendingSubscription, Running,
+};
+
+/// A subscription whose end cannot be guessed from its name.
+#[wirecall::rpc(server, openrpc)]
+trait Feed {
+    /// Pushes `0..n`, then stays open until it is ended.
+    #[subscription(name = "watch", unsubscribe = "unwatch", item = u64)]
+    async fn watch(&self, sink: PendingSubscription<u64>, n: u64);
+}
+
+struct FeedService;
+
+impl FeedServer for FeedService {
+    async fn watch(&self, sink: PendingSubscription<u64>, n: u64) {
+        let Ok(sink) = sink.accept() else { return };
+        for i in 0..n {
+            if sink.send(&i).await.is_err() {
+                return;
+            }
+        }
+        sink.closed().await;
+    }
+}
 
 /// Remembers the unsubscribe calls the server receives.
 #[derive(Clone, Default)]
@@ -30,9 +54,11 @@ impl Layer for Unsubscribes {
     }
 }
 
-/// The spec service, plus `hang` (never answers), on 127.0.0.1:0.
+/// The spec service and the feed, plus `hang` (never answers and is not
+/// in the document), on 127.0.0.1:0.
 async fn serve() -> (ServerHandle, String, Unsubscribes) {
     let mut router = service::SpecService.into_router();
+    router.merge(FeedService.into_router()).unwrap();
     router
         .method("hang", |_: Params<'_>, _: &Context| {
             Ok(async {
@@ -119,6 +145,15 @@ async fn a_subscription_stops_after_count_and_unsubscribes() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(text(&out.stdout), "0\n1\n2");
     assert_eq!(*seen.0.lock().unwrap(), ["unsubscribe_counter"]);
+}
+
+#[tokio::test]
+async fn the_document_names_the_method_that_ends_a_subscription() {
+    let (_server, url, seen) = serve().await;
+    let out = run(&["subscribe", &url, "watch", "n=5", "--count", "2"]).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(text(&out.stdout), "0\n1");
+    assert_eq!(*seen.0.lock().unwrap(), ["unwatch"]);
 }
 
 #[tokio::test]
