@@ -1,7 +1,12 @@
 //! Opening the connection every command shares: its URL, headers and
 //! timeout, and a one-line failure when it cannot be opened.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 
 use wirecall::client::{ClientBuilder, WebSocket};
 use wirecall::Client;
@@ -15,6 +20,31 @@ pub(crate) struct Options {
     pub(crate) timeout: Duration,
     /// Whether to ask the server for its OpenRPC document before a call.
     pub(crate) discover: bool,
+    /// A PEM file whose certificates are the only ones trusted for wss://.
+    pub(crate) cacert: Option<PathBuf>,
+}
+
+/// TLS that trusts the certificates of `file`, and only them.
+fn trusting(file: &Path) -> Result<Arc<rustls::ClientConfig>, Failure> {
+    let unreadable = |why: String| Failure::Usage(format!("--cacert {}: {why}", file.display()));
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(file).map_err(|err| unreadable(err.to_string()))?;
+    for cert in certs {
+        let cert = cert.map_err(|err| unreadable(err.to_string()))?;
+        roots
+            .add(cert)
+            .map_err(|err| unreadable(format!("not a usable certificate: {err}")))?;
+    }
+    if roots.is_empty() {
+        return Err(unreadable("holds no PEM certificate".into()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| Failure::Other(format!("TLS cannot start: {err}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 fn builder(options: &Options, url: &str) -> Result<ClientBuilder, Failure> {
@@ -33,6 +63,9 @@ fn builder(options: &Options, url: &str) -> Result<ClientBuilder, Failure> {
             )));
         };
         builder = builder.header(name.trim(), value.trim());
+    }
+    if let Some(file) = &options.cacert {
+        builder = builder.tls(trusting(file)?);
     }
     Ok(builder)
 }

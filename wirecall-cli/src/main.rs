@@ -36,6 +36,10 @@ struct Cli {
     /// Do not ask the server for its document: send arguments unchecked.
     #[arg(long, global = true)]
     no_discover: bool,
+    /// For wss://: trust the certificates in this PEM file (and no others),
+    /// e.g. a server's self-signed one.
+    #[arg(long, value_name = "FILE", global = true)]
+    cacert: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +137,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         headers: cli.headers,
         timeout: Duration::from_secs_f64(cli.timeout),
         discover: !cli.no_discover,
+        cacert: cli.cacert,
     };
     match cli.command {
         Command::Call {

@@ -188,6 +188,59 @@ async fn ctrl_c_during_a_subscription_unsubscribes_and_exits() {
 }
 
 #[tokio::test]
+async fn wss_with_a_certificate_given_by_cacert() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    let server = Server::builder()
+        .tls(Arc::new(tls))
+        .build(service::SpecService.into_router())
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let url = format!("wss://localhost:{}/", server.local_addr().port());
+    let pem = std::env::temp_dir().join(format!("wirecall-cacert-{}.pem", std::process::id()));
+    std::fs::write(&pem, cert.cert.pem()).unwrap();
+    let pem_arg = pem.to_str().unwrap();
+
+    let out = run(&[
+        "call",
+        &url,
+        "subtract",
+        "minuend=5",
+        "subtrahend=3",
+        "--cacert",
+        pem_arg,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(text(&out.stdout), "2");
+    let listing = run(&["discover", &url, "--cacert", pem_arg]).await;
+    assert!(text(&listing.stdout).starts_with("Spec "), "{listing:?}");
+
+    // Without it the certificate is unknown: a connection failure.
+    let untrusted = run(&["call", &url, "subtract", "5", "3"]).await;
+    assert_eq!(untrusted.status.code(), Some(3), "{untrusted:?}");
+    assert!(
+        text(&untrusted.stderr).contains("cannot connect to wss://localhost"),
+        "{untrusted:?}"
+    );
+    let not_pem = run(&["call", &url, "subtract", "5", "3", "--cacert", "Cargo.toml"]).await;
+    assert_eq!(not_pem.status.code(), Some(2), "{not_pem:?}");
+    assert!(
+        text(&not_pem.stderr).contains("holds no PEM certificate"),
+        "{not_pem:?}"
+    );
+    std::fs::remove_file(&pem).unwrap();
+}
+
+#[tokio::test]
 async fn each_failure_has_its_exit_code_and_one_line() {
     let (_server, url, _) = serve().await;
     let cases: [(&[&str], i32, &str); 11] = [
