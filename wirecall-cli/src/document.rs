@@ -2,6 +2,8 @@
 //! `discover`, one method's `--help`, and arguments checked and converted
 //! before they are sent.
 
+use std::fmt::Write;
+
 use serde_json::Value;
 use wirecall::openrpc::{ContentDescriptor, Document, Method};
 use wirecall::{CallError, Client, ErrorCode};
@@ -211,14 +213,17 @@ fn signature(document: &Document, method: &Method) -> String {
         .collect();
     let mut line = format!("{}({})", method.name, params.join(", "));
     match (&method.subscription, &method.result) {
-        (Some(sub), _) => line.push_str(&format!(
-            " -> items of {} as `{}`, ended by `{}`",
-            type_label(document, &sub.item),
-            sub.notification,
-            sub.unsubscribe
-        )),
+        (Some(sub), _) => {
+            let _ = write!(
+                line,
+                " -> items of {} as `{}`, ended by `{}`",
+                type_label(document, &sub.item),
+                sub.notification,
+                sub.unsubscribe
+            );
+        }
         (None, Some(result)) => {
-            line.push_str(&format!(" -> {}", type_label(document, &result.schema)));
+            let _ = write!(line, " -> {}", type_label(document, &result.schema));
         }
         (None, None) => line.push_str("  (notification)"),
     }
@@ -265,23 +270,28 @@ pub(crate) fn method_help(document: &Document, method: &Method) -> String {
         } else {
             "optional"
         };
-        text.push_str(&format!(
-            "  {:<16} {:<24} {need}\n",
+        let _ = writeln!(
+            text,
+            "  {:<16} {:<24} {need}",
             param.name,
             type_label(document, &param.schema)
-        ));
+        );
     }
     if !method.errors.is_empty() {
         text.push_str("Errors:\n");
         for error in &method.errors {
-            text.push_str(&format!("  {:<8} {}\n", error.code, error.message));
+            let _ = writeln!(text, "  {:<8} {}", error.code, error.message);
         }
     }
     text.trim_end().to_owned()
 }
 
 fn indent(text: &str, by: &str) -> String {
-    text.lines().map(|line| format!("{by}{line}\n")).collect()
+    let mut indented = String::new();
+    for line in text.lines() {
+        let _ = writeln!(indented, "{by}{line}");
+    }
+    indented
 }
 
 #[cfg(test)]

@@ -12,18 +12,21 @@ impl Document {
     pub fn merge(&mut self, mut other: Document) {
         let mut renamed = Vec::new();
         for (name, schema) in &other.components.schemas {
-            match self.components.schemas.get(name) {
-                Some(ours) if ours != schema => {
-                    let fresh = (2..)
-                        .map(|n| format!("{name}{n}"))
-                        .find(|candidate| {
-                            !self.components.schemas.contains_key(candidate)
-                                && !other.components.schemas.contains_key(candidate)
-                        })
-                        .expect("some numbered name is free");
-                    renamed.push((name.clone(), fresh));
+            if self
+                .components
+                .schemas
+                .get(name)
+                .is_some_and(|ours| ours != schema)
+            {
+                let taken = |candidate: &String| {
+                    self.components.schemas.contains_key(candidate)
+                        || other.components.schemas.contains_key(candidate)
+                };
+                let mut n = 2;
+                while taken(&format!("{name}{n}")) {
+                    n += 1;
                 }
-                _ => {}
+                renamed.push((name.clone(), format!("{name}{n}")));
             }
         }
         for (from, to) in &renamed {
@@ -34,13 +37,15 @@ impl Document {
                 format!("{SCHEMA_REF_PREFIX}{from}"),
                 format!("{SCHEMA_REF_PREFIX}{to}"),
             );
-            for schema in other.components.schemas.values_mut() {
+            let schemas = other.components.schemas.values_mut();
+            let in_methods = other.methods.iter_mut().flat_map(|method| {
+                let params = method.params.iter_mut().map(|param| &mut param.schema);
+                let result = method.result.iter_mut().map(|result| &mut result.schema);
+                let item = method.subscription.iter_mut().map(|sub| &mut sub.item);
+                params.chain(result).chain(item)
+            });
+            for schema in schemas.chain(in_methods) {
                 rename_refs(schema, &from, &to);
-            }
-            for method in &mut other.methods {
-                let mut as_value = serde_json::to_value(&*method).expect("a method encodes");
-                rename_refs(&mut as_value, &from, &to);
-                *method = serde_json::from_value(as_value).expect("a method decodes");
             }
         }
         for (name, schema) in other.components.schemas {

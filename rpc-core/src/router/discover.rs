@@ -17,13 +17,14 @@ impl Router {
     /// before. `#[rpc(openrpc)]` sets its service's document in
     /// `into_router()`; merging routers merges their documents.
     pub fn set_openrpc(&mut self, document: Document) -> &mut Router {
-        let text = serde_json::to_string(&document).expect("a document encodes");
-        let answer: Arc<RawValue> = RawValue::from_string(text)
-            .expect("serde_json writes valid JSON")
-            .into();
+        // Written once; a document is plain JSON values, so this does not
+        // fail, and if it ever did, each call would say so.
+        let answer: Result<Arc<RawValue>, String> = serde_json::value::to_raw_value(&document)
+            .map(Arc::from)
+            .map_err(|err| format!("the document did not encode: {err}"));
         let method: Arc<super::MethodFn> = Arc::new(move |params, _, reply| {
             params.reader()?.finish()?;
-            let answer = answer.clone();
+            let answer = answer.clone().map_err(ErrorObject::internal_error)?;
             Ok(Box::pin(async move {
                 match reply {
                     Some(head) => encode::response_ok_with(head, &answer).map_err(|err| {
