@@ -305,8 +305,10 @@ pub(crate) fn cases() -> Vec<Case> {
             Some(err(json!(7), -32602)),
         ),
         case(
+            // `rpc.discover` is served when a router has a document; other
+            // `rpc.` names are never registered.
             "reserved rpc. name",
-            r#"{"jsonrpc":"2.0","method":"rpc.discover","id":8}"#,
+            r#"{"jsonrpc":"2.0","method":"rpc.listMethods","id":8}"#,
             Some(err(json!(8), -32601)),
         ),
         case(

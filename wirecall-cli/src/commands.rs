@@ -38,13 +38,19 @@ async fn params_for(
     if !options.discover {
         return Ok((args.into_params(), None));
     }
-    match document::fetch(client).await? {
-        Some(found) => {
+    match document::fetch(client).await {
+        Ok(Some(found)) => {
             let described = document::method(&found, method)?;
             let params = document::params(&found, described, args)?;
             Ok((params, Some(found)))
         }
-        None => Ok((args.into_params(), None)),
+        Ok(None) => Ok((args.into_params(), None)),
+        // A document this command cannot read does not stop the call.
+        Err(Failure::Other(why)) => {
+            eprintln!("wirecall: {why}; sending the arguments unchecked");
+            Ok((args.into_params(), None))
+        }
+        Err(failure) => Err(failure),
     }
 }
 

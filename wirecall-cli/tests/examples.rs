@@ -1,7 +1,9 @@
 //! The `wirecall` command against the example servers, each run as its own
 //! process the way a user would start them: examples/spec_server and the
 //! chat. Discovery, a method's help, calls whose `key=value` arguments the
-//! server's document converts, `--raw`, subscriptions, and typed errors.
+//! server's document converts, `--raw`, a batch from a file, subscriptions
+//! (and Ctrl-C, which the chat's own metrics see as an unsubscribe), and
+//! typed errors.
 
 #[path = "../../tests/common/process.rs"]
 mod process;
@@ -14,6 +16,7 @@ use std::time::Duration;
 
 use process::Running;
 use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use wirecall::openrpc::Document;
 
@@ -47,10 +50,22 @@ async fn spec_server() -> (Running, String) {
     (server, url)
 }
 
-async fn chat() -> (Running, String) {
+/// The chat, its WebSocket URL, and its HTTP address (for `/metrics`).
+async fn chat() -> (Running, String, String) {
     let mut server = Running::start("chat", &["--listen", "127.0.0.1:0"]);
-    let url = format!("ws://{}/rpc", server.listening_addr().await);
-    (server, url)
+    let addr = server.listening_addr().await;
+    (server, format!("ws://{addr}/rpc"), addr)
+}
+
+/// The chat's Prometheus page.
+async fn metrics(addr: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut page = String::new();
+    tcp.read_to_string(&mut page).await.unwrap();
+    page
 }
 
 #[tokio::test]
@@ -123,7 +138,7 @@ async fn discover_and_call_the_spec_server() {
 
 #[tokio::test]
 async fn discover_call_and_subscribe_to_the_chat() {
-    let (_server, url) = chat().await;
+    let (_server, url, addr) = chat().await;
 
     let listing = ok(&["discover", &url]).await;
     assert!(listing.starts_with("Chat "), "{listing}");
@@ -151,23 +166,27 @@ async fn discover_call_and_subscribe_to_the_chat() {
     assert_eq!(refused.status.code(), Some(5));
     assert_eq!(stderr(&refused), "error 1001: join the room first");
 
-    // A subscriber sees someone join.
+    // A subscriber sees someone join; Ctrl-C then ends its subscription,
+    // and the chat counts the unsubscribe call.
     let mut subscriber = Command::new(env!("CARGO_BIN_EXE_wirecall"));
     subscriber
-        .args([
-            "subscribe",
-            &url,
-            "chat_subscribe",
-            "room=lobby",
-            "--count",
-            "1",
-        ])
+        .args(["subscribe", &url, "chat_subscribe", "room=lobby"])
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
-    let subscriber = subscriber.spawn().unwrap();
-    let watching = tokio::spawn(subscriber.wait_with_output());
+    let mut subscriber = subscriber.spawn().unwrap();
+    let mut lines = BufReader::new(subscriber.stdout.take().unwrap()).lines();
+    let (first_tx, mut first) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let _ = first_tx.send(lines.next_line().await.unwrap());
+        // Keep reading so the process never blocks on a full pipe.
+        while let Ok(Some(_)) = lines.next_line().await {}
+    });
     let mut attempt = 0;
-    while !watching.is_finished() {
+    let first = loop {
+        if let Ok(line) = first.try_recv() {
+            break line.expect("an event line");
+        }
         attempt += 1;
         assert!(attempt < 100, "the subscriber saw no event");
         ok(&[
@@ -179,12 +198,31 @@ async fn discover_call_and_subscribe_to_the_chat() {
         ])
         .await;
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let out = watching.await.unwrap().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let event: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    };
+    let event: Value = serde_json::from_str(&first).unwrap();
     assert!(
         ["joined", "left"].contains(&event["kind"].as_str().unwrap()),
         "{event}"
     );
+    let pid = subscriber.id().unwrap().to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), subscriber.wait())
+        .await
+        .expect("wirecall exited after Ctrl-C")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let page = metrics(&addr).await;
+    let unsubscribes = page
+        .lines()
+        .find(|l| {
+            l.starts_with("wirecall_calls_total{")
+                && l.contains(r#"method="chat_unsubscribe""#)
+                && l.contains(r#"outcome="ok""#)
+        })
+        .unwrap_or_else(|| panic!("no chat_unsubscribe call in\n{page}"));
+    assert!(unsubscribes.ends_with(" 1"), "{unsubscribes}");
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use serde_json::value::RawValue;
 
-use super::{Entry, MethodFuture, Router};
+use super::{Entry, Router};
 use crate::openrpc::Document;
-use crate::protocol::{encode, ErrorObject};
+use crate::protocol::ErrorObject;
 
 /// The method name OpenRPC gives service discovery.
 pub(crate) const DISCOVER: &str = "rpc.discover";
@@ -22,17 +22,10 @@ impl Router {
         let answer: Result<Arc<RawValue>, String> = serde_json::value::to_raw_value(&document)
             .map(Arc::from)
             .map_err(|err| format!("the document did not encode: {err}"));
-        let method: Arc<super::MethodFn> = Arc::new(move |params, _, reply| {
+        let method = super::method_fn(move |params, _| {
             params.reader()?.finish()?;
-            let answer = answer.clone().map_err(ErrorObject::internal_error)?;
-            Ok(Box::pin(async move {
-                match reply {
-                    Some(head) => encode::response_ok_with(head, &answer).map_err(|err| {
-                        ErrorObject::internal_error(format!("the document did not encode: {err}"))
-                    }),
-                    None => Ok(String::new()),
-                }
-            }) as MethodFuture)
+            let answer = answer.clone().map_err(ErrorObject::internal_error);
+            Ok(std::future::ready(answer))
         });
         // The one name under `rpc.` a router may hold; `insert` refuses it.
         self.entries.insert(DISCOVER.into(), Entry::Method(method));

@@ -120,19 +120,7 @@ impl Router {
         T: Serialize,
         E: Into<ErrorObject>,
     {
-        let method: Arc<MethodFn> = Arc::new(move |params, ctx, reply| {
-            let future = handler(params, ctx)?;
-            Ok(Box::pin(async move {
-                let value = future.await.map_err(Into::into)?;
-                match reply {
-                    Some(head) => encode::response_ok_with(head, &value).map_err(|err| {
-                        ErrorObject::internal_error(format!("the result did not serialize: {err}"))
-                    }),
-                    None => Ok(String::new()),
-                }
-            }) as MethodFuture)
-        });
-        self.insert(name, Entry::Method(method))?;
+        self.insert(name, Entry::Method(method_fn(handler)))?;
         Ok(self)
     }
 
@@ -209,6 +197,29 @@ impl Router {
         let message = crate::protocol::Message::parse(frame);
         dispatch::respond_message(self, message, ctx).await
     }
+}
+
+/// A handler as the router stores it: params decoded, then a future that
+/// writes the reply frame (nothing for a notification).
+fn method_fn<F, Fut, T, E>(handler: F) -> Arc<MethodFn>
+where
+    F: Fn(Params<'_>, &Context) -> Result<Fut, ErrorObject> + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+    T: Serialize,
+    E: Into<ErrorObject>,
+{
+    Arc::new(move |params, ctx, reply| {
+        let future = handler(params, ctx)?;
+        Ok(Box::pin(async move {
+            let value = future.await.map_err(Into::into)?;
+            match reply {
+                Some(head) => encode::response_ok_with(head, &value).map_err(|err| {
+                    ErrorObject::internal_error(format!("the result did not serialize: {err}"))
+                }),
+                None => Ok(String::new()),
+            }
+        }) as MethodFuture)
+    })
 }
 
 impl std::fmt::Debug for Router {
