@@ -6,7 +6,9 @@ pub use core::default::Default;
 pub use core::fmt::Debug;
 pub use core::future::Future;
 pub use core::marker::{Send, Sized, Sync};
+// Expands in the crate that calls it: the version of the user's package.
 pub use core::option::Option;
+pub use core::option_env;
 pub use core::result::Result;
 pub use std::sync::Arc;
 

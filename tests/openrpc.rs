@@ -17,6 +17,7 @@ mod spec;
 
 use std::path::{Path, PathBuf};
 
+use plot::PlotServer;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -73,6 +74,33 @@ trait Board {
 }
 
 struct BoardService;
+
+/// A service with a type of the same name as the board's.
+mod plot {
+    use schemars::JsonSchema;
+    use serde::Deserialize;
+    use wirecall::ErrorObject;
+
+    /// A point in time.
+    #[derive(Deserialize, JsonSchema)]
+    pub(crate) struct Point {
+        pub(crate) t: f64,
+    }
+
+    #[wirecall::rpc(server, openrpc)]
+    pub(crate) trait Plot {
+        #[method(name = "plot_at")]
+        async fn at(&self, at: Point) -> Result<f64, ErrorObject>;
+    }
+
+    pub(crate) struct PlotService;
+
+    impl PlotServer for PlotService {
+        async fn at(&self, at: Point) -> Result<f64, ErrorObject> {
+            Ok(at.t)
+        }
+    }
+}
 
 #[allow(deprecated)]
 impl BoardServer for BoardService {
@@ -228,6 +256,8 @@ async fn rpc_discover_answers_over_a_socket() {
 async fn merged_routers_serve_one_merged_document() {
     let mut router = BoardService.into_router();
     router.merge(spec::SpecService.into_router()).unwrap();
+    // Another service's `Point` is another schema: it is renamed.
+    router.merge(plot::PlotService.into_router()).unwrap();
     let mut plain = Router::new();
     plain
         .method("ping", |_: wirecall::Params<'_>, _: &Context| {
@@ -238,6 +268,18 @@ async fn merged_routers_serve_one_merged_document() {
     router.merge(plain).unwrap();
     let document = router.openrpc().unwrap();
     assert_eq!(document.info.title, "Board");
+    assert_eq!(
+        document.method("plot_at").unwrap().params[0].schema,
+        json!({"$ref": "#/components/schemas/Point2"})
+    );
+    assert_eq!(
+        schema_of(document, "plot_at", "at")["required"],
+        json!(["t"])
+    );
+    assert_eq!(
+        schema_of(document, "board_place", "at")["required"],
+        json!(["x", "y"])
+    );
     assert!(document.method("board_place").is_some() && document.method("subtract").is_some());
     assert!(document.method("ping").is_none());
 
@@ -258,13 +300,31 @@ async fn merged_routers_serve_one_merged_document() {
     assert_eq!(pong["result"], "pong");
 }
 
-#[test]
-fn a_router_without_a_document_does_not_serve_rpc_discover() {
-    assert!(spec::SpecService
-        .into_router()
-        .method_names()
-        .any(|n| n == "rpc.discover"));
-    assert!(Router::new().method_names().all(|n| n != "rpc.discover"));
+/// A service written without `openrpc`.
+#[wirecall::rpc(server)]
+trait Quiet {
+    #[method(name = "hush")]
+    async fn hush(&self) -> Result<(), ErrorObject>;
+}
+
+struct QuietService;
+
+impl QuietServer for QuietService {
+    async fn hush(&self) -> Result<(), ErrorObject> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_router_without_a_document_does_not_serve_rpc_discover() {
+    let router = QuietService.into_router();
+    assert!(router.openrpc().is_none());
+    let reply = router
+        .handle(r#"{"jsonrpc":"2.0","method":"rpc.discover","id":1}"#)
+        .await
+        .unwrap();
+    let reply: Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(reply["error"]["code"], -32601, "{reply}");
 }
 
 /// tests/openrpc, with its packages installed (`npm ci` there), or `None`
@@ -317,6 +377,7 @@ fn documents_pass_the_openrpc_meta_schema() {
     let as_json = |router: Router| serde_json::to_value(router.openrpc().unwrap()).unwrap();
     let mut merged = BoardService.into_router();
     merged.merge(spec::SpecService.into_router()).unwrap();
+    merged.merge(plot::PlotService.into_router()).unwrap();
     let documents = [
         ("spec", as_json(spec::SpecService.into_router())),
         (

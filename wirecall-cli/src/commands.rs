@@ -27,7 +27,10 @@ fn print_json(value: &Value) {
 }
 
 /// The params for `method`: checked and converted by the server's
-/// document when it has one (and `--no-discover` was not given).
+/// document when it has one that lists the method (and `--no-discover` was
+/// not given). A document is a help, not a gate: without one, or when it
+/// cannot be had, or when it leaves the method out (a router may serve
+/// methods it does not describe), the arguments go as given, with a notice.
 async fn params_for(
     client: &Client,
     options: &Options,
@@ -38,19 +41,29 @@ async fn params_for(
     if !options.discover {
         return Ok((args.into_params(), None));
     }
-    match document::fetch(client).await {
-        Ok(Some(found)) => {
-            let described = document::method(&found, method)?;
+    let found = match document::fetch(client).await {
+        Ok(found) => found,
+        Err(failure) => {
+            let why = failure.message();
+            let why = why.strip_prefix("wirecall: ").unwrap_or(&why);
+            eprintln!("wirecall: no document ({why}); sending the arguments unchecked");
+            None
+        }
+    };
+    let Some(found) = found else {
+        return Ok((args.into_params(), None));
+    };
+    match document::method(&found, method) {
+        Ok(described) => {
             let params = document::params(&found, described, args)?;
             Ok((params, Some(found)))
         }
-        Ok(None) => Ok((args.into_params(), None)),
-        // A document this command cannot read does not stop the call.
-        Err(Failure::Other(why)) => {
-            eprintln!("wirecall: {why}; sending the arguments unchecked");
-            Ok((args.into_params(), None))
+        Err(unlisted) => {
+            let why = unlisted.message();
+            let why = why.strip_prefix("wirecall: ").unwrap_or(&why);
+            eprintln!("wirecall: {why}; sending it unchecked");
+            Ok((args.into_params(), Some(found)))
         }
-        Err(failure) => Err(failure),
     }
 }
 
@@ -107,7 +120,15 @@ pub(crate) async fn discover(options: &Options, url: &str, json: bool) -> Result
     let client = connect::client(options, url).await?;
     let answer = client.call_raw("rpc.discover", None).await;
     client.close().await;
-    let answer = answer?;
+    let answer = answer.map_err(|err| match err {
+        wirecall::CallError::Rpc(error) if error.code == wirecall::ErrorCode::MethodNotFound => {
+            Failure::AnsweredWithErrors(format!(
+                "{url} serves no OpenRPC document (rpc.discover: {})",
+                describe(&error)
+            ))
+        }
+        other => other.into(),
+    })?;
     if json {
         let value: Value = serde_json::from_str(answer.get())
             .map_err(|err| Failure::Other(format!("the document is not JSON: {err}")))?;
@@ -116,7 +137,7 @@ pub(crate) async fn discover(options: &Options, url: &str, json: bool) -> Result
     }
     let found = serde_json::from_str(answer.get()).map_err(|err| {
         Failure::Other(format!(
-            "the rpc.discover answer is not an OpenRPC document ({err}); --json prints it as it is"
+            "the rpc.discover answer is not an OpenRPC document ({err}); --json prints its JSON"
         ))
     })?;
     print_line(&document::listing(&found));

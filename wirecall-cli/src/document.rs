@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
-use wirecall::openrpc::{ContentDescriptor, Document, Method};
+use serde_json::{Map, Value};
+use wirecall::openrpc::{ContentDescriptor, Document, Method, ParamStructure};
 use wirecall::{CallError, Client, ErrorCode};
 
 use crate::args::{Args, NamedValue};
@@ -31,7 +31,7 @@ pub(crate) fn method<'a>(document: &'a Document, name: &str) -> Result<&'a Metho
             .closest_method(name)
             .map_or_else(String::new, |near| format!("; did you mean `{near}`?"));
         Failure::Usage(format!(
-            "the server has no method `{name}`{hint} (`wirecall discover URL` lists them)"
+            "the server's document lists no method `{name}`{hint} (`wirecall discover URL` lists them)"
         ))
     })
 }
@@ -97,7 +97,40 @@ pub(crate) fn params(document: &Document, method: &Method, args: Args) -> Result
             type_label(document, &missing.schema)
         )));
     }
-    Ok(args.into_params())
+    Ok(shaped(method, args))
+}
+
+/// The params in the shape the method asks for: a method read only by
+/// position gets named arguments as an array in its params' order (`null`
+/// for a gap), one read only by name gets positions as an object.
+fn shaped(method: &Method, args: Args) -> Value {
+    match (method.param_structure, args) {
+        (ParamStructure::ByPosition, Args::Named(pairs)) => {
+            let mut by_name: Map<String, Value> = Args::Named(pairs)
+                .into_params()
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            let mut values: Vec<Value> = method
+                .params
+                .iter()
+                .map(|param| by_name.remove(&param.name).unwrap_or(Value::Null))
+                .collect();
+            while values.last().is_some_and(Value::is_null) {
+                values.pop();
+            }
+            Value::Array(values)
+        }
+        (ParamStructure::ByName, Args::Positional(values)) => Value::Object(
+            method
+                .params
+                .iter()
+                .map(|param| param.name.clone())
+                .zip(values)
+                .collect(),
+        ),
+        (_, args) => args.into_params(),
+    }
 }
 
 fn names(method: &Method) -> String {
@@ -156,6 +189,17 @@ fn is_of_type(value: &Value, json_type: &str) -> bool {
 /// The JSON types a schema allows (through references, `anyOf` and
 /// `oneOf`); empty when it does not say.
 fn json_types<'a>(document: &'a Document, schema: &'a Value) -> Vec<&'a str> {
+    types_within(document, schema, 0)
+}
+
+/// How deep `anyOf`/`oneOf` are followed: a schema that contains itself
+/// (a recursive type) would otherwise be followed forever.
+const MAX_DEPTH: usize = 8;
+
+fn types_within<'a>(document: &'a Document, schema: &'a Value, depth: usize) -> Vec<&'a str> {
+    if depth > MAX_DEPTH {
+        return Vec::new();
+    }
     let schema = document.resolve(schema);
     let mut types: Vec<&str> = match schema.get("type") {
         Some(Value::String(one)) => vec![one.as_str()],
@@ -166,7 +210,7 @@ fn json_types<'a>(document: &'a Document, schema: &'a Value) -> Vec<&'a str> {
         for branches in ["anyOf", "oneOf"] {
             if let Some(Value::Array(branches)) = schema.get(branches) {
                 for branch in branches {
-                    let branch_types = json_types(document, branch);
+                    let branch_types = types_within(document, branch, depth + 1);
                     // A branch that allows anything makes the whole schema so.
                     if branch_types.is_empty() {
                         return Vec::new();
@@ -369,5 +413,45 @@ mod tests {
         assert!(unknown
             .message()
             .contains("no method `ad`; did you mean `add`?"));
+    }
+
+    #[test]
+    fn a_schema_that_contains_itself_is_followed_only_so_far() {
+        let mut document = document();
+        document.components.schemas.insert(
+            "Tree".into(),
+            json!({"anyOf": [{"$ref": "#/components/schemas/Tree"}, {"type": "integer"}]}),
+        );
+        let tree = ContentDescriptor::new("t", json!({"$ref": "#/components/schemas/Tree"}));
+        assert!(
+            json_types(&document, &tree.schema).is_empty(),
+            "too deep reads as any"
+        );
+        assert_eq!(from_text(&document, &tree, "7".into()).unwrap(), json!("7"));
+    }
+
+    #[test]
+    fn arguments_take_the_shape_the_method_reads() {
+        let mut by_position = Method::new("m");
+        by_position.param_structure = ParamStructure::ByPosition;
+        by_position.params = ["a", "b", "c"]
+            .map(|name| ContentDescriptor::new(name, json!({})))
+            .to_vec();
+        let two = named(&[
+            ("b", NamedValue::Json(json!(2))),
+            ("a", NamedValue::Json(json!(1))),
+        ]);
+        assert_eq!(shaped(&by_position, two.clone()), json!([1, 2]));
+        let gap = named(&[("c", NamedValue::Json(json!(3)))]);
+        assert_eq!(shaped(&by_position, gap), json!([null, null, 3]));
+        let mut by_name = by_position.clone();
+        by_name.param_structure = ParamStructure::ByName;
+        assert_eq!(
+            shaped(&by_name, Args::Positional(vec![json!(1), json!(2)])),
+            json!({"a": 1, "b": 2})
+        );
+        // Either: as given.
+        by_name.param_structure = ParamStructure::Either;
+        assert_eq!(shaped(&by_name, two), json!({"b": 2, "a": 1}));
     }
 }

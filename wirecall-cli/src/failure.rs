@@ -8,8 +8,8 @@ pub(crate) const EXIT_CODES: &str = "\
 Exit codes:
   0  done (a subscription ended, reached --count or was stopped with Ctrl-C)
   1  something else failed (an answer that is not JSON, a file that cannot be read)
-  2  usage: a bad argument, URL, header, --cacert or batch file, or a method
-     or argument the server's document (rpc.discover) rules out
+  2  usage: a bad argument, URL, header, --cacert or batch file, or an
+     argument the server's document (rpc.discover) rules out
   3  connection: refused, unreachable, or closed before the answer
   4  timeout: no connection or no answer within --timeout
   5  the server answered with an error object (printed to stderr; for a

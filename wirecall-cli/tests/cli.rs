@@ -262,7 +262,7 @@ async fn each_failure_has_its_exit_code_and_one_line() {
         ),
         // `hang` is served but not in the document: sent unchecked.
         (
-            &["call", &url, "hang", "--timeout", "0.3", "--no-discover"],
+            &["call", &url, "hang", "--timeout", "0.3"],
             4,
             "no answer within",
         ),
@@ -272,10 +272,11 @@ async fn each_failure_has_its_exit_code_and_one_line() {
             "error -32601: Method not found",
         ),
         // With the server's document, mistakes are caught before sending.
+        // A name the document lacks is still sent, after a hint.
         (
             &["call", &url, "subtrac", "1", "2"],
-            2,
-            "no method `subtrac`; did you mean `subtract`?",
+            5,
+            "lists no method `subtrac`; did you mean `subtract`?",
         ),
         (
             &["call", &url, "subtract", "1"],

@@ -118,11 +118,16 @@ async fn discover_and_call_the_spec_server() {
     assert_eq!(frame["error"]["code"], -32602, "{frame}");
 
     let unknown = run(&["call", &url, "substract", "1", "2"]).await;
-    assert_eq!(unknown.status.code(), Some(2));
-    assert_eq!(
-        stderr(&unknown),
-        "wirecall: the server has no method `substract`; did you mean `subtract`? (`wirecall discover URL` lists them)"
+    // The document's hint, then the server's own answer.
+    assert_eq!(unknown.status.code(), Some(5));
+    let said = stderr(&unknown);
+    assert!(
+        said.starts_with(
+            "wirecall: the server's document lists no method `substract`; did you mean `subtract`?"
+        ),
+        "{said}"
     );
+    assert!(said.contains("error -32601"), "{said}");
 
     let items = ok(&[
         "subscribe",
@@ -134,6 +139,30 @@ async fn discover_and_call_the_spec_server() {
     ])
     .await;
     assert_eq!(items, "0\n1\n2");
+
+    let file =
+        std::env::temp_dir().join(format!("wirecall-spec-batch-{}.json", std::process::id()));
+    std::fs::write(
+        &file,
+        r#"[{"method": "sum", "params": [1, 2, 4], "id": 1},
+            {"method": "notify_hello", "params": [7]},
+            {"method": "get_data", "id": "x"}]"#,
+    )
+    .unwrap();
+    let answers = ok(&["batch", &url, "-f", file.to_str().unwrap()]).await;
+    let raw = ok(&["batch", &url, "-f", file.to_str().unwrap(), "--raw"]).await;
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(
+        answers,
+        r#"[{"id":1,"result":7},{"id":"x","result":["hello",5]}]"#
+    );
+    // The server's own frame: its two answers, in whatever order it sent them.
+    let frame: Vec<Value> = serde_json::from_str(&raw).unwrap();
+    assert_eq!(frame.len(), 2, "{raw}");
+    assert!(
+        frame.iter().all(|answer| answer["jsonrpc"] == "2.0"),
+        "{raw}"
+    );
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! its merge, and with the `openrpc` feature the builder that fills it with
 //! JSON Schema Draft-07 schemas from `schemars`.
 //!
-//! `#[rpc(openrpc)]` writes a service's document with [`DocumentBuilder`];
+//! `#[rpc(openrpc)]` writes a service's document with `DocumentBuilder`;
 //! [`Router::set_openrpc`](crate::Router::set_openrpc) serves a document as
 //! `rpc.discover`. Clients read one back as a [`Document`].
 

@@ -10,26 +10,30 @@ use crate::ast::{Kind, RpcMethod, Service};
 
 /// The name of the document function: `Chat` → `chat_openrpc`.
 pub(super) fn document_fn_name(service: &Service) -> syn::Ident {
+    let name: Vec<char> = service.ident.unraw().to_string().chars().collect();
     let mut snake = String::new();
-    for (i, c) in service.ident.unraw().to_string().chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                snake.push('_');
-            }
-            snake.extend(c.to_lowercase());
-        } else {
-            snake.push(c);
+    for (i, &c) in name.iter().enumerate() {
+        // A word starts at a capital after a small letter or digit, or at
+        // the last capital of a run followed by a small letter: `HttpApi`
+        // and `HTTPApi` both give `http_api`.
+        let after_small = i > 0 && (name[i - 1].is_lowercase() || name[i - 1].is_ascii_digit());
+        let ends_run = i > 0
+            && name[i - 1].is_uppercase()
+            && name.get(i + 1).is_some_and(|next| next.is_lowercase());
+        if c.is_uppercase() && (after_small || ends_run) && !snake.ends_with('_') {
+            snake.push('_');
         }
+        snake.extend(c.to_lowercase());
     }
     format_ident!("{snake}_openrpc", span = service.ident.span())
 }
 
 /// The document function, beside the server trait: it needs no
-/// implementation, so a client or a test can write the document too.
+/// implementation, so a test or a tool can have the document without one.
 pub(super) fn document_fn(p: &TokenStream, service: &Service) -> TokenStream {
     let vis = &service.vis;
     let name = document_fn_name(service);
-    let title = service.ident.to_string();
+    let title = service.ident.unraw().to_string();
     let docs = Docs::of(&service.docs);
     let description = docs
         .full
@@ -44,7 +48,7 @@ pub(super) fn document_fn(p: &TokenStream, service: &Service) -> TokenStream {
         #vis fn #name() -> #p::openrpc::Document {
             let mut __builder = #p::openrpc::DocumentBuilder::new(
                 #title,
-                #p::Option::unwrap_or(::core::option_env!("CARGO_PKG_VERSION"), "0.0.0"),
+                #p::Option::unwrap_or(#p::option_env!("CARGO_PKG_VERSION"), "0.0.0"),
             );
             #description
             #(#methods)*
