@@ -86,11 +86,6 @@ pub(crate) fn parse(args: &[String]) -> Result<Args, String> {
     }
 }
 
-/// The params to send, with no document to convert them.
-pub(crate) fn params(args: &[String]) -> Result<Value, String> {
-    parse(args).map(Args::into_params)
-}
-
 enum Named<'a> {
     Json(&'a str),
     Text(&'a str),
@@ -126,6 +121,10 @@ fn split_named(arg: &str) -> Option<(&str, Named<'_>)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn params(args: &[String]) -> Result<Value, String> {
+        parse(args).map(Args::into_params)
+    }
 
     fn strings(args: &[&str]) -> Vec<String> {
         args.iter().map(ToString::to_string).collect()

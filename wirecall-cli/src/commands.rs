@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use wirecall::{Batch, Client, SubscriptionEvent};
 
 use crate::args;
+use crate::check;
 use crate::connect::{self, Options};
 use crate::document;
 use crate::failure::{describe, Failure};
@@ -26,45 +27,76 @@ fn print_json(value: &Value) {
     print_line(&text.expect("a JSON value prints"));
 }
 
-/// The params for `method`: checked and converted by the server's
-/// document when it has one that lists the method (and `--no-discover` was
-/// not given). A document is a help, not a gate: without one, or when it
-/// cannot be had, or when it leaves the method out (a router may serve
-/// methods it does not describe), the arguments go as given, with a notice.
-async fn params_for(
-    client: &Client,
-    options: &Options,
-    method: &str,
-    args: &[String],
-) -> Result<(Value, Option<wirecall::openrpc::Document>), Failure> {
-    let args = args::parse(args).map_err(Failure::Usage)?;
+/// How a command sends its method, to be matched with the document's
+/// word for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sending {
+    Call,
+    Notification,
+    Subscription,
+}
+
+/// The server's document, or `None` with a notice when it cannot be had.
+/// A document is a help, not a gate.
+async fn document_of(client: &Client, options: &Options) -> Option<wirecall::openrpc::Document> {
     if !options.discover {
-        return Ok((args.into_params(), None));
+        return None;
     }
-    let found = match document::fetch(client).await {
+    match document::fetch(client).await {
         Ok(found) => found,
         Err(failure) => {
-            let why = failure.message();
-            let why = why.strip_prefix("wirecall: ").unwrap_or(&why);
-            eprintln!("wirecall: no document ({why}); sending the arguments unchecked");
+            notice(&format!(
+                "no document ({}); sending the arguments unchecked",
+                failure.reason()
+            ));
             None
         }
-    };
-    let Some(found) = found else {
-        return Ok((args.into_params(), None));
-    };
-    match document::method(&found, method) {
-        Ok(described) => {
-            let params = document::params(&found, described, args)?;
-            Ok((params, Some(found)))
-        }
-        Err(unlisted) => {
-            let why = unlisted.message();
-            let why = why.strip_prefix("wirecall: ").unwrap_or(&why);
-            eprintln!("wirecall: {why}; sending it unchecked");
-            Ok((args.into_params(), Some(found)))
-        }
     }
+}
+
+/// The params to send for `method`: checked and converted by `found` when
+/// it lists the method. A method it leaves out (a router may serve methods
+/// it does not describe) is sent as given, after a notice; so are the
+/// spec's own `rpc.` methods.
+pub(crate) fn params_for(
+    found: Option<&wirecall::openrpc::Document>,
+    method: &str,
+    sending: Sending,
+    args: &[String],
+) -> Result<Value, Failure> {
+    let args = args::parse(args).map_err(Failure::Usage)?;
+    let Some(found) = found.filter(|_| !method.starts_with("rpc.")) else {
+        return Ok(args.into_params());
+    };
+    let described = match document::method(found, method) {
+        Ok(described) => described,
+        Err(unlisted) => {
+            notice(&format!("{}; sending it unchecked", unlisted.reason()));
+            return Ok(args.into_params());
+        }
+    };
+    let is = match (&described.subscription, &described.result) {
+        (Some(_), _) => Sending::Subscription,
+        (None, Some(_)) => Sending::Call,
+        (None, None) => Sending::Notification,
+    };
+    // Notifying a method that answers is allowed: the answer is not asked for.
+    if is != sending && !(sending == Sending::Notification && is == Sending::Call) {
+        let (what, use_instead) = match is {
+            Sending::Call => ("a method that answers", "call"),
+            Sending::Notification => ("a notification, which answers nothing", "notify"),
+            Sending::Subscription => ("a subscription", "subscribe"),
+        };
+        return Err(Failure::Usage(format!(
+            "`{method}` is {what}: use `wirecall {use_instead}`"
+        )));
+    }
+    check::params(found, described, args)
+}
+
+/// A line on stderr that does not stop the command.
+fn notice(text: &str) {
+    eprintln!("wirecall: {text}");
 }
 
 pub(crate) async fn call(
@@ -75,12 +107,12 @@ pub(crate) async fn call(
     raw: bool,
 ) -> Result<(), Failure> {
     if raw {
-        let params = args::params(args).map_err(Failure::Usage)?;
-        return crate::raw::exchange(options, url, &crate::raw::call(method, params)).await;
+        return crate::raw::call(options, url, method, args).await;
     }
     let client = connect::client(options, url).await?;
-    let result = match params_for(&client, options, method, args).await {
-        Ok((params, _)) => {
+    let found = document_of(&client, options).await;
+    let result = match params_for(found.as_ref(), method, Sending::Call, args) {
+        Ok(params) => {
             client
                 .call_raw(method, raw_params(&params).as_deref())
                 .await
@@ -151,8 +183,9 @@ pub(crate) async fn notify(
     args: &[String],
 ) -> Result<(), Failure> {
     let client = connect::client(options, url).await?;
-    let sent = match params_for(&client, options, method, args).await {
-        Ok((params, _)) => client.notify(method, &params).await.map_err(Failure::from),
+    let found = document_of(&client, options).await;
+    let sent = match params_for(found.as_ref(), method, Sending::Notification, args) {
+        Ok(params) => client.notify(method, &params).await.map_err(Failure::from),
         Err(failure) => Err(failure),
     };
     // Closing flushes the notification before the socket goes.
@@ -240,7 +273,7 @@ pub(crate) async fn batch(
     let entries = read_batch(file)?;
     if raw {
         let frame: Vec<Value> = entries.iter().map(Entry::request).collect();
-        return crate::raw::exchange(options, url, &Value::Array(frame)).await;
+        return crate::raw::batch(options, url, &Value::Array(frame)).await;
     }
     let mut batch = Batch::new();
     let mut slots = Vec::new();
@@ -299,7 +332,8 @@ pub(crate) async fn subscribe(
 ) -> Result<(), Failure> {
     let client = connect::client(options, url).await?;
     let subscribed = async {
-        let (params, found) = params_for(&client, options, method, args).await?;
+        let found = document_of(&client, options).await;
+        let params = params_for(found.as_ref(), method, Sending::Subscription, args)?;
         // The document names the method that ends it; else it is guessed.
         let described = found
             .as_ref()

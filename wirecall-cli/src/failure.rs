@@ -37,6 +37,14 @@ impl Failure {
         }
     }
 
+    /// The message without its `wirecall: ` lead, to go inside another.
+    pub(crate) fn reason(&self) -> String {
+        let message = self.message();
+        message
+            .strip_prefix("wirecall: ")
+            .map_or_else(|| message.clone(), ToOwned::to_owned)
+    }
+
     /// What goes to stderr.
     pub(crate) fn message(&self) -> String {
         match self {

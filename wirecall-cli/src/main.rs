@@ -2,6 +2,7 @@
 //! over WebSocket from the command line.
 
 mod args;
+mod check;
 mod commands;
 mod connect;
 mod document;
@@ -55,8 +56,7 @@ enum Command {
         /// JSON values by position, or key=value / key:=json by name.
         #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
-        /// Print the whole response frame as the server sent it (arguments
-        /// are sent as given, unchecked).
+        /// Print the whole response frame as the server sent it.
         #[arg(long)]
         raw: bool,
         /// Print help; after METHOD, that method's params.

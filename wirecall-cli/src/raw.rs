@@ -4,18 +4,82 @@
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use wirecall::client::tungstenite::tungstenite::Message;
+use wirecall::client::WebSocket;
+use wirecall::openrpc::Document;
 
+use crate::commands::{self, Sending};
 use crate::connect::{self, Options};
 use crate::failure::Failure;
 
-/// Sends `request` (a call or a batch) and prints the frame that answers it.
-/// A request of notifications alone has no answer: nothing is printed.
-pub(crate) async fn exchange(options: &Options, url: &str, request: &Value) -> Result<(), Failure> {
+/// Calls `method` and prints the frame that answers. The arguments are
+/// checked and converted by the server's document as without `--raw`: only
+/// what is printed differs.
+pub(crate) async fn call(
+    options: &Options,
+    url: &str,
+    method: &str,
+    args: &[String],
+) -> Result<(), Failure> {
     let mut socket = connect::socket(options, url).await?;
+    let found = if options.discover {
+        document(&mut socket, options).await?
+    } else {
+        None
+    };
+    let params = commands::params_for(found.as_ref(), method, Sending::Call, args)?;
+    let mut request = json!({"jsonrpc": "2.0", "method": method, "id": 1});
+    if !params.is_null() {
+        request["params"] = params;
+    }
+    answer(socket, options, url, &request).await
+}
+
+/// Sends a batch and prints the frame that answers it; a batch of
+/// notifications alone has no answer, and nothing is printed.
+pub(crate) async fn batch(options: &Options, url: &str, request: &Value) -> Result<(), Failure> {
+    let socket = connect::socket(options, url).await?;
+    answer(socket, options, url, request).await
+}
+
+/// The server's document, asked for over the bare socket; `None` when it
+/// has none or it cannot be read (with a notice, as without `--raw`).
+async fn document(socket: &mut WebSocket, options: &Options) -> Result<Option<Document>, Failure> {
+    let ask = json!({"jsonrpc": "2.0", "method": "rpc.discover", "id": "discover"});
+    send(socket, &ask).await?;
+    let text = tokio::time::timeout(options.timeout, answer_to(socket, &ask))
+        .await
+        .map_err(|_| Failure::Timeout(format!("no answer within {:?}", options.timeout)))??;
+    let answered: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let Some(result) = answered.get("result") else {
+        return Ok(None);
+    };
+    match serde_json::from_value(result.clone()) {
+        Ok(document) => Ok(Some(document)),
+        Err(err) => {
+            eprintln!("wirecall: the rpc.discover answer is not an OpenRPC document ({err}); sending the arguments unchecked");
+            Ok(None)
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, request: &Value) -> Result<(), Failure> {
     socket
         .send(Message::text(request.to_string()))
         .await
-        .map_err(|err| Failure::Connection(format!("cannot send to {url}: {err}")))?;
+        .map_err(|err| Failure::Connection(format!("cannot send: {err}")))
+}
+
+/// Sends `request` and prints the frame that answers it.
+async fn answer(
+    mut socket: WebSocket,
+    options: &Options,
+    url: &str,
+    request: &Value,
+) -> Result<(), Failure> {
+    send(&mut socket, request).await.map_err(|err| match err {
+        Failure::Connection(why) => Failure::Connection(format!("{url}: {why}")),
+        other => other,
+    })?;
     if !expects_answer(request) {
         let _ = socket.close(None).await;
         return Ok(());
@@ -24,7 +88,7 @@ pub(crate) async fn exchange(options: &Options, url: &str, request: &Value) -> R
         .await
         .map_err(|_| Failure::Timeout(format!("no answer within {:?}", options.timeout)))??;
     let _ = socket.close(None).await;
-    crate::commands::print_line(&answer);
+    commands::print_line(&answer);
     let failed = match serde_json::from_str::<Value>(&answer) {
         Ok(Value::Array(answers)) => answers.iter().any(|a| a.get("error").is_some()),
         Ok(one) => one.get("error").is_some(),
@@ -59,10 +123,7 @@ fn is_response(value: &Value) -> bool {
 /// response with its id; for a batch, an array of responses. An error
 /// with a null id answers either (the server could not read the request).
 /// Notifications and calls from the server before it are skipped.
-async fn answer_to(
-    socket: &mut wirecall::client::WebSocket,
-    request: &Value,
-) -> Result<String, Failure> {
+async fn answer_to(socket: &mut WebSocket, request: &Value) -> Result<String, Failure> {
     let id = request.get("id");
     while let Some(frame) = socket.next().await {
         let frame =
@@ -83,15 +144,6 @@ async fn answer_to(
     Err(Failure::Connection(
         "the connection ended before the answer".into(),
     ))
-}
-
-/// The request object of one call.
-pub(crate) fn call(method: &str, params: Value) -> Value {
-    let mut request = json!({"jsonrpc": "2.0", "method": method, "id": 1});
-    if !params.is_null() {
-        request["params"] = params;
-    }
-    request
 }
 
 #[cfg(test)]

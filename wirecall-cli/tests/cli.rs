@@ -19,17 +19,34 @@ use wirecall::{
     Call, CallKind, Context, ErrorObject, Layer, Next, Params, PendingSubscription, Running,
 };
 
-/// A subscription whose end cannot be guessed from its name.
+/// A book to shelve.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Book {
+    /// The title, as printed.
+    title: String,
+    year: u32,
+}
+
+/// A subscription whose end cannot be guessed from its name, and a method
+/// whose param is an object.
 #[wirecall::rpc(server, openrpc)]
 trait Feed {
     /// Pushes `0..n`, then stays open until it is ended.
     #[subscription(name = "watch", unsubscribe = "unwatch", item = u64)]
     async fn watch(&self, sink: PendingSubscription<u64>, n: u64);
+
+    /// Shelves a book; answers its year.
+    #[method(name = "shelve")]
+    async fn shelve(&self, book: Book) -> Result<u32, ErrorObject>;
 }
 
 struct FeedService;
 
 impl FeedServer for FeedService {
+    async fn shelve(&self, book: Book) -> Result<u32, ErrorObject> {
+        Ok(book.year + u32::from(book.title.is_empty()))
+    }
+
     async fn watch(&self, sink: PendingSubscription<u64>, n: u64) {
         let Ok(sink) = sink.accept() else { return };
         for i in 0..n {
@@ -148,6 +165,53 @@ async fn a_subscription_stops_after_count_and_unsubscribes() {
 }
 
 #[tokio::test]
+async fn help_shows_an_object_params_members_and_raw_converts_as_usual() {
+    let (_server, url, _) = serve().await;
+    let help = run(&["call", &url, "shelve", "--help"]).await;
+    let help = text(&help.stdout);
+    assert!(
+        help.lines().any(|l| l
+            .split_whitespace()
+            .eq([".title", "string", "required", "The", "title,", "as", "printed."])),
+        "{help}"
+    );
+    assert!(
+        help.lines()
+            .any(|l| l.split_whitespace().eq([".year", "integer", "required"])),
+        "{help}"
+    );
+    let shelved = run(&[
+        "call",
+        &url,
+        "shelve",
+        r#"book:={"title":"Dune","year":1965}"#,
+    ])
+    .await;
+    assert_eq!(text(&shelved.stdout), "1965", "{shelved:?}");
+
+    // --raw changes what is printed, not what is sent: text becomes numbers.
+    let raw = run(&[
+        "call",
+        &url,
+        "subtract",
+        "minuend=5",
+        "subtrahend=3",
+        "--raw",
+    ])
+    .await;
+    assert_eq!(
+        text(&raw.stdout),
+        r#"{"jsonrpc":"2.0","id":1,"result":2}"#,
+        "{raw:?}"
+    );
+    assert!(raw.stderr.is_empty(), "{raw:?}");
+    // The spec's own method needs no entry in the document.
+    let discovered = run(&["call", &url, "rpc.discover"]).await;
+    assert_eq!(discovered.status.code(), Some(0));
+    assert!(discovered.stderr.is_empty(), "{discovered:?}");
+}
+
+#[tokio::test]
 async fn the_document_names_the_method_that_ends_a_subscription() {
     let (_server, url, seen) = serve().await;
     let out = run(&["subscribe", &url, "watch", "n=5", "--count", "2"]).await;
@@ -243,7 +307,7 @@ async fn wss_with_a_certificate_given_by_cacert() {
 #[tokio::test]
 async fn each_failure_has_its_exit_code_and_one_line() {
     let (_server, url, _) = serve().await;
-    let cases: [(&[&str], i32, &str); 11] = [
+    let cases: [(&[&str], i32, &str); 16] = [
         (
             &["call", &url, "subtract", "hello"],
             2,
@@ -297,6 +361,38 @@ async fn each_failure_has_its_exit_code_and_one_line() {
             &["subscribe", &url, "counter_feed", "--no-discover"],
             2,
             "pass --unsubscribe METHOD",
+        ),
+        // Values are checked inside, against their schemas.
+        (
+            &[
+                "call",
+                &url,
+                "shelve",
+                r#"book:={"title":"Dune","year":-1}"#,
+            ],
+            2,
+            "`shelve`: `book.year` must be at least 0, not -1",
+        ),
+        (
+            &["call", &url, "shelve", r#"book:={"title":"Dune"}"#],
+            2,
+            "`shelve`: `book` needs a member `year`",
+        ),
+        // Each kind of method through its own command.
+        (
+            &["call", &url, "subscribe_counter", "3"],
+            2,
+            "`subscribe_counter` is a subscription: use `wirecall subscribe`",
+        ),
+        (
+            &["call", &url, "notify_hello", "1"],
+            2,
+            "`notify_hello` is a notification, which answers nothing: use `wirecall notify`",
+        ),
+        (
+            &["subscribe", &url, "subtract", "1", "2"],
+            2,
+            "`subtract` is a method that answers: use `wirecall call`",
         ),
     ];
     for (args, code, message) in cases {

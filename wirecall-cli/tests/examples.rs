@@ -112,7 +112,8 @@ async fn discover_and_call_the_spec_server() {
         ok(&["call", &url, "subtract", "42", "23", "--raw"]).await,
         r#"{"jsonrpc":"2.0","id":1,"result":19}"#
     );
-    let raw_error = run(&["call", &url, "subtract", "1", "--raw"]).await;
+    // Unchecked, so the server's own error frame comes back.
+    let raw_error = run(&["call", &url, "subtract", "1", "--raw", "--no-discover"]).await;
     assert_eq!(raw_error.status.code(), Some(5));
     let frame: Value = serde_json::from_str(&stdout(&raw_error)).unwrap();
     assert_eq!(frame["error"]["code"], -32602, "{frame}");
@@ -140,25 +141,17 @@ async fn discover_and_call_the_spec_server() {
     .await;
     assert_eq!(items, "0\n1\n2");
 
-    let file =
-        std::env::temp_dir().join(format!("wirecall-spec-batch-{}.json", std::process::id()));
-    std::fs::write(
-        &file,
-        r#"[{"method": "sum", "params": [1, 2, 4], "id": 1},
-            {"method": "notify_hello", "params": [7]},
-            {"method": "get_data", "id": "x"}]"#,
-    )
-    .unwrap();
-    let answers = ok(&["batch", &url, "-f", file.to_str().unwrap()]).await;
-    let raw = ok(&["batch", &url, "-f", file.to_str().unwrap(), "--raw"]).await;
-    std::fs::remove_file(&file).unwrap();
+    // The batch file README's quick start sends.
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/spec/calls.json");
+    let answers = ok(&["batch", &url, "-f", file]).await;
+    let raw = ok(&["batch", &url, "-f", file, "--raw"]).await;
     assert_eq!(
         answers,
-        r#"[{"id":1,"result":7},{"id":"x","result":["hello",5]}]"#
+        r#"[{"id":1,"result":7},{"id":2,"result":19},{"id":"last","result":["hello",5]}]"#
     );
-    // The server's own frame: its two answers, in whatever order it sent them.
+    // The server's own frame: its three answers, in whatever order it sent them.
     let frame: Vec<Value> = serde_json::from_str(&raw).unwrap();
-    assert_eq!(frame.len(), 2, "{raw}");
+    assert_eq!(frame.len(), 3, "{raw}");
     assert!(
         frame.iter().all(|answer| answer["jsonrpc"] == "2.0"),
         "{raw}"
