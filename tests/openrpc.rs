@@ -49,7 +49,15 @@ trait Board {
     ///
     /// Answers how many points the board holds after it.
     #[method(name = "place", aliases = ["put"])]
-    async fn place(&self, at: Point, label: Option<String>) -> Result<u32, BoardError>;
+    async fn place(
+        &self,
+        /// Where the point goes.
+        at: Point,
+        /// A name shown beside it.
+        ///
+        /// Up to 20 characters.
+        label: Option<String>,
+    ) -> Result<u32, BoardError>;
 
     /// Clears the board, by name.
     #[method(name = "clear", param_kind = map)]
@@ -170,6 +178,15 @@ fn the_document_describes_every_kind_of_item() {
     assert_eq!(place.param_structure, ParamStructure::Either);
     let at = place.param("at").unwrap();
     assert!(at.required);
+    // A parameter's doc comment is its summary (and description).
+    assert_eq!(at.summary.as_deref(), Some("Where the point goes."));
+    assert_eq!(at.description, None);
+    let label = place.param("label").unwrap();
+    assert_eq!(label.summary.as_deref(), Some("A name shown beside it."));
+    assert_eq!(
+        label.description.as_deref(),
+        Some("A name shown beside it.\n\nUp to 20 characters.")
+    );
     assert_eq!(at.schema, json!({"$ref": "#/components/schemas/Point"}));
     assert_eq!(
         schema_of(&document, "board_place", "at")["required"],

@@ -62,6 +62,9 @@ pub(crate) struct Arg {
     pub(crate) ident: Ident,
     pub(crate) ty: Type,
     pub(crate) role: Role,
+    /// Its doc comment: rustc allows none on a parameter, so the macro
+    /// takes it for the OpenRPC document and leaves it out of its output.
+    pub(crate) docs: Vec<Attribute>,
 }
 
 pub(crate) enum Role {
@@ -272,6 +275,12 @@ fn parse_args(cx: &Ctxt, args: &RpcArgs, sig: &syn::Signature) -> Option<Vec<Arg
             ident: pat.ident.clone(),
             ty: (*typed.ty).clone(),
             role,
+            docs: typed
+                .attrs
+                .iter()
+                .filter(|a| a.path().is_ident("doc"))
+                .cloned()
+                .collect(),
         });
     }
     ok.then_some(parsed)

@@ -126,9 +126,13 @@ pub(crate) fn method_help(document: &Document, method: &Method) -> String {
         } else {
             "optional"
         };
+        let about = param
+            .summary
+            .as_ref()
+            .map_or_else(String::new, |line| format!("  {line}"));
         let _ = writeln!(
             text,
-            "  {:<16} {:<24} {need}",
+            "  {:<16} {:<24} {need}{about}",
             param.name,
             type_label(document, &param.schema)
         );

@@ -37,7 +37,11 @@ trait Feed {
 
     /// Shelves a book; answers its year.
     #[method(name = "shelve")]
-    async fn shelve(&self, book: Book) -> Result<u32, ErrorObject>;
+    async fn shelve(
+        &self,
+        /// The book to put away.
+        book: Book,
+    ) -> Result<u32, ErrorObject>;
 }
 
 struct FeedService;
@@ -169,6 +173,12 @@ async fn help_shows_an_object_params_members_and_raw_converts_as_usual() {
     let (_server, url, _) = serve().await;
     let help = run(&["call", &url, "shelve", "--help"]).await;
     let help = text(&help.stdout);
+    assert!(
+        help.lines().any(|l| l
+            .split_whitespace()
+            .eq(["book", "Book", "required", "The", "book", "to", "put", "away."])),
+        "{help}"
+    );
     assert!(
         help.lines().any(|l| l
             .split_whitespace()

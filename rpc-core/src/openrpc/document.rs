@@ -128,6 +128,9 @@ pub struct ContentDescriptor {
     /// One line on what it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// The whole explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Whether a call must send it. A param that may be left out decodes
     /// as `null` (an `Option`, say).
     #[serde(default, skip_serializing_if = "is_false")]
@@ -142,6 +145,7 @@ impl ContentDescriptor {
         ContentDescriptor {
             name: name.into(),
             summary: None,
+            description: None,
             required: false,
             schema,
         }

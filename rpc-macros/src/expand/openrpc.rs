@@ -74,7 +74,20 @@ fn method(p: &TokenStream, method: &RpcMethod) -> TokenStream {
     // Spanned at each type, so a type without `JsonSchema` is reported there.
     let params = method.params().map(|(arg, wire)| {
         let ty = &arg.ty;
-        quote_spanned!(ty.span()=> __method.params.push(__builder.param::<#ty>(#wire));)
+        let param = quote_spanned!(ty.span()=> __builder.param::<#ty>(#wire));
+        let docs = Docs::of(&arg.docs);
+        let summary = docs
+            .summary
+            .map(|text| quote!(__param.summary = #p::Option::Some(#p::From::from(#text));));
+        let description = docs
+            .full
+            .map(|text| quote!(__param.description = #p::Option::Some(#p::From::from(#text));));
+        quote! {
+            let mut __param = #param;
+            #summary
+            #description
+            __method.params.push(__param);
+        }
     });
     let head = quote! {
         let mut __method = #p::openrpc::Method::new(#name);
