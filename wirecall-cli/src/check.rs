@@ -12,8 +12,8 @@ use crate::failure::Failure;
 
 /// The params to send for `args`, checked against the method's params:
 /// names and counts must fit, required params must be there, values must
-/// have their schema's JSON type, and `key=value` text becomes the number,
-/// boolean or JSON value its param takes.
+/// fit their schemas, and `key=value` text becomes the number, boolean or
+/// JSON value its param takes.
 pub(crate) fn params(document: &Document, method: &Method, args: Args) -> Result<Value, Failure> {
     let usage = |why: String| Failure::Usage(format!("`{}`: {why}", method.name));
     let given: Vec<String> = match &args {
@@ -81,11 +81,10 @@ pub(crate) fn params(document: &Document, method: &Method, args: Args) -> Result
 fn shaped(method: &Method, args: Args) -> Value {
     match (method.param_structure, args) {
         (ParamStructure::ByPosition, Args::Named(pairs)) => {
-            let mut by_name: Map<String, Value> = Args::Named(pairs)
-                .into_params()
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
+            let mut by_name: Map<String, Value> = match Args::Named(pairs).into_params() {
+                Value::Object(members) => members,
+                _ => Map::new(),
+            };
             let mut values: Vec<Value> = method
                 .params
                 .iter()
@@ -146,19 +145,21 @@ fn check_value(
     value: &Value,
     at: &str,
     depth: usize,
+    budget: &mut usize,
 ) -> Result<(), String> {
-    if depth > MAX_DEPTH {
+    if depth > MAX_DEPTH || *budget == 0 {
         return Ok(());
     }
+    *budget -= 1;
     let schema = document.resolve(schema);
     // A value fits a union when it fits one branch; else the first
     // branch's complaint is as good as any.
     for union in ["anyOf", "oneOf"] {
         if let Some(Value::Array(branches)) = schema.get(union) {
-            let outcomes: Vec<Result<(), String>> = branches
-                .iter()
-                .map(|branch| check_value(document, branch, value, at, depth + 1))
-                .collect();
+            let mut outcomes = Vec::new();
+            for branch in branches {
+                outcomes.push(check_value(document, branch, value, at, depth + 1, budget));
+            }
             if !outcomes.iter().any(Result::is_ok) {
                 if let Some(Err(first)) = outcomes.into_iter().next() {
                     return Err(first);
@@ -206,7 +207,7 @@ fn check_value(
                 for (name, member) in members {
                     if let Some(property) = properties.get(name) {
                         let inner = format!("{at}.{name}");
-                        check_value(document, property, member, &inner, depth + 1)?;
+                        check_value(document, property, member, &inner, depth + 1, budget)?;
                     }
                 }
             }
@@ -215,7 +216,7 @@ fn check_value(
             if let Some(item) = schema.get("items").filter(|items| items.is_object()) {
                 for (index, value) in items.iter().enumerate() {
                     let inner = format!("{at}[{index}]");
-                    check_value(document, item, value, &inner, depth + 1)?;
+                    check_value(document, item, value, &inner, depth + 1, budget)?;
                 }
             }
         }
@@ -229,7 +230,8 @@ fn check_param(
     param: &ContentDescriptor,
     value: &Value,
 ) -> Result<(), String> {
-    check_value(document, &param.schema, value, &param.name, 0)
+    let mut budget = CHECK_BUDGET;
+    check_value(document, &param.schema, value, &param.name, 0, &mut budget)
 }
 
 fn is_of_type(value: &Value, json_type: &str) -> bool {
@@ -248,17 +250,30 @@ fn is_of_type(value: &Value, json_type: &str) -> bool {
 /// The JSON types a schema allows (through references, `anyOf` and
 /// `oneOf`); empty when it does not say.
 pub(crate) fn json_types<'a>(document: &'a Document, schema: &'a Value) -> Vec<&'a str> {
-    types_within(document, schema, 0)
+    let mut budget = TYPE_BUDGET;
+    types_within(document, schema, 0, &mut budget)
 }
 
-/// How deep `anyOf`/`oneOf` are followed: a schema that contains itself
-/// (a recursive type) would otherwise be followed forever.
+/// How deep `anyOf`/`oneOf`, members and items are followed: a schema that
+/// contains itself (a recursive type) would otherwise be followed forever.
 const MAX_DEPTH: usize = 8;
 
-fn types_within<'a>(document: &'a Document, schema: &'a Value, depth: usize) -> Vec<&'a str> {
-    if depth > MAX_DEPTH {
+/// How many schemas one value's check, or one type lookup, may visit: a
+/// document with wide unions at every level would otherwise cost
+/// exponential time. Past it, the rest is taken as fitting.
+const CHECK_BUDGET: usize = 10_000;
+const TYPE_BUDGET: usize = 256;
+
+fn types_within<'a>(
+    document: &'a Document,
+    schema: &'a Value,
+    depth: usize,
+    budget: &mut usize,
+) -> Vec<&'a str> {
+    if depth > MAX_DEPTH || *budget == 0 {
         return Vec::new();
     }
+    *budget -= 1;
     let schema = document.resolve(schema);
     let mut types: Vec<&str> = match schema.get("type") {
         Some(Value::String(one)) => vec![one.as_str()],
@@ -269,7 +284,7 @@ fn types_within<'a>(document: &'a Document, schema: &'a Value, depth: usize) -> 
         for branches in ["anyOf", "oneOf"] {
             if let Some(Value::Array(branches)) = schema.get(branches) {
                 for branch in branches {
-                    let branch_types = types_within(document, branch, depth + 1);
+                    let branch_types = types_within(document, branch, depth + 1, budget);
                     // A branch that allows anything makes the whole schema so.
                     if branch_types.is_empty() {
                         return Vec::new();
@@ -416,7 +431,10 @@ mod tests {
         );
         let book = json!({"$ref": "#/components/schemas/Book"});
         let maybe_book = json!({"anyOf": [book.clone(), {"type": "null"}]});
-        let check = |schema: &Value, value: Value| check_value(&document, schema, &value, "b", 0);
+        let check = |schema: &Value, value: Value| {
+            let mut budget = CHECK_BUDGET;
+            check_value(&document, schema, &value, "b", 0, &mut budget)
+        };
         assert!(check(&book, json!({"title": "Dune", "year": 1965})).is_ok());
         assert!(check(&maybe_book, Value::Null).is_ok());
         assert_eq!(
@@ -439,5 +457,27 @@ mod tests {
             .unwrap_err(),
             r#"`b.tags[1]` takes one of "new", "old", not "odd""#
         );
+    }
+
+    #[test]
+    fn wide_unions_at_every_level_cost_a_bounded_walk() {
+        // 50 branches on each of 9 levels: 50^8 paths if each were followed.
+        let mut document = document();
+        for level in 0..9 {
+            let next = json!({"$ref": format!("#/components/schemas/L{}", level + 1)});
+            let schema = if level == 8 {
+                json!({"type": "string"})
+            } else {
+                json!({"anyOf": vec![next; 50]})
+            };
+            document
+                .components
+                .schemas
+                .insert(format!("L{level}"), schema);
+        }
+        let wide = ContentDescriptor::new("w", json!({"$ref": "#/components/schemas/L0"}));
+        // Finishing at all is the point; the verdict past the budget is "fits".
+        let _ = check_param(&document, &wide, &json!(5));
+        let _ = json_types(&document, &wide.schema);
     }
 }
