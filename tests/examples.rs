@@ -11,19 +11,9 @@ mod table;
 use std::time::Duration;
 
 use chat_api::{ChatClient, ChatError, RoomEvent};
-use process::Running;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use process::{http_get, Running};
 use wirecall::client::Client;
 use wirecall::{Subscription, SubscriptionEvent};
-
-async fn http_get(addr: &str, path: &str) -> String {
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    tcp.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    tcp.read_to_string(&mut response).await.unwrap();
-    response
-}
 
 /// The next room event, skipping presence of others when `only_messages`.
 async fn next_event(events: &mut Subscription<RoomEvent>) -> RoomEvent {

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 
 /// The built example `name`, building it first if `cargo test` did not.
@@ -28,6 +28,16 @@ pub(crate) fn example(name: &str) -> PathBuf {
         assert!(status.success(), "building example {name} failed");
     }
     path
+}
+
+/// The whole HTTP/1.1 response to `GET path` from a running example.
+pub(crate) async fn http_get(addr: &str, path: &str) -> String {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.unwrap();
+    response
 }
 
 /// A running example; killed when dropped.

@@ -14,7 +14,7 @@ mod service;
 use std::process::Output;
 use std::time::Duration;
 
-use process::Running;
+use process::{http_get, Running};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -55,17 +55,6 @@ async fn chat() -> (Running, String, String) {
     let mut server = Running::start("chat", &["--listen", "127.0.0.1:0"]);
     let addr = server.listening_addr().await;
     (server, format!("ws://{addr}/rpc"), addr)
-}
-
-/// The chat's Prometheus page.
-async fn metrics(addr: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    tcp.write_all(request.as_bytes()).await.unwrap();
-    let mut page = String::new();
-    tcp.read_to_string(&mut page).await.unwrap();
-    page
 }
 
 #[tokio::test]
@@ -237,7 +226,7 @@ async fn discover_call_and_subscribe_to_the_chat() {
         .expect("wirecall exited after Ctrl-C")
         .unwrap();
     assert_eq!(status.code(), Some(0));
-    let page = metrics(&addr).await;
+    let page = http_get(&addr, "/metrics").await;
     let unsubscribes = page
         .lines()
         .find(|l| {

@@ -59,13 +59,7 @@ pub(super) fn document_fn(p: &TokenStream, service: &Service) -> TokenStream {
 
 fn method(p: &TokenStream, method: &RpcMethod) -> TokenStream {
     let name = &method.name;
-    let docs = Docs::of(&method.attrs);
-    let summary = docs
-        .summary
-        .map(|text| quote!(__method.summary = #p::Option::Some(#p::From::from(#text));));
-    let description = docs
-        .full
-        .map(|text| quote!(__method.description = #p::Option::Some(#p::From::from(#text));));
+    let docs = Docs::of(&method.attrs).assign(p, &quote!(__method));
     let deprecated = method
         .attrs
         .iter()
@@ -75,24 +69,16 @@ fn method(p: &TokenStream, method: &RpcMethod) -> TokenStream {
     let params = method.params().map(|(arg, wire)| {
         let ty = &arg.ty;
         let param = quote_spanned!(ty.span()=> __builder.param::<#ty>(#wire));
-        let docs = Docs::of(&arg.docs);
-        let summary = docs
-            .summary
-            .map(|text| quote!(__param.summary = #p::Option::Some(#p::From::from(#text));));
-        let description = docs
-            .full
-            .map(|text| quote!(__param.description = #p::Option::Some(#p::From::from(#text));));
+        let docs = Docs::of(&arg.docs).assign(p, &quote!(__param));
         quote! {
             let mut __param = #param;
-            #summary
-            #description
+            #docs
             __method.params.push(__param);
         }
     });
     let head = quote! {
         let mut __method = #p::openrpc::Method::new(#name);
-        #summary
-        #description
+        #docs
         #deprecated
         #(#params)*
     };
@@ -151,6 +137,17 @@ struct Docs {
 }
 
 impl Docs {
+    /// Sets `target.summary` and `target.description` to these docs.
+    fn assign(self, p: &TokenStream, target: &TokenStream) -> TokenStream {
+        let summary = self
+            .summary
+            .map(|text| quote!(#target.summary = #p::Option::Some(#p::From::from(#text));));
+        let description = self
+            .full
+            .map(|text| quote!(#target.description = #p::Option::Some(#p::From::from(#text));));
+        quote!(#summary #description)
+    }
+
     fn of(attrs: &[syn::Attribute]) -> Docs {
         let lines: Vec<String> = attrs
             .iter()
