@@ -3,6 +3,9 @@
 //! position and by name, a batch from a file, a subscription with --count,
 //! Ctrl-C during a subscription, and every error exit code.
 
+#[path = "../../tests/common/server.rs"]
+#[allow(dead_code)] // only `serve` is used here
+mod server;
 #[path = "../../examples/spec/service.rs"]
 #[allow(dead_code)] // the example's own entry points are not used here
 mod service;
@@ -90,12 +93,7 @@ async fn serve() -> (ServerHandle, String, Unsubscribes) {
         .unwrap();
     let seen = Unsubscribes::default();
     router.layer(seen.clone());
-    let handle = Server::builder()
-        .build(router)
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let url = format!("ws://{}/", handle.local_addr());
+    let (handle, url) = server::serve(router).await;
     (handle, url, seen)
 }
 
