@@ -59,8 +59,8 @@ trait Board {
         label: Option<String>,
     ) -> Result<u32, BoardError>;
 
-    /// Clears the board, by name.
-    #[method(name = "clear", param_kind = map)]
+    /// Clears the board, by name; clearing twice is clearing once.
+    #[method(name = "clear", param_kind = map, idempotent)]
     async fn clear(
         &self,
         ctx: Context,
@@ -221,6 +221,9 @@ fn the_document_describes_every_kind_of_item() {
     );
     assert!(clear.errors.is_empty());
     assert!(!clear.deprecated);
+    // Safe to send twice, so a reconnecting client of any language may.
+    assert!(clear.idempotent);
+    assert!(!document.method("board_place").unwrap().idempotent);
     assert!(document.method("board_wipe").unwrap().deprecated);
 
     // A notification has no result.

@@ -1,252 +1,1308 @@
-// A small JSON-RPC 2.0 client over one WebSocket, and the chat UI on top.
-"use strict";
+// Built from examples/chat/web/ by `npm run chat` in clients/typescript; do not edit.
 
-class RpcSocket {
-  // A JSON-RPC 2.0 connection that comes back by itself: when the socket
-  // drops it reconnects with backoff and jitter, and every subscription is
-  // made again — resumed after the last position seen when its items carry
-  // one (rpc.resume), so the handler hears exactly what was missed.
-  constructor(url) {
-    this.url = url;
-    this.nextId = 1;
-    this.pending = new Map();       // call id -> {resolve, reject}
-    this.subscriptions = new Set(); // every subscription, across connections
-    this.byServerId = new Map();    // this connection's subscription id -> subscription
-    this.waiting = [];              // calls made while disconnected
-    this.attempt = 0;
-    this.everOpened = false;
-    this.onstate = null;            // ("connected" | "reconnecting" | "failed", detail)
-    this.onreconnect = null;        // after every subscription is back
-    this.connect();
-  }
-
-  connect() {
-    const socket = new WebSocket(this.url);
-    this.socket = socket;
-    socket.onmessage = (event) => this.receive(JSON.parse(event.data));
-    socket.onopen = async () => {
-      const again = this.everOpened;
-      this.everOpened = true;
-      this.attempt = 0;
-      if (again) await this.resubscribeAll();
-      this.onstate && this.onstate("connected");
-      for (const go of this.waiting.splice(0)) go();
-      if (again && this.onreconnect) this.onreconnect();
-    };
-    socket.onclose = () => {
-      for (const { reject } of this.pending.values()) reject(new Error("disconnected"));
-      this.pending.clear();
-      this.byServerId.clear();
-      // Capped exponential backoff, half of it random, so a restarted
-      // server is not met by every page at once.
-      const ceiling = Math.min(5000, 250 * 2 ** this.attempt);
-      const delay = ceiling / 2 + Math.random() * ceiling / 2;
-      this.attempt += 1;
-      this.onstate && this.onstate("reconnecting", this.attempt);
-      setTimeout(() => this.connect(), delay);
-    };
-  }
-
-  // Resolves once the socket is open; calls made meanwhile wait up to 10 s.
-  whenOpen() {
-    if (this.socket.readyState === WebSocket.OPEN) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.waiting.push(resolve);
-      setTimeout(() => reject(new Error("not connected")), 10000);
-    });
-  }
-
-  async call(method, params) {
-    await this.whenOpen();
-    return this.send(method, params);
-  }
-
-  send(method, params) {
-    const id = this.nextId++;
-    this.socket.send(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
-    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
-  }
-
-  async subscribe(method, params, unsubscribe, handler) {
-    const subscription = { method, params, unsubscribe, handler, id: null, position: null };
-    subscription.id = await this.call(method, params);
-    this.subscriptions.add(subscription);
-    this.byServerId.set(JSON.stringify(subscription.id), subscription);
-    return subscription;
-  }
-
-  unsubscribe(subscription) {
-    this.subscriptions.delete(subscription);
-    this.byServerId.delete(JSON.stringify(subscription.id));
-    return this.call(subscription.unsubscribe, [subscription.id]);
-  }
-
-  // On a new connection: resume each subscription after its last position,
-  // or subscribe again (and say so) when its items carry none.
-  async resubscribeAll() {
-    for (const subscription of this.subscriptions) {
-      const { method, params, position } = subscription;
-      try {
-        subscription.id = position
-          ? await this.send("rpc.resume", { method, params, epoch: position.epoch, offset: position.offset })
-          : await this.send(method, params);
-        this.byServerId.set(JSON.stringify(subscription.id), subscription);
-        if (!position) subscription.handler({ resubscribed: true });
-      } catch (err) {
-        this.subscriptions.delete(subscription);
-        subscription.handler({ error: err });
-      }
-    }
-  }
-
-  receive(message) {
-    for (const one of Array.isArray(message) ? message : [message]) {
-      if ("id" in one && !("method" in one)) {
-        const waiter = this.pending.get(one.id);
-        this.pending.delete(one.id);
-        if (!waiter) continue;
-        if (one.error) waiter.reject(one.error); else waiter.resolve(one.result);
-      } else if (one.params && "subscription" in one.params) {
-        const subscription = this.byServerId.get(JSON.stringify(one.params.subscription));
-        if (!subscription) continue;
-        const at = one.params.position;
-        if (at) {
-          const last = subscription.position;
-          // Already seen (it can come twice around a reconnect): skip it.
-          if (last && last.epoch === at.epoch && at.offset <= last.offset) continue;
-          subscription.position = at;
-        }
-        subscription.handler(one.params);
-      }
-    }
-  }
+// src/backoff.ts
+function resolveBackoff(options = {}) {
+  return {
+    initialDelay: options.initialDelay ?? 250,
+    maxDelay: options.maxDelay ?? 3e4,
+    maxAttempts: options.maxAttempts ?? Infinity
+  };
+}
+function backoffDelay(backoff, attempt, random = Math.random) {
+  const ceiling = Math.min(backoff.maxDelay, backoff.initialDelay * 2 ** (attempt - 1));
+  return ceiling / 2 + random() * (ceiling / 2);
 }
 
-const $ = (id) => document.getElementById(id);
-const rpc = new RpcSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rpc`);
-let me = null;
-let room = null;
-const users = new Set();
-
-rpc.onstate = (state, attempt) => {
-  $("dot").classList.toggle("on", state === "connected");
-  $("conn").textContent = state === "connected" ? "connected" : `reconnecting… (attempt ${attempt})`;
-  $("joinbtn").disabled = state !== "connected" || room !== null;
+// src/errors.ts
+var WirecallError = class extends Error {
+  name = "WirecallError";
 };
-// Back after a drop: be in the room again under the same name. The server
-// may not have noticed the old connection's end yet, so a taken name is
-// retried for a little while.
-rpc.onreconnect = async () => {
-  if (room === null) return;
-  for (let tries = 0; tries < 20; tries++) {
+var RpcError = class extends WirecallError {
+  name = "RpcError";
+  code;
+  data;
+  constructor(code, message, data) {
+    super(message);
+    this.code = code;
+    if (data !== void 0) this.data = data;
+  }
+};
+var TimeoutError = class extends WirecallError {
+  name = "TimeoutError";
+};
+var AbortError = class extends WirecallError {
+  name = "AbortError";
+};
+var ClosedError = class extends WirecallError {
+  name = "ClosedError";
+};
+var DisconnectedError = class extends WirecallError {
+  name = "DisconnectedError";
+};
+var ConnectError = class extends WirecallError {
+  name = "ConnectError";
+};
+var ErrorCode = {
+  parseError: -32700,
+  invalidRequest: -32600,
+  methodNotFound: -32601,
+  internalError: -32603,
+  /** Old servers close a finished subscription with this code. */
+  subscriptionEnded: -32e3,
+  connectionClosed: -32003
+};
+function rpcErrorFromWire(value) {
+  if (typeof value !== "object" || value === null) {
+    return new RpcError(ErrorCode.internalError, "malformed error object", value);
+  }
+  const object = value;
+  const code = typeof object.code === "number" ? object.code : Number(object.code ?? ErrorCode.internalError);
+  const message = typeof object.message === "string" ? object.message : "unknown error";
+  return new RpcError(code, message, object.data);
+}
+function connectionClosedError() {
+  return new RpcError(ErrorCode.connectionClosed, "connection closed");
+}
+
+// src/protocol.ts
+function request(method, params, id) {
+  const message = { jsonrpc: "2.0", method };
+  if (id !== void 0) message.id = id;
+  if (params !== void 0) message.params = params;
+  return message;
+}
+function resultMessage(id, result) {
+  return { jsonrpc: "2.0", id, result: result === void 0 ? null : result };
+}
+function errorMessage(id, code, message, data) {
+  const error = { code, message };
+  if (data !== void 0) error.data = data;
+  return { jsonrpc: "2.0", id, error };
+}
+function isObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function hasOwn(object, key) {
+  return Object.prototype.hasOwnProperty.call(object, key);
+}
+
+// src/batch.ts
+var Batch = class {
+  /** @internal made by Client.batch */
+  constructor(owner) {
+    this.owner = owner;
+  }
+  entries = [];
+  sent = false;
+  /** Adds a call; its promise settles once the batch was sent and answered. */
+  call(method, params) {
+    this.ensureOpen();
+    const call = this.owner.createCall(method, params);
+    call.inBatch = true;
+    this.entries.push({ call });
+    return call.promise;
+  }
+  /** Adds a notification. */
+  notify(method, params) {
+    this.ensureOpen();
+    this.entries.push({ notification: request(method, params) });
+  }
+  /**
+   * Writes the batch as one frame. Resolves when every call in it settled
+   * (each call's own promise tells how); a batch of only notifications
+   * resolves once written.
+   */
+  send(options = {}) {
+    this.ensureOpen();
+    this.sent = true;
+    return this.owner.sendBatch(this.entries, options);
+  }
+  ensureOpen() {
+    if (this.sent) throw new WirecallError("this batch was already sent");
+  }
+};
+
+// src/call.ts
+var PendingCall = class {
+  constructor(id, method, params) {
+    this.id = id;
+    this.method = method;
+    this.params = params;
+    this.promise = new Promise((resolve, reject) => {
+      this.resolveFn = resolve;
+      this.rejectFn = reject;
+    });
+  }
+  settled = false;
+  /** Runs synchronously with the result, before the caller's promise resolves. */
+  onResult;
+  /** Runs once when the call settles, whichever way (for the client's bookkeeping). */
+  onSettle;
+  /** Part of a batch; such calls are never sent twice. */
+  inBatch = false;
+  /** Safe to send again on a new connection after a cut. */
+  resendable = false;
+  /** The request as JSON text, written when the call is made. */
+  text = "";
+  promise;
+  resolveFn;
+  rejectFn;
+  timer;
+  signal;
+  abortListener = () => this.reject(abortError(this.signal));
+  /** Starts the clock and listens to the signal. */
+  arm(timeout, signal) {
+    if (this.settled) return;
+    if (signal?.aborted) {
+      this.reject(abortError(signal));
+      return;
+    }
+    if (Number.isFinite(timeout)) {
+      this.timer = setTimeout(() => this.reject(new TimeoutError(`${this.method}: no answer within ${timeout} ms`)), timeout);
+    }
+    if (signal) {
+      this.signal = signal;
+      signal.addEventListener("abort", this.abortListener, { once: true });
+    }
+  }
+  resolve(result) {
+    if (this.settled) return;
+    this.finish();
     try {
-      const present = await rpc.call("chat_join", [room, me]);
-      users.clear();
-      present.forEach((n) => users.add(n));
-      renderUsers();
+      this.onResult?.(result);
+    } catch (error) {
+      this.rejectFn(error);
+      return;
+    }
+    this.resolveFn(result);
+  }
+  reject(error) {
+    if (this.settled) return;
+    this.finish();
+    this.rejectFn(error);
+  }
+  finish() {
+    this.settled = true;
+    if (this.timer !== void 0) clearTimeout(this.timer);
+    this.signal?.removeEventListener("abort", this.abortListener);
+    this.onSettle?.();
+  }
+};
+function abortError(signal) {
+  return new AbortError("the call was aborted", { cause: signal?.reason });
+}
+
+// src/json.ts
+var DIGIT_0 = 48;
+var DIGIT_9 = 57;
+function isDigit(code) {
+  return code >= DIGIT_0 && code <= DIGIT_9;
+}
+var SAFE_DIGITS = 15;
+function findBigIntegers(text) {
+  const spans = [];
+  const length = text.length;
+  let i = 0;
+  while (i < length) {
+    const code = text.charCodeAt(i);
+    if (code === 34) {
+      i++;
+      while (i < length) {
+        const c = text.charCodeAt(i);
+        if (c === 92) i += 2;
+        else if (c === 34) break;
+        else i++;
+      }
+      i++;
+      continue;
+    }
+    if (code !== 45 && !isDigit(code)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    if (code === 45) i++;
+    const digitsStart = i;
+    while (i < length && isDigit(text.charCodeAt(i))) i++;
+    const digits = i - digitsStart;
+    let integer = true;
+    while (i < length) {
+      const c = text.charCodeAt(i);
+      if (c === 46 || c === 101 || c === 69 || c === 43 || c === 45) {
+        integer = false;
+        i++;
+      } else if (isDigit(c)) {
+        i++;
+      } else {
+        break;
+      }
+    }
+    if (integer && digits > SAFE_DIGITS) {
+      const value = BigInt(text.slice(start, i));
+      const magnitude = value < 0n ? -value : value;
+      if (magnitude > BigInt(Number.MAX_SAFE_INTEGER)) spans.push({ start, end: i });
+    }
+  }
+  return spans;
+}
+function freshTag() {
+  return `\0wirecall-int-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}:`;
+}
+function parseJson(text) {
+  const spans = findBigIntegers(text);
+  if (spans.length === 0) return JSON.parse(text);
+  const tag = freshTag();
+  const quotedTag = JSON.stringify(tag).slice(0, -1);
+  let rewritten = "";
+  let from = 0;
+  for (const span of spans) {
+    rewritten += text.slice(from, span.start) + quotedTag + text.slice(span.start, span.end) + '"';
+    from = span.end;
+  }
+  rewritten += text.slice(from);
+  return JSON.parse(
+    rewritten,
+    (_key, value) => typeof value === "string" && value.startsWith(tag) ? BigInt(value.slice(tag.length)) : value
+  );
+}
+function stringifyJson(value) {
+  let tag;
+  const text = JSON.stringify(value, (_key, item) => {
+    if (typeof item !== "bigint") return item;
+    tag ??= freshTag();
+    return tag + item.toString();
+  });
+  if (tag === void 0) return text;
+  const quotedTag = JSON.stringify(tag).slice(0, -1);
+  return text.split(quotedTag).map((part, index) => index === 0 ? part : part.replace('"', "")).join("");
+}
+
+// src/listeners.ts
+var Listeners = class {
+  list = /* @__PURE__ */ new Set();
+  add(listener) {
+    const entry = (...args) => listener(...args);
+    this.list.add(entry);
+    return () => {
+      this.list.delete(entry);
+    };
+  }
+  emit(...args) {
+    for (const listener of [...this.list]) {
+      try {
+        listener(...args);
+      } catch (error) {
+        reportLater(error);
+      }
+    }
+  }
+};
+function reportLater(error) {
+  setTimeout(() => {
+    throw error;
+  }, 0);
+}
+
+// src/notice.ts
+function readNotice(params) {
+  if (hasOwn(params, "result")) {
+    const position = readPosition(params.position);
+    return position ? { type: "item", item: params.result, position } : { type: "item", item: params.result };
+  }
+  if (hasOwn(params, "lagged")) return { type: "lagged", missed: Number(params.lagged) };
+  if (hasOwn(params, "resumed")) {
+    const resumed = params.resumed;
+    if (isObject(resumed) && resumed.reset === true) return { type: "restarted" };
+    const missed = isObject(resumed) ? Number(resumed.missed ?? 0) : 0;
+    return missed > 0 ? { type: "gap", missed } : { type: "resumed" };
+  }
+  if (params.ended === true) return { type: "ended" };
+  if (hasOwn(params, "error")) {
+    const error = rpcErrorFromWire(params.error);
+    if (error.code === ErrorCode.subscriptionEnded) return { type: "ended" };
+    return { type: "closed", error };
+  }
+  return void 0;
+}
+function readPosition(value) {
+  if (!isObject(value)) return void 0;
+  const { epoch, offset } = value;
+  if (typeof epoch !== "string") return void 0;
+  if (typeof offset !== "number" && typeof offset !== "bigint") return void 0;
+  return { epoch, offset };
+}
+
+// src/server-calls.ts
+var ServerCalls = class {
+  handlers = /* @__PURE__ */ new Map();
+  notificationHandlers = /* @__PURE__ */ new Map();
+  handle(method, handler) {
+    return register(this.handlers, method, handler);
+  }
+  onNotification(method, handler) {
+    return register(this.notificationHandlers, method, handler);
+  }
+  /** Runs the handler and gives the response message to write. */
+  async answer(id, method, params) {
+    const handler = this.handlers.get(method);
+    if (!handler) return errorMessage(id, ErrorCode.methodNotFound, `method not found: ${method}`);
+    try {
+      return resultMessage(id, await handler(params));
+    } catch (error) {
+      if (error instanceof RpcError) return errorMessage(id, error.code, error.message, error.data);
+      const message = error instanceof Error ? error.message : String(error);
+      return errorMessage(id, ErrorCode.internalError, message);
+    }
+  }
+  /** A notification with no handler is ignored. */
+  notify(method, params) {
+    const handler = this.notificationHandlers.get(method);
+    if (!handler) return;
+    try {
+      handler(params);
+    } catch (error) {
+      reportLater(error);
+    }
+  }
+};
+function register(map, method, handler) {
+  map.set(method, handler);
+  return () => {
+    if (map.get(method) === handler) map.delete(method);
+  };
+}
+
+// src/socket.ts
+var OPEN = 1;
+var decoder = new TextDecoder();
+var Socket = class {
+  constructor(Ctor, url, protocols, events) {
+    this.events = events;
+    this.socket = protocols === void 0 ? new Ctor(url) : new Ctor(url, protocols);
+    this.socket.onopen = () => this.events.open();
+    this.socket.onmessage = (event) => {
+      const text = toText(event.data);
+      if (text !== void 0) this.events.text(text);
+    };
+    this.socket.onerror = (event) => {
+      this.lastError = event.error ?? event;
+    };
+    this.socket.onclose = (event) => {
+      const error = this.lastError ?? new Error(`connection closed (code ${event.code ?? "?"}${event.reason ? `: ${event.reason}` : ""})`);
+      this.finish(error);
+    };
+  }
+  socket;
+  lastError;
+  goneCalled = false;
+  closeWaiters = [];
+  get isOpen() {
+    return this.socket.readyState === OPEN;
+  }
+  /** Writes one text frame; false when the socket is not open. */
+  send(text) {
+    if (!this.isOpen) return false;
+    try {
+      this.socket.send(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  /** Closes on purpose; resolves once the socket is gone (or soon after). */
+  close(code = 1e3, reason = "") {
+    if (this.goneCalled) return Promise.resolve();
+    const done = new Promise((resolve) => {
+      const timer = setTimeout(resolve, 1e3);
+      this.closeWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      this.finish(void 0);
+    }
+    return done;
+  }
+  finish(error) {
+    if (this.goneCalled) return;
+    this.goneCalled = true;
+    this.socket.onopen = this.socket.onmessage = this.socket.onclose = null;
+    this.socket.onerror = () => void 0;
+    for (const resolve of this.closeWaiters.splice(0)) resolve();
+    this.events.gone(error);
+  }
+};
+function toText(data) {
+  if (typeof data === "string") return data;
+  if (data instanceof ArrayBuffer) return decoder.decode(data);
+  if (ArrayBuffer.isView(data)) return decoder.decode(data);
+  return void 0;
+}
+
+// src/events.ts
+function isFinal(event) {
+  return event.type === "ended" || event.type === "closed";
+}
+
+// src/event-queue.ts
+var EventQueue = class {
+  constructor(limit) {
+    this.limit = limit;
+  }
+  // A queue read from `head`: shifting a long array on every read would
+  // cost a copy of the whole backlog per event.
+  events = [];
+  head = 0;
+  readers = [];
+  dropped = 0;
+  /** A final event was queued: nothing more is accepted. */
+  sealed = false;
+  /** The final event was read (or the queue was cut short): reads are done. */
+  finished = false;
+  get isSealed() {
+    return this.sealed;
+  }
+  push(event) {
+    if (this.sealed) return;
+    if (isFinal(event)) this.sealed = true;
+    const reader = this.readers.shift();
+    if (reader) {
+      if (isFinal(event)) this.finished = true;
+      reader({ value: event, done: false });
+      this.endReadersIfFinished();
+      return;
+    }
+    if (event.type === "item" && this.size >= this.limit) this.dropOldestItem();
+    this.events.push(event);
+  }
+  next() {
+    const event = this.take();
+    if (event) return Promise.resolve({ value: event, done: false });
+    if (this.finished) return Promise.resolve({ value: void 0, done: true });
+    return new Promise((resolve) => this.readers.push(resolve));
+  }
+  /** Drops whatever is queued and ends every read, now and later. */
+  stop() {
+    this.sealed = true;
+    this.finished = true;
+    this.events = [];
+    this.head = 0;
+    this.dropped = 0;
+    this.endReadersIfFinished();
+  }
+  take() {
+    const first = this.events[this.head];
+    if (!first) return void 0;
+    if (this.dropped > 0 && (first.type === "item" || isFinal(first))) {
+      const missed = this.dropped;
+      this.dropped = 0;
+      return { type: "lagged", missed };
+    }
+    this.removeHead();
+    if (isFinal(first)) this.finished = true;
+    return first;
+  }
+  get size() {
+    return this.events.length - this.head;
+  }
+  removeHead() {
+    this.head++;
+    if (this.head === this.events.length) {
+      this.events = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.events.length) {
+      this.events = this.events.slice(this.head);
+      this.head = 0;
+    }
+  }
+  dropOldestItem() {
+    let index = this.head;
+    while (index < this.events.length && this.events[index].type !== "item") index++;
+    if (index === this.events.length) return;
+    if (index === this.head) this.removeHead();
+    else this.events.splice(index, 1);
+    this.dropped++;
+  }
+  endReadersIfFinished() {
+    if (!this.finished) return;
+    for (const reader of this.readers.splice(0)) reader({ value: void 0, done: true });
+  }
+};
+
+// src/subscription.ts
+var Subscription = class {
+  method;
+  /** @internal the subscribe call's params, kept for resubscribing */
+  params;
+  /** @internal */
+  unsubscribeMethod;
+  /** @internal the server's id on the current connection, if bound */
+  serverId = void 0;
+  /** @internal the position of the last item let through */
+  lastPosition = void 0;
+  queue;
+  stopOnServer;
+  unsubscribing;
+  /** @internal created by Client.subscribe */
+  constructor(stopOnServer, method, params, unsubscribeMethod, buffer) {
+    this.stopOnServer = stopOnServer;
+    this.method = method;
+    this.params = params;
+    this.unsubscribeMethod = unsubscribeMethod;
+    this.queue = new EventQueue(buffer);
+  }
+  /** @internal the server id as JSON text, the key notices are routed by */
+  get key() {
+    return this.serverId === void 0 ? void 0 : stringifyJson(this.serverId);
+  }
+  /** @internal no more events will come (ended, closed or unsubscribed) */
+  get isDone() {
+    return this.queue.isSealed;
+  }
+  /** @internal queues an item unless it repeats one already let through */
+  deliverItem(item, position) {
+    if (position) {
+      const last = this.lastPosition;
+      if (last && last.epoch === position.epoch && BigInt(position.offset) <= BigInt(last.offset)) return;
+      this.lastPosition = position;
+      this.queue.push({ type: "item", item, position });
+    } else {
+      this.queue.push({ type: "item", item });
+    }
+  }
+  /** @internal */
+  push(event) {
+    this.queue.push(event);
+  }
+  next() {
+    return this.queue.next();
+  }
+  [Symbol.asyncIterator]() {
+    return {
+      next: () => this.next(),
+      // Leaving a for-await loop early lands here.
+      return: async () => {
+        await this.unsubscribe().catch(() => void 0);
+        return { value: void 0, done: true };
+      }
+    };
+  }
+  /**
+   * Tells the server to stop and ends the stream at once; events still
+   * queued are dropped. Calling it again, or after the end, does nothing.
+   */
+  unsubscribe() {
+    if (this.unsubscribing) return this.unsubscribing;
+    const wasDone = this.queue.isSealed;
+    this.queue.stop();
+    this.unsubscribing = wasDone ? Promise.resolve() : this.stopOnServer(this);
+    return this.unsubscribing;
+  }
+};
+
+// src/write-job.ts
+var WriteJob = class {
+  constructor(text, timeout) {
+    this.text = text;
+    this.promise = new Promise((resolve, reject) => {
+      this.resolveFn = resolve;
+      this.rejectFn = reject;
+    });
+    if (Number.isFinite(timeout)) {
+      this.timer = setTimeout(() => this.reject(new TimeoutError(`not written within ${timeout} ms`)), timeout);
+    }
+  }
+  settled = false;
+  promise;
+  resolveFn;
+  rejectFn;
+  timer;
+  written() {
+    if (this.settled) return;
+    this.finish();
+    this.resolveFn();
+  }
+  reject(error) {
+    if (this.settled) return;
+    this.finish();
+    this.rejectFn(error);
+  }
+  finish() {
+    this.settled = true;
+    if (this.timer !== void 0) clearTimeout(this.timer);
+  }
+};
+
+// src/client.ts
+var RESUME_METHOD = "rpc.resume";
+var Client = class _Client {
+  url;
+  WebSocketClass;
+  protocols;
+  callTimeout;
+  backoff;
+  idempotent;
+  buffer;
+  currentState = "connecting";
+  stateListeners = new Listeners();
+  serverCalls = new ServerCalls();
+  socket = null;
+  attempt = 0;
+  reconnectTimer;
+  closing;
+  nextId = 1;
+  /** Jobs waiting for an open connection, oldest first. */
+  waiting = [];
+  inFlight = /* @__PURE__ */ new Map();
+  inFlightBatches = /* @__PURE__ */ new Set();
+  batchOf = /* @__PURE__ */ new WeakMap();
+  /** Every subscription still running, bound or not. */
+  subscriptions = /* @__PURE__ */ new Set();
+  /** The bound ones, by the JSON text of their server id. */
+  byKey = /* @__PURE__ */ new Map();
+  opened = false;
+  ready;
+  resolveReady;
+  rejectReady;
+  /** Starts connecting at once; calls made before the connection opens wait for it. */
+  constructor(url, options = {}) {
+    const WebSocketClass = options.WebSocket ?? globalThis.WebSocket;
+    if (!WebSocketClass) {
+      throw new Error('no WebSocket class: pass one as the `WebSocket` option (on Node 20, `import { WebSocket } from "ws"`)');
+    }
+    this.url = url;
+    this.WebSocketClass = WebSocketClass;
+    this.protocols = options.protocols;
+    this.callTimeout = options.callTimeout ?? 3e4;
+    const reconnect = options.reconnect ?? true;
+    this.backoff = reconnect === false ? void 0 : resolveBackoff(reconnect === true ? {} : reconnect);
+    this.idempotent = new Set(options.idempotent ?? []);
+    this.buffer = Math.max(1, options.subscriptionBuffer ?? 4096);
+    this.ready = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.ready.catch(() => void 0);
+    this.openSocket(true);
+  }
+  /** Resolves once the first connection is open. */
+  static async connect(url, options) {
+    const client = new _Client(url, options);
+    await client.ready;
+    return client;
+  }
+  get state() {
+    return this.currentState;
+  }
+  /** Listens to state changes; returns a function that stops listening. */
+  on(event, listener) {
+    if (event !== "state") throw new Error(`unknown event: ${String(event)}`);
+    return this.stateListeners.add(listener);
+  }
+  call(method, params, options = {}) {
+    const call = this.createCall(method, params);
+    call.arm(options.timeout ?? this.callTimeout, options.signal);
+    this.submit({ kind: "call", call });
+    return call.promise;
+  }
+  /** Sends a notification; resolves once it was written to the socket. */
+  notify(method, params) {
+    let text;
+    try {
+      text = stringifyJson(request(method, params));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const write = new WriteJob(text, this.callTimeout);
+    this.submit({ kind: "write", write });
+    return write.promise;
+  }
+  batch() {
+    return new Batch({
+      createCall: (method, params) => this.createCall(method, params),
+      sendBatch: (entries, options) => this.sendBatch(entries, options)
+    });
+  }
+  async subscribe(method, params, unsubscribeMethod, options = {}) {
+    const subscription = new Subscription((s) => this.unsubscribeFromServer(s), method, params, unsubscribeMethod, this.buffer);
+    const call = this.createCall(method, params);
+    call.onResult = (id) => {
+      this.subscriptions.add(subscription);
+      this.attach(subscription, id);
+    };
+    call.arm(options.timeout ?? this.callTimeout, options.signal);
+    this.submit({ kind: "call", call });
+    await call.promise;
+    return subscription;
+  }
+  /** Answers calls from the server to `method`; returns a function that removes the handler. */
+  handle(method, handler) {
+    return this.serverCalls.handle(method, handler);
+  }
+  /** Receives the server's notifications named `method`. */
+  onNotification(method, handler) {
+    return this.serverCalls.onNotification(method, handler);
+  }
+  /** Closes the connection for good (code 1000). */
+  close() {
+    if (this.closing) return this.closing;
+    const socket = this.socket;
+    this.socket = null;
+    this.closing = socket ? socket.close(1e3) : Promise.resolve();
+    this.shutdown(new ClosedError("the client was closed"), void 0);
+    return this.closing;
+  }
+  /** Subscription.unsubscribe lands here. */
+  async unsubscribeFromServer(subscription) {
+    const id = subscription.serverId;
+    this.detach(subscription);
+    this.subscriptions.delete(subscription);
+    if (id === void 0) return;
+    try {
+      await this.call(subscription.unsubscribeMethod, [id]);
+    } catch (error) {
+      if (error instanceof ClosedError || error instanceof DisconnectedError) return;
+      throw error;
+    }
+  }
+  // --- sending ---
+  createCall(method, params) {
+    const call = new PendingCall(this.nextId++, method, params);
+    call.resendable = this.idempotent.has(method);
+    call.onSettle = () => this.callSettled(call);
+    try {
+      call.text = stringifyJson(request(method, params, call.id));
+    } catch (error) {
+      call.reject(error);
+    }
+    return call;
+  }
+  callSettled(call) {
+    this.inFlight.delete(call.id);
+    const frame = this.batchOf.get(call);
+    if (frame && --frame.open === 0) this.inFlightBatches.delete(frame);
+  }
+  sendBatch(entries, options) {
+    const calls = entries.flatMap((entry) => "call" in entry ? [entry.call] : []);
+    for (const call of calls) {
+      call.resendable = false;
+      call.arm(options.timeout ?? this.callTimeout, options.signal);
+    }
+    if (entries.length === 0) return Promise.resolve();
+    if (calls.length === 0) {
+      const write = new WriteJob(stringifyJson(entries.map((entry) => "notification" in entry ? entry.notification : null)), options.timeout ?? this.callTimeout);
+      this.submit({ kind: "write", write });
+      return write.promise;
+    }
+    this.submit({ kind: "batch", entries });
+    return Promise.allSettled(calls.map((call) => call.promise)).then(() => void 0);
+  }
+  /** Sends now when open, queues otherwise; fails at once once closed. */
+  submit(job) {
+    if (this.currentState === "closed") {
+      this.failJob(job, new ClosedError("the client is closed"));
+    } else if (this.currentState === "open" && this.socket) {
+      this.sendJob(job, this.socket);
+    } else {
+      this.waiting.push(job);
+    }
+  }
+  sendJob(job, socket) {
+    switch (job.kind) {
+      case "call":
+        this.dispatch(job.call, socket);
+        return;
+      case "write":
+        if (job.write.settled) return;
+        if (socket.send(job.write.text)) job.write.written();
+        else this.waiting.push(job);
+        return;
+      case "batch":
+        this.dispatchBatch(job.entries, socket);
+        return;
+    }
+  }
+  /** Writes a call and waits for its answer; a failed write is handled by the cut that follows. */
+  dispatch(call, socket) {
+    if (call.settled) return;
+    this.inFlight.set(call.id, call);
+    socket.send(call.text);
+  }
+  dispatchBatch(entries, socket) {
+    const calls = entries.flatMap((entry) => "call" in entry && !entry.call.settled ? [entry.call] : []);
+    if (calls.length === 0) return;
+    const frame = { calls, open: calls.length };
+    this.inFlightBatches.add(frame);
+    const texts = [];
+    for (const entry of entries) {
+      if ("notification" in entry) {
+        texts.push(stringifyJson(entry.notification));
+      } else if (!entry.call.settled) {
+        this.batchOf.set(entry.call, frame);
+        this.inFlight.set(entry.call.id, entry.call);
+        texts.push(entry.call.text);
+      }
+    }
+    socket.send(`[${texts.join(",")}]`);
+  }
+  failJob(job, error) {
+    switch (job.kind) {
+      case "call":
+        job.call.reject(error);
+        return;
+      case "write":
+        job.write.reject(error);
+        return;
+      case "batch":
+        for (const entry of job.entries) if ("call" in entry) entry.call.reject(error);
+        return;
+    }
+  }
+  // --- the connection's life ---
+  setState(state, detail) {
+    this.currentState = state;
+    this.stateListeners.emit(state, detail);
+  }
+  openSocket(first = false) {
+    let socket = null;
+    try {
+      socket = new Socket(this.WebSocketClass, this.url, this.protocols, {
+        open: () => void this.onOpen(socket),
+        text: (text) => this.onText(socket, text),
+        gone: (error) => this.onGone(socket, error)
+      });
+    } catch (error) {
+      if (first) throw new ConnectError(`cannot open a WebSocket to ${this.url}`, { cause: error });
+      setTimeout(() => {
+        if (this.socket === null && this.currentState !== "closed") this.connectionLost(error);
+      }, 0);
+      return;
+    }
+    this.socket = socket;
+  }
+  async onOpen(socket) {
+    if (socket !== this.socket) return;
+    const live = [...this.subscriptions].filter((subscription) => !subscription.isDone);
+    await Promise.all(live.map((subscription) => this.bind(subscription, socket)));
+    if (socket !== this.socket || this.currentState === "closed") return;
+    this.attempt = 0;
+    const jobs = this.waiting;
+    this.waiting = [];
+    for (const job of jobs) this.sendJob(job, socket);
+    this.opened = true;
+    this.setState("open");
+    this.resolveReady();
+  }
+  /** Binds a subscription on a new connection: resumes after its last position, or subscribes again. */
+  async bind(subscription, socket) {
+    const position = subscription.lastPosition;
+    let call;
+    if (position) {
+      const params = { method: subscription.method };
+      if (subscription.params !== void 0) params.params = subscription.params;
+      params.epoch = position.epoch;
+      params.offset = position.offset;
+      call = this.createCall(RESUME_METHOD, params);
+    } else {
+      call = this.createCall(subscription.method, subscription.params);
+    }
+    call.resendable = false;
+    call.onResult = (id) => {
+      if (subscription.isDone) {
+        this.call(subscription.unsubscribeMethod, [id]).catch(() => void 0);
+        return;
+      }
+      this.attach(subscription, id);
+      if (!position) subscription.push({ type: "resubscribed" });
+    };
+    call.arm(this.callTimeout, void 0);
+    this.dispatch(call, socket);
+    try {
+      await call.promise;
+    } catch (error) {
+      if (error instanceof RpcError) {
+        this.endSubscription(subscription, { type: "closed", error });
+      } else if (error instanceof TimeoutError && socket === this.socket) {
+        this.endSubscription(subscription, {
+          type: "closed",
+          error: new RpcError(ErrorCode.internalError, `${call.method}: no answer while binding the subscription again`)
+        });
+      }
+    }
+  }
+  onGone(socket, error) {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    if (this.currentState === "closed") return;
+    this.connectionLost(error);
+  }
+  /** A cut, or an attempt that failed: settle what was in flight, then retry or give up. */
+  connectionLost(error) {
+    const again = [];
+    for (const call of [...this.inFlight.values()]) {
+      if (call.resendable) again.push({ kind: "call", call });
+      else call.reject(new DisconnectedError(`${call.method}: the connection dropped before the answer came`, { cause: error }));
+    }
+    this.inFlight.clear();
+    this.inFlightBatches.clear();
+    this.waiting.unshift(...again);
+    for (const subscription of this.subscriptions) this.detach(subscription);
+    if (!this.backoff) {
+      this.shutdown(new ClosedError("the connection was lost and reconnecting is off", { cause: error }), error);
+      return;
+    }
+    this.attempt++;
+    if (this.attempt > this.backoff.maxAttempts) {
+      this.shutdown(new ClosedError(`gave up reconnecting after ${this.backoff.maxAttempts} attempts`, { cause: error }), error);
+      return;
+    }
+    const delay = backoffDelay(this.backoff, this.attempt);
+    this.setState("reconnecting", { attempt: this.attempt, delay, error });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = void 0;
+      if (this.currentState !== "closed") this.openSocket();
+    }, delay);
+  }
+  /** Ends the client: every call still open fails, every subscription closes. */
+  shutdown(closedError, cause) {
+    if (this.currentState === "closed") return;
+    this.currentState = "closed";
+    if (this.reconnectTimer !== void 0) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = void 0;
+    for (const call of [...this.inFlight.values()]) {
+      call.reject(new DisconnectedError(`${call.method}: the client closed before the answer came`));
+    }
+    this.inFlight.clear();
+    this.inFlightBatches.clear();
+    const jobs = this.waiting;
+    this.waiting = [];
+    for (const job of jobs) this.failJob(job, closedError);
+    for (const subscription of [...this.subscriptions]) {
+      this.endSubscription(subscription, { type: "closed", error: connectionClosedError() });
+    }
+    if (!this.opened) this.rejectReady(new ConnectError(`could not connect to ${this.url}`, { cause: cause ?? closedError }));
+    this.setState("closed", cause === void 0 ? void 0 : { error: cause });
+  }
+  // --- reading ---
+  onText(socket, text) {
+    if (socket !== this.socket) return;
+    let message;
+    try {
+      message = parseJson(text);
+    } catch {
+      return;
+    }
+    if (Array.isArray(message)) {
+      this.onResponses(message);
+    } else if (isObject(message)) {
+      if (typeof message.method === "string") this.onServerMessage(socket, message, message.method);
+      else this.onResponse(message);
+    }
+  }
+  onServerMessage(socket, message, method) {
+    if (hasOwn(message, "id")) {
+      void this.answerServerCall(socket, message.id, method, message.params);
+      return;
+    }
+    const params = message.params;
+    if (isObject(params) && hasOwn(params, "subscription")) this.onNotice(params);
+    else this.serverCalls.notify(method, params);
+  }
+  async answerServerCall(socket, id, method, params) {
+    const reply = await this.serverCalls.answer(id, method, params);
+    let text;
+    try {
+      text = stringifyJson(reply);
+    } catch (error) {
+      text = stringifyJson(errorMessage(id, ErrorCode.internalError, `the result could not be written as JSON: ${String(error)}`));
+    }
+    if (socket === this.socket) socket.send(text);
+  }
+  onNotice(params) {
+    const subscription = this.byKey.get(stringifyJson(params.subscription));
+    if (!subscription) return;
+    const notice = readNotice(params);
+    if (!notice) return;
+    if (notice.type === "item") subscription.deliverItem(notice.item, notice.position);
+    else if (notice.type === "ended" || notice.type === "closed") this.endSubscription(subscription, notice);
+    else subscription.push(notice);
+  }
+  onResponse(message) {
+    const id = message.id;
+    if (id === null || id === void 0) {
+      if (hasOwn(message, "error")) this.onUnmatchedError(rpcErrorFromWire(message.error));
+      return;
+    }
+    if (typeof id !== "number") return;
+    const call = this.inFlight.get(id);
+    if (!call) return;
+    if (hasOwn(message, "error")) call.reject(rpcErrorFromWire(message.error));
+    else call.resolve(message.result);
+  }
+  onResponses(messages) {
+    const frames = /* @__PURE__ */ new Set();
+    let unmatched;
+    for (const message of messages) {
+      if (!isObject(message)) continue;
+      if (message.id === null || message.id === void 0) {
+        if (hasOwn(message, "error")) unmatched ??= rpcErrorFromWire(message.error);
+        continue;
+      }
+      const call = typeof message.id === "number" ? this.inFlight.get(message.id) : void 0;
+      const frame = call && this.batchOf.get(call);
+      if (frame) frames.add(frame);
+      this.onResponse(message);
+    }
+    for (const frame of frames) {
+      for (const call of frame.calls) {
+        call.reject(unmatched ?? new RpcError(ErrorCode.internalError, `${call.method}: missing from the batch answer`));
+      }
+    }
+    if (frames.size === 0 && unmatched) this.onUnmatchedError(unmatched);
+  }
+  /**
+   * An error with id null (a parse error, or a batch refused whole). It
+   * concerns the oldest batch still unanswered, or else the only call in
+   * flight; when that cannot be told, it is dropped.
+   */
+  onUnmatchedError(error) {
+    const [frame] = this.inFlightBatches;
+    if (frame) {
+      for (const call of frame.calls) call.reject(error);
+      return;
+    }
+    if (this.inFlight.size === 1) {
+      const [call] = this.inFlight.values();
+      call?.reject(error);
+    }
+  }
+  // --- subscriptions ---
+  attach(subscription, id) {
+    subscription.serverId = id;
+    this.byKey.set(subscription.key, subscription);
+  }
+  detach(subscription) {
+    const key = subscription.key;
+    if (key !== void 0 && this.byKey.get(key) === subscription) this.byKey.delete(key);
+    subscription.serverId = void 0;
+  }
+  endSubscription(subscription, event) {
+    subscription.push(event);
+    this.detach(subscription);
+    this.subscriptions.delete(subscription);
+  }
+};
+
+// ../../examples/chat/web/chat_api.ts
+var CHAT_IDEMPOTENT = [];
+function isChatJoinError(error) {
+  return error instanceof RpcError && [1001, 1002, 1003, 1004].includes(error.code);
+}
+var ChatClient = class _ChatClient {
+  /** The connection the calls go through. */
+  rpc;
+  constructor(rpc) {
+    this.rpc = rpc;
+  }
+  /** Connects to `url`, sending the idempotent methods again after a cut. */
+  static async connect(url, options = {}) {
+    const rpc = await Client.connect(url, { idempotent: CHAT_IDEMPOTENT, ...options });
+    return new _ChatClient(rpc);
+  }
+  /**
+   * Joins `room` as `name` on this connection; answers who is in the room.
+   *
+   * @throws {@link ChatJoinError} when the server answers with one of its errors
+   */
+  chatJoin(room2, name, options) {
+    return this.rpc.call("chat_join", [room2, name], options);
+  }
+  /**
+   * Says `text` in `room` (joined first); answers the message id.
+   *
+   * @throws {@link ChatSendError} when the server answers with one of its errors
+   */
+  chatSend(room2, text, options) {
+    return this.rpc.call("chat_send", [room2, text], options);
+  }
+  /**
+   * Who is in `room`.
+   *
+   * @throws {@link ChatUsersError} when the server answers with one of its errors
+   */
+  chatUsers(room2, options) {
+    return this.rpc.call("chat_users", [room2], options);
+  }
+  /**
+   * Messages and presence changes of `room`, live.
+   */
+  chatSubscribe(room2, options) {
+    return this.rpc.subscribe("chat_subscribe", [room2], "chat_unsubscribe", options);
+  }
+};
+
+// ../../examples/chat/web/app.ts
+var $ = (id) => {
+  const element = document.getElementById(id);
+  if (element === null) throw new Error(`the page has no #${id}`);
+  return element;
+};
+var field = (id) => $(id);
+var scheme = location.protocol === "https:" ? "wss" : "ws";
+var chat = new ChatClient(
+  new Client(`${scheme}://${location.host}/rpc`, { idempotent: CHAT_IDEMPOTENT })
+);
+var me = null;
+var room = null;
+var wasOpen = false;
+var users = /* @__PURE__ */ new Set();
+chat.rpc.on("state", (state, detail) => {
+  const open = state === "open";
+  $("dot").classList.toggle("on", open);
+  $("conn").textContent = open ? "connected" : state === "closed" ? "disconnected" : `reconnecting\u2026 (attempt ${detail?.attempt ?? 1})`;
+  field("joinbtn").disabled = !open || room !== null;
+  if (open && wasOpen) void rejoin();
+  if (open) wasOpen = true;
+});
+async function rejoin() {
+  if (room === null || me === null) return;
+  for (let tries = 0; tries < 20; tries += 1) {
+    try {
+      showUsers(await chat.chatJoin(room, me));
       return;
     } catch (err) {
-      if (err.code !== 1002) return note(`could not rejoin: ${err.message || err}`);
+      if (!(isChatJoinError(err) && err.code === 1002)) {
+        note(`could not rejoin: ${describe(err)}`);
+        return;
+      }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
   note("could not rejoin: the name stayed taken");
-};
-
-function renderUsers() {
-  $("users").replaceChildren(...[...users].sort().map((name) => {
-    const li = document.createElement("li");
-    li.textContent = name === me ? `${name} (you)` : name;
-    return li;
-  }));
 }
-
+function showUsers(present) {
+  users.clear();
+  for (const name of present) users.add(name);
+  renderUsers();
+}
+function renderUsers() {
+  $("users").replaceChildren(
+    ...[...users].sort().map((name) => {
+      const li = document.createElement("li");
+      li.textContent = name === me ? `${name} (you)` : name;
+      return li;
+    })
+  );
+}
 function addLine(node) {
   $("log").append(node);
   $("log").scrollTop = $("log").scrollHeight;
 }
-
 function note(text) {
   const div = document.createElement("div");
   div.className = "note";
   div.textContent = text;
   addLine(div);
 }
-
-function onEvent(params) {
-  if (params.lagged) return note(`missed ${params.lagged} events`);
-  if (params.error) return note(`room closed: ${params.error.message}`);
-  if (params.resubscribed) return note("reconnected; events while away may be missing");
-  if (params.resumed) {
-    if (params.resumed.reset) {
-      // The server lost the room's history (it restarted): start over
-      // rather than show a gap as if nothing happened.
-      $("log").replaceChildren();
-      users.clear();
-      renderUsers();
-      return note("the server restarted: the room was reloaded, earlier messages are gone");
+function describe(err) {
+  return err instanceof Error ? err.message : String(err);
+}
+function show(event) {
+  switch (event.kind) {
+    case "message": {
+      const div = document.createElement("div");
+      div.className = "msg" + (event.from === me ? " mine" : "");
+      div.dataset.id = String(event.id);
+      const from = document.createElement("div");
+      from.className = "from";
+      from.textContent = event.from;
+      const text = document.createElement("div");
+      text.className = "text";
+      text.textContent = event.text;
+      div.append(from, text);
+      addLine(div);
+      break;
     }
-    if (params.resumed.missed > 0) return note(`missed ${params.resumed.missed} events while away`);
-    return note("reconnected: nothing missed");
-  }
-  const event = params.result;
-  if (event.kind === "message") {
-    const div = document.createElement("div");
-    div.className = "msg" + (event.from === me ? " mine" : "");
-    div.dataset.id = event.id;
-    const from = document.createElement("div");
-    from.className = "from";
-    from.textContent = event.from;
-    const text = document.createElement("div");
-    text.className = "text";
-    text.textContent = event.text;
-    div.append(from, text);
-    addLine(div);
-  } else if (event.kind === "joined") {
-    users.add(event.name);
-    renderUsers();
-    note(`${event.name} joined`);
-  } else if (event.kind === "left") {
-    users.delete(event.name);
-    renderUsers();
-    note(`${event.name} left`);
+    case "joined":
+      users.add(event.name);
+      renderUsers();
+      note(`${event.name} joined`);
+      break;
+    case "left":
+      users.delete(event.name);
+      renderUsers();
+      note(`${event.name} left`);
+      break;
   }
 }
-
+async function follow(events) {
+  for await (const event of events) {
+    switch (event.type) {
+      case "item":
+        show(event.item);
+        break;
+      case "lagged":
+        note(`missed ${event.missed} events`);
+        break;
+      case "resumed":
+        note("reconnected: nothing missed");
+        break;
+      case "gap":
+        note(`missed ${event.missed} events while away`);
+        break;
+      case "restarted":
+        $("log").replaceChildren();
+        users.clear();
+        renderUsers();
+        note("the server restarted: the room was reloaded, earlier messages are gone");
+        break;
+      case "resubscribed":
+        note("reconnected; events while away may be missing");
+        break;
+      case "ended":
+        note("the room closed");
+        break;
+      case "closed":
+        note(`room closed: ${event.error.message}`);
+        break;
+    }
+  }
+}
 $("join").addEventListener("submit", async (e) => {
   e.preventDefault();
   $("joinerror").textContent = "";
-  const name = $("name").value.trim();
-  const wanted = $("roomname").value.trim();
-  // Subscribed before joining, so no event between the two is missed; a
-  // refused join ends the subscription, so a retry does not listen twice.
-  let subscription = null;
+  const name = field("name").value.trim();
+  const wanted = field("roomname").value.trim();
+  let events = null;
   try {
-    subscription = await rpc.subscribe("chat_subscribe", [wanted], "chat_unsubscribe", onEvent);
-    const present = await rpc.call("chat_join", [wanted, name]);
+    events = await chat.chatSubscribe(wanted);
+    const present = await chat.chatJoin(wanted, name);
     me = name;
     room = wanted;
-    present.forEach((n) => users.add(n));
-    renderUsers();
+    showUsers(present);
+    void follow(events);
     $("join").style.display = "none";
     $("room").classList.add("open");
     $("where").textContent = `#${room} as ${me}`;
-    $("text").focus();
+    field("text").focus();
   } catch (err) {
-    if (subscription !== null) rpc.unsubscribe(subscription).catch(() => {});
-    // An invalid name or room says which in its data.
-    $("joinerror").textContent = (err.data && err.data.what) || err.message || String(err);
+    if (events !== null) events.unsubscribe().catch(() => {
+    });
+    const what = err instanceof RpcError ? err.data?.what : void 0;
+    $("joinerror").textContent = what ?? describe(err);
   }
 });
-
 $("sendform").addEventListener("submit", async (e) => {
   e.preventDefault();
-  const text = $("text").value;
-  if (!text.trim()) return;
-  $("text").value = "";
+  const text = field("text").value;
+  if (!text.trim() || room === null) return;
+  field("text").value = "";
   try {
-    await rpc.call("chat_send", { room, text });
+    await chat.chatSend(room, text);
   } catch (err) {
-    note(`not sent: ${err.message || err}`);
+    note(`not sent: ${describe(err)}`);
   }
 });

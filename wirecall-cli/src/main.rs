@@ -3,6 +3,7 @@
 
 mod args;
 mod check;
+mod codegen;
 mod commands;
 mod connect;
 mod document;
@@ -106,6 +107,28 @@ enum Command {
         #[arg(long, value_name = "METHOD")]
         unsubscribe: Option<String>,
     },
+    /// Write a typed client for a server from its OpenRPC document.
+    Codegen {
+        /// The language to write.
+        #[arg(value_enum)]
+        language: Language,
+        /// A ws:// or wss:// URL (its rpc.discover), or a JSON file holding
+        /// an OpenRPC document.
+        source: String,
+        /// The file to write, or `-` for stdout.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: String,
+        /// The module the generated code imports the client runtime from.
+        #[arg(long, value_name = "MODULE", default_value = "@wirecall/client")]
+        import: String,
+    },
+}
+
+/// A language `codegen` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Language {
+    /// TypeScript over the `@wirecall/client` package (clients/typescript).
+    Typescript,
 }
 
 fn main() -> ExitCode {
@@ -177,5 +200,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             count,
             unsubscribe,
         } => commands::subscribe(&options, &url, &method, &args, count, unsubscribe).await,
+        Command::Codegen {
+            language: Language::Typescript,
+            source,
+            output,
+            import,
+        } => codegen::typescript(&options, &source, &output, &import).await,
     }
 }

@@ -65,6 +65,10 @@ pub struct Method {
     /// Whether clients should stop calling it.
     #[serde(default, skip_serializing_if = "is_false")]
     pub deprecated: bool,
+    /// Whether running it twice does no harm (`#[method(idempotent)]`), so
+    /// a reconnecting client may send it again after a cut.
+    #[serde(rename = "x-idempotent", default, skip_serializing_if = "is_false")]
+    pub idempotent: bool,
     /// For a subscribe call: how its items come and how it ends.
     #[serde(
         rename = "x-subscription",
@@ -91,6 +95,7 @@ impl Method {
             errors: Vec::new(),
             param_structure: ParamStructure::Either,
             deprecated: false,
+            idempotent: false,
             subscription: None,
         }
     }

@@ -3,10 +3,13 @@
 //! The convention jsonrpsee and Ethereum's `eth_subscribe` use: the subscribe
 //! call answers with the subscription id; each item is a notification
 //! `{"method":<name>,"params":{"subscription":<id>,"result":<item>}}`; the
-//! unsubscribe call takes `[<id>]` and answers `true`. wirecall adds two
-//! notices in the same envelope, as extra members that plain clients ignore:
-//! `"lagged": n` when n items were dropped, and `"error": {…}` when the
-//! serving end ends the subscription.
+//! unsubscribe call takes `[<id>]` and answers `true`. wirecall adds
+//! notices in the same envelope, as members in place of `"result"`:
+//! `"lagged": n` when n items were dropped, `"ended": true` when the serving
+//! end finished the subscription normally, and `"error": {…}` when it ended
+//! it for a fault (too slow, the connection closing). A normal end has a
+//! notice of its own so that a plain client does not read it as a failure;
+//! readers still take the older form of it, an `"error"` with code -32000.
 //!
 //! Items of a topic-fed subscription also carry `"position":{"epoch":…,
 //! "offset":n}`. A client that saw a position can resume with the
@@ -25,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::encode::push_json_string;
-use super::ErrorObject;
+use super::{ErrorCode, ErrorObject};
 
 /// The method of a resuming subscribe call.
 pub(crate) const RESUME_METHOD: &str = "rpc.resume";
@@ -98,6 +101,8 @@ pub(crate) fn parse_notice(params: &RawValue) -> Option<Notice<'_>> {
         #[serde(default)]
         error: Option<ErrorObject>,
         #[serde(default)]
+        ended: bool,
+        #[serde(default)]
         lagged: Option<u64>,
         #[serde(borrow, default)]
         position: Option<WirePosition<'a>>,
@@ -111,6 +116,11 @@ pub(crate) fn parse_notice(params: &RawValue) -> Option<Notice<'_>> {
     let wire: Wire<'_> = serde_json::from_str(params.get()).ok()?;
     let event = if let Some(error) = wire.error {
         NoticeEvent::Ended(error)
+    } else if wire.ended {
+        NoticeEvent::Ended(ErrorObject::new(
+            ErrorCode::SUBSCRIPTION_ENDED,
+            "subscription ended",
+        ))
     } else if let Some(lagged) = wire.lagged {
         NoticeEvent::Lagged(lagged)
     } else if let Some(resumed) = wire.resumed {
@@ -192,8 +202,13 @@ pub(crate) fn lagged(notification: &str, id: &RawValue, missed: u64) -> String {
     member(notification, id, "lagged", &missed.to_string())
 }
 
-/// An end notice: the serving end ended the subscription with `error`.
+/// An end notice: the serving end ended the subscription with `error`;
+/// a normal end (`SUBSCRIPTION_ENDED`) is `"ended": true`, anything else
+/// an `"error"`.
 pub(crate) fn ended(notification: &str, id: &RawValue, error: &ErrorObject) -> String {
+    if error.code == ErrorCode::SUBSCRIPTION_ENDED {
+        return member(notification, id, "ended", "true");
+    }
     let error = serde_json::to_string(error).expect("an error object serializes");
     member(notification, id, "error", &error)
 }
@@ -278,11 +293,28 @@ mod tests {
             parse_notice(&params).unwrap().event,
             NoticeEvent::Lagged(12)
         ));
-        let error = ErrorObject::new(ErrorCode::SUBSCRIPTION_ENDED, "done");
+        let error = ErrorObject::new(ErrorCode::SLOW_SUBSCRIBER, "too slow");
         let params = params_of(&ended("tick", &raw("7"), &error));
         match parse_notice(&params).unwrap().event {
             NoticeEvent::Ended(got) => assert_eq!(got, error),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_normal_end_is_its_own_notice_and_the_old_form_still_reads() {
+        let normal = ErrorObject::new(ErrorCode::SUBSCRIPTION_ENDED, "subscription ended");
+        let frame = ended("tick", &raw("7"), &normal);
+        assert_eq!(
+            frame,
+            r#"{"jsonrpc":"2.0","method":"tick","params":{"subscription":7,"ended":true}}"#
+        );
+        let old = r#"{"subscription":7,"error":{"code":-32000,"message":"subscription ended"}}"#;
+        for params in [params_of(&frame), raw(old)] {
+            match parse_notice(&params).unwrap().event {
+                NoticeEvent::Ended(got) => assert_eq!(got.code, ErrorCode::SUBSCRIPTION_ENDED),
+                other => panic!("{other:?}"),
+            }
         }
     }
 

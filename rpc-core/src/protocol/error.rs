@@ -43,7 +43,7 @@ pub enum ErrorCode {
 ///
 /// | code | constant | meaning | when |
 /// |---|---|---|---|
-/// | -32000 | [`SUBSCRIPTION_ENDED`](ErrorCode::SUBSCRIPTION_ENDED) | the serving end finished the subscription | its handler dropped the sink; sent as the `"error"` notice that ends the stream |
+/// | -32000 | [`SUBSCRIPTION_ENDED`](ErrorCode::SUBSCRIPTION_ENDED) | the serving end finished the subscription | its handler dropped the sink; sent as the `"ended": true` notice (older servers sent it as an `"error"` notice, which clients still read as a normal end) |
 /// | -32001 | [`SLOW_SUBSCRIBER`](ErrorCode::SLOW_SUBSCRIBER) | the subscriber reads too slowly | a sink with `OverflowPolicy::Close` found its buffer full |
 /// | -32002 | [`TOO_MANY_SUBSCRIPTIONS`](ErrorCode::TOO_MANY_SUBSCRIPTIONS) | the connection is at its subscription limit | a subscribe call beyond `max_subscriptions` |
 /// | -32003 | [`CONNECTION_CLOSED`](ErrorCode::CONNECTION_CLOSED) | the connection ended | a received subscription's stream, when the socket closes under it |

@@ -87,8 +87,10 @@ fn method(p: &TokenStream, method: &RpcMethod) -> TokenStream {
             ok,
             app_error,
             aliases,
+            idempotent,
             ..
         } => {
+            let idempotent = idempotent.then(|| quote!(__method.idempotent = true;));
             let errors = app_error.as_ref().map(|app| {
                 quote_spanned!(app.span()=> __method.errors = #p::openrpc::ErrorSpec::of::<#app>();)
             });
@@ -99,6 +101,7 @@ fn method(p: &TokenStream, method: &RpcMethod) -> TokenStream {
                     #head
                     __method.result = #p::Option::Some(#result);
                     #errors
+                    #idempotent
                     __builder.method(#p::Clone::clone(&__method));
                     #(
                         let mut __also = #p::Clone::clone(&__method);
