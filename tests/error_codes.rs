@@ -135,7 +135,8 @@ async fn subscription_ended_when_the_handler_finishes() {
             panic!("no end notice")
         };
         let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
-        if frame["params"].get("result").is_none() {
+        // Past the subscribe call's answer and the items: the end notice.
+        if frame.get("method").is_some() && frame["params"].get("result").is_none() {
             break frame;
         }
     };

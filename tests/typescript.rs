@@ -7,7 +7,13 @@
 #[path = "common/process.rs"]
 mod process;
 
+use std::io::Read;
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Longer than the Node tests take together on a busy machine; a hung run
+/// is killed and fails instead of holding up the suite.
+const DEADLINE: Duration = Duration::from_secs(300);
 
 #[test]
 fn the_typescript_client_against_real_servers() {
@@ -20,23 +26,58 @@ fn the_typescript_client_against_real_servers() {
             std::env::var("CI").as_deref() != Ok("true"),
             "Node and the built TypeScript client are needed under CI (.ci/run builds it)"
         );
-        println!("skipped: run `npm ci && npm run build` in clients/typescript (with Node installed)");
+        println!(
+            "skipped: run `npm ci && npm run build` in clients/typescript (with Node installed)"
+        );
         return;
     }
-    let out = std::process::Command::new("node")
+    let mut node = std::process::Command::new("node")
         .args(["--test", "--test-concurrency=1", "tests/typescript/"])
         .current_dir(root)
         .env("WIRECALL_SPEC_SERVER", process::example("spec_server"))
         .env("WIRECALL_TICKER", process::example("ticker"))
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("node runs");
+    // Read while it runs, so a full pipe never stalls it.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = drain(Box::new(node.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(node.stderr.take().expect("piped")));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = node.try_wait().expect("node can be waited for") {
+            break status;
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = node.kill();
+            break node.wait().expect("node ends");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let report = format!(
         "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        stdout.join().expect("stdout read"),
+        stderr.join().expect("stderr read")
     );
     println!("{report}");
-    assert!(out.status.success(), "the TypeScript client's tests failed:\n{report}");
+    assert!(
+        started.elapsed() <= DEADLINE,
+        "the TypeScript client's tests did not finish in {DEADLINE:?}:\n{report}"
+    );
+    assert!(
+        status.success(),
+        "the TypeScript client's tests failed:\n{report}"
+    );
     // The run must have run tests, not found none.
-    assert!(report.contains("# pass") && !report.contains("# pass 0"), "{report}");
+    assert!(
+        report.contains("# pass") && !report.contains("# pass 0"),
+        "{report}"
+    );
 }

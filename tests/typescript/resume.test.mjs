@@ -68,10 +68,16 @@ const fresh = () => ({
   expectJump: false,
 });
 
-test("20 000 items across 10 cuts arrive exactly once, in order", { timeout: 120_000 }, async () => {
+/** Runs `cleanup` after test `t`, whether it passed or not. */
+const later = (t, cleanup) => t.after(cleanup);
+
+test("20 000 items across 10 cuts arrive exactly once, in order", { timeout: 120_000 }, async (t) => {
   const server = await startServer(ticker(), ["--rate", "8000", "--history", "100000"]);
+  later(t, () => server.stop());
   const proxy = await startProxy(server.port);
+  later(t, () => proxy.close());
   const client = await Client.connect(proxy.url, options);
+  later(t, () => client.close());
   const ticks = await client.subscribe("subscribe_ticks", undefined, "unsubscribe_ticks");
   const state = fresh();
   const cuts = 10;
@@ -87,33 +93,34 @@ test("20 000 items across 10 cuts arrive exactly once, in order", { timeout: 120
   assert.deepEqual(state.gaps, []);
   assert.equal(state.restarted, 0);
   await ticks.unsubscribe();
-  await client.close();
-  await proxy.close();
-  await server.stop();
 });
 
-test("a server restart gives restarted, then the new epoch's items", { timeout: 60_000 }, async () => {
+test("a server restart gives restarted, then the new epoch's items", { timeout: 60_000 }, async (t) => {
   const first = await startServer(ticker(), ["--rate", "2000"]);
+  later(t, () => first.stop());
   const proxy = await startProxy(first.port);
+  later(t, () => proxy.close());
   const client = await Client.connect(proxy.url, options);
+  later(t, () => client.close());
   const ticks = await client.subscribe("subscribe_ticks", undefined, "unsubscribe_ticks");
   const state = fresh();
   await readUntil(ticks, state, (s) => s.items >= 200);
   const second = await startServer(ticker(), ["--rate", "2000"]);
+  later(t, () => second.stop());
   proxy.retarget(second.port);
   await first.stop();
   proxy.cut();
   await readUntil(ticks, state, (s) => s.restarted === 1 && s.items >= 400);
   assert.equal(state.resumed, 0);
-  await client.close();
-  await proxy.close();
-  await second.stop();
 });
 
-test("an outage longer than the history gives the exact gap", { timeout: 60_000 }, async () => {
+test("an outage longer than the history gives the exact gap", { timeout: 60_000 }, async (t) => {
   const server = await startServer(ticker(), ["--rate", "5000", "--history", "500"]);
+  later(t, () => server.stop());
   const proxy = await startProxy(server.port);
+  later(t, () => proxy.close());
   const client = await Client.connect(proxy.url, options);
+  later(t, () => client.close());
   const ticks = await client.subscribe("subscribe_ticks", undefined, "unsubscribe_ticks");
   const state = fresh();
   await readUntil(ticks, state, (s) => s.items >= 500);
@@ -125,9 +132,6 @@ test("an outage longer than the history gives the exact gap", { timeout: 60_000 
   // The first item after the gap is exactly `missed` past the last one before it.
   const [missed] = state.gaps;
   assert.ok(missed > 0);
-  await client.close();
-  await proxy.close();
-  await server.stop();
   assert.equal(state.jumps.length, 1);
   const [[from, to, gap]] = state.jumps;
   assert.equal(to - from - 1, gap, `after ${from} came ${to}, told of a gap of ${gap}`);

@@ -70,16 +70,31 @@ test("a subscription yields its items, then a normal end", async () => {
   assert.deepEqual(seen, [0, 1, 2, 3, 4, "ended"]);
 });
 
-test("unsubscribing part way stops the items", async () => {
-  const counter = await client.subscribe("subscribe_counter", [1_000_000], "unsubscribe_counter");
+test("unsubscribing part way stops the items on the server", async () => {
+  // Its own connection, whose incoming frames are counted below.
+  let frames = 0;
+  class Counting extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      this.on("message", () => {
+        frames += 1;
+      });
+    }
+  }
+  const alone = await Client.connect(server.url, { WebSocket: Counting });
+  const counter = await alone.subscribe("subscribe_counter", [1_000_000_000], "unsubscribe_counter");
   let items = 0;
   for await (const event of counter) {
     if (event.type === "item") items += 1;
     if (items === 10) break;
   }
   assert.equal(items, 10);
-  // The connection serves calls afterwards (the server stopped pushing).
-  assert.equal(await client.call("subtract", [3, 1]), 2);
+  // Once the unsubscribe has reached the server, no more items come.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const before = frames;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(frames, before, "items kept coming after the unsubscribe");
+  await alone.close();
 });
 
 test("a call from the server is answered by a registered handler", async () => {

@@ -13,8 +13,13 @@ const $ = (id: string): HTMLElement => {
 const field = (id: string): HTMLInputElement => $(id) as HTMLInputElement;
 
 const scheme = location.protocol === "https:" ? "wss" : "ws";
+// Waits between attempts stay short (at most 5 s), so a page is back soon
+// after its server.
 const chat = new ChatClient(
-  new Client(`${scheme}://${location.host}/rpc`, { idempotent: CHAT_IDEMPOTENT }),
+  new Client(`${scheme}://${location.host}/rpc`, {
+    idempotent: CHAT_IDEMPOTENT,
+    reconnect: { maxDelay: 5_000 },
+  }),
 );
 let me: string | null = null;
 let room: string | null = null;

@@ -44,7 +44,6 @@ async fn load(options: &Options, source: &str) -> Result<Document, Failure> {
     }
     let text = std::fs::read_to_string(source)
         .map_err(|err| Failure::Usage(format!("cannot read {source}: {err}")))?;
-    serde_json::from_str(&text).map_err(|err| {
-        Failure::Usage(format!("{source} does not hold an OpenRPC document: {err}"))
-    })
+    serde_json::from_str(&text)
+        .map_err(|err| Failure::Usage(format!("{source} does not hold an OpenRPC document: {err}")))
 }

@@ -3,13 +3,75 @@
 
 /// Words TypeScript keeps for itself, so no generated name may be one.
 const RESERVED: &[&str] = &[
-    "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do",
-    "else", "enum", "export", "extends", "false", "finally", "for", "function", "if", "import",
-    "in", "instanceof", "new", "null", "return", "super", "switch", "this", "throw", "true", "try",
-    "typeof", "var", "void", "while", "with", "as", "implements", "interface", "let", "package",
-    "private", "protected", "public", "static", "yield", "any", "boolean", "constructor",
-    "declare", "get", "module", "require", "number", "set", "string", "symbol", "type", "from",
-    "of", "unknown", "never", "object", "bigint", "undefined", "await", "async",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "import",
+    "in",
+    "instanceof",
+    "new",
+    "null",
+    "return",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "var",
+    "void",
+    "while",
+    "with",
+    "as",
+    "implements",
+    "interface",
+    "let",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "static",
+    "yield",
+    "any",
+    "boolean",
+    "constructor",
+    "declare",
+    "get",
+    "module",
+    "require",
+    "number",
+    "set",
+    "string",
+    "symbol",
+    "type",
+    "from",
+    "of",
+    "unknown",
+    "never",
+    "object",
+    "bigint",
+    "undefined",
+    "await",
+    "async",
+    "arguments",
+    "eval",
 ];
 
 /// The words of a wire name: split at anything that is not a letter or
@@ -91,6 +153,24 @@ pub(crate) fn member_key(name: &str) -> String {
     }
 }
 
+/// `name`, or `name_`, `name__`, … : the first that `taken` does not hold,
+/// which it then does.
+pub(crate) fn unique(name: String, taken: &mut std::collections::BTreeSet<String>) -> String {
+    let mut name = name;
+    while taken.contains(&name) {
+        name.push('_');
+    }
+    taken.insert(name.clone());
+    name
+}
+
+/// One line of prose for a `//` comment: no line breaks that would end it.
+pub(crate) fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// A TypeScript string literal (JSON's escapes are TypeScript's too).
 pub(crate) fn string_literal(text: &str) -> String {
     serde_json::Value::from(text).to_string()
@@ -102,7 +182,12 @@ pub(crate) fn tsdoc(indent: &str, text: Option<&str>, tags: &[String]) -> String
     let mut lines: Vec<String> = text
         .map(str::trim)
         .filter(|text| !text.is_empty())
-        .map(|text| text.lines().map(str::trim_end).map(ToOwned::to_owned).collect())
+        .map(|text| {
+            text.lines()
+                .map(str::trim_end)
+                .map(ToOwned::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     if !lines.is_empty() && !tags.is_empty() {
         lines.push(String::new());

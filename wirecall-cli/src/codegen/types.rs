@@ -25,7 +25,12 @@ pub(crate) fn component_name(name: &str) -> String {
 fn ts(schema: &Value, indent: &str, depth: usize) -> String {
     let Some(object) = schema.as_object() else {
         // `true` (anything) and `false` (nothing) are schemas too.
-        return if schema == &Value::Bool(false) { "never" } else { "unknown" }.into();
+        return if schema == &Value::Bool(false) {
+            "never"
+        } else {
+            "unknown"
+        }
+        .into();
     };
     if depth > MAX_DEPTH {
         return "unknown".into();
@@ -61,14 +66,24 @@ fn shape(object: &Map<String, Value>, indent: &str, depth: usize) -> String {
             // Members beside the union (a tagged enum's shared ones) apply to each branch.
             if object.contains_key("properties") {
                 let shared = object_type(object, indent, depth);
-                types = types.into_iter().map(|t| format!("({shared}) & {}", group(&t))).collect();
+                types = types
+                    .into_iter()
+                    .map(|t| format!("({shared}) & {}", group(&t)))
+                    .collect();
             }
             return union(types);
         }
     }
     if let Some(parts) = object.get("allOf").and_then(Value::as_array) {
-        let types: Vec<String> = parts.iter().map(|part| group(&ts(part, indent, depth + 1))).collect();
-        return if types.is_empty() { "unknown".into() } else { types.join(" & ") };
+        let types: Vec<String> = parts
+            .iter()
+            .map(|part| group(&ts(part, indent, depth + 1)))
+            .collect();
+        return if types.is_empty() {
+            "unknown".into()
+        } else {
+            types.join(" & ")
+        };
     }
     match object.get("type") {
         Some(Value::String(name)) => of_type(name, object, indent, depth),
@@ -93,7 +108,7 @@ fn of_type(name: &str, object: &Map<String, Value>, indent: &str, depth: usize) 
         "integer" => {
             let format = object.get("format").and_then(Value::as_str).unwrap_or("");
             if WIDE_INTEGERS.contains(&format) {
-                "Int64".into()
+                "wirecall.Int64".into()
             } else {
                 "number".into()
             }
@@ -110,7 +125,10 @@ fn array_type(object: &Map<String, Value>, indent: &str, depth: usize) -> String
         .or_else(|| object.get("items").filter(|items| items.is_array()))
         .and_then(Value::as_array);
     if let Some(items) = tuple {
-        let types: Vec<String> = items.iter().map(|item| ts(item, indent, depth + 1)).collect();
+        let types: Vec<String> = items
+            .iter()
+            .map(|item| ts(item, indent, depth + 1))
+            .collect();
         return format!("[{}]", types.join(", "));
     }
     match object.get("items") {
@@ -146,7 +164,11 @@ fn object_type(object: &Map<String, Value>, indent: &str, depth: usize) -> Strin
     let inner = format!("{indent}  ");
     let mut out = String::from("{\n");
     for (name, schema) in properties {
-        let optional = if required.contains(&name.as_str()) { "" } else { "?" };
+        let optional = if required.contains(&name.as_str()) {
+            ""
+        } else {
+            "?"
+        };
         let description = schema.get("description").and_then(Value::as_str);
         out.push_str(&tsdoc(&inner, description, &[]));
         out.push_str(&format!(
@@ -155,11 +177,13 @@ fn object_type(object: &Map<String, Value>, indent: &str, depth: usize) -> Strin
             ts(schema, &inner, depth + 1)
         ));
     }
-    if let Some(value) = rest {
-        out.push_str(&format!("{inner}[key: string]: {value};\n"));
-    }
     out.push_str(indent);
     out.push('}');
+    // Other members beside named ones: an intersection, since an index
+    // signature in the same object would have to admit every member's type.
+    if let Some(value) = rest {
+        out = format!("{out} & {{ [key: string]: {value} }}");
+    }
     out
 }
 
@@ -185,15 +209,30 @@ fn union(mut types: Vec<String>) -> String {
     match types.len() {
         0 => "never".into(),
         1 => types.remove(0),
-        _ => types.iter().map(|t| group(t)).collect::<Vec<_>>().join(" | "),
+        _ => types
+            .iter()
+            .map(|t| group(t))
+            .collect::<Vec<_>>()
+            .join(" | "),
     }
 }
 
 /// Parenthesized when it is a union or intersection, so it can be a part.
 fn group(ty: &str) -> String {
     let mut depth = 0i32;
+    let mut in_string = false;
+    let mut escaped = false;
     for c in ty.chars() {
+        if in_string {
+            match (escaped, c) {
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => escaped = false,
+            }
+            continue;
+        }
         match c {
+            '"' => in_string = true,
             '{' | '[' | '(' | '<' => depth += 1,
             '}' | ']' | ')' | '>' => depth -= 1,
             '|' | '&' if depth == 0 => return format!("({ty})"),
@@ -217,28 +256,59 @@ mod tests {
     fn scalars_and_nullable() {
         assert_eq!(ts(json!({"type": "string"})), "string");
         assert_eq!(ts(json!({"type": "integer", "format": "uint32"})), "number");
-        assert_eq!(ts(json!({"type": "integer", "format": "int64"})), "Int64");
-        assert_eq!(ts(json!({"type": ["integer", "null"], "format": "uint8"})), "number | null");
-        assert_eq!(ts(json!({"type": "string", "nullable": true})), "string | null");
+        assert_eq!(
+            ts(json!({"type": "integer", "format": "int64"})),
+            "wirecall.Int64"
+        );
+        assert_eq!(
+            ts(json!({"type": ["integer", "null"], "format": "uint8"})),
+            "number | null"
+        );
+        assert_eq!(
+            ts(json!({"type": "string", "nullable": true})),
+            "string | null"
+        );
         assert_eq!(ts(json!(true)), "unknown");
         assert_eq!(ts(json!({})), "unknown");
     }
 
     #[test]
     fn enums_refs_arrays_tuples_and_maps() {
-        assert_eq!(ts(json!({"type": "string", "enum": ["a", "b"]})), r#""a" | "b""#);
-        assert_eq!(ts(json!({"$ref": "#/components/schemas/room_event"})), "RoomEvent");
         assert_eq!(
-            ts(json!({"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "null"}]}})),
+            ts(json!({"type": "string", "enum": ["a", "b"]})),
+            r#""a" | "b""#
+        );
+        assert_eq!(
+            ts(json!({"$ref": "#/components/schemas/room_event"})),
+            "RoomEvent"
+        );
+        assert_eq!(
+            ts(
+                json!({"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "null"}]}})
+            ),
             "(string | null)[]"
         );
         assert_eq!(
-            ts(json!({"type": "array", "items": [{"type": "string"}, {"type": "integer", "format": "uint32"}]})),
+            ts(
+                json!({"type": "array", "items": [{"type": "string"}, {"type": "integer", "format": "uint32"}]})
+            ),
             "[string, number]"
         );
         assert_eq!(
             ts(json!({"type": "object", "additionalProperties": {"type": "number"}})),
             "{ [key: string]: number }"
+        );
+        // Named members beside other ones (a flattened map) intersect.
+        assert_eq!(
+            ts(
+                json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"], "additionalProperties": {"type": "number"}})
+            ),
+            "{\n  name: string;\n} & { [key: string]: number }"
+        );
+        // A bracket inside a string literal does not change the grouping.
+        assert_eq!(
+            ts(json!({"type": "array", "items": {"enum": ["{", "x"]}})),
+            "(\"{\" | \"x\")[]"
         );
     }
 
