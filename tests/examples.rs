@@ -49,12 +49,8 @@ async fn chat_serves_its_page_and_rooms_and_the_bot_answers() {
     );
     let script = http_get(&addr, "/app.js").await;
     // The page's script is the generated, typed client bundled with its UI.
-    assert!(
-        script.starts_with("HTTP/1.1 200")
-            && script.contains("class ChatClient")
-            && script.contains("rpc.resume"),
-        "{script}"
-    );
+    let typed = script.contains("class ChatClient") && script.contains("rpc.resume");
+    assert!(script.starts_with("HTTP/1.1 200") && typed, "{script}");
 
     let url = format!("ws://{addr}/rpc");
     let ada_client = Client::connect(&url).await.unwrap();

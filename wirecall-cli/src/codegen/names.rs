@@ -1,6 +1,8 @@
 //! TypeScript names and comments made from a document's wire names and
 //! prose.
 
+use std::fmt::Write;
+
 /// Words TypeScript keeps for itself, so no generated name may be one.
 const RESERVED: &[&str] = &[
     "break",
@@ -201,12 +203,12 @@ pub(crate) fn tsdoc(indent: &str, text: Option<&str>, tags: &[String]) -> String
         // A comment must not end early where the prose says `*/`.
         let line = line.replace("*/", "*\\/");
         if line.is_empty() {
-            out.push_str(&format!("{indent} *\n"));
+            let _ = writeln!(out, "{indent} *");
         } else {
-            out.push_str(&format!("{indent} * {line}\n"));
+            let _ = writeln!(out, "{indent} * {line}");
         }
     }
-    out.push_str(&format!("{indent} */\n"));
+    let _ = writeln!(out, "{indent} */");
     out
 }
 

@@ -1,6 +1,8 @@
 //! JSON Schema (Draft-07, as the OpenRPC builder writes it) to TypeScript
 //! types.
 
+use std::fmt::Write;
+
 use serde_json::{Map, Value};
 
 use super::names::{member_key, pascal, string_literal, tsdoc};
@@ -171,11 +173,12 @@ fn object_type(object: &Map<String, Value>, indent: &str, depth: usize) -> Strin
         };
         let description = schema.get("description").and_then(Value::as_str);
         out.push_str(&tsdoc(&inner, description, &[]));
-        out.push_str(&format!(
-            "{inner}{}{optional}: {};\n",
+        let _ = writeln!(
+            out,
+            "{inner}{}{optional}: {};",
             member_key(name),
             ts(schema, &inner, depth + 1)
-        ));
+        );
     }
     out.push_str(indent);
     out.push('}');
@@ -248,6 +251,7 @@ mod tests {
 
     use super::type_of;
 
+    #[allow(clippy::needless_pass_by_value)] // reads better with `json!` at each call
     fn ts(schema: serde_json::Value) -> String {
         type_of(&schema, "")
     }

@@ -70,15 +70,14 @@ pub(crate) fn module(document: &Document, import: &str) -> String {
         let name = unique(error_type(method), &mut top);
         let guard = format!("is{name}");
         top.insert(guard);
-        match declared
+        let shared = declared
             .iter()
-            .find(|(errors, _)| *errors == method.errors.as_slice())
-        {
-            Some((_, first)) => out.push_str(&error_alias(method, &name, first)),
-            None => {
-                out.push_str(&errors(method, &name));
-                declared.push((&method.errors, name.clone()));
-            }
+            .find(|(errors, _)| *errors == method.errors.as_slice());
+        if let Some((_, first)) = shared {
+            out.push_str(&error_alias(method, &name, first));
+        } else {
+            out.push_str(&errors(method, &name));
+            declared.push((&method.errors, name.clone()));
         }
         error_names.push(Some(name));
     }
