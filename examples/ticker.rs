@@ -91,9 +91,8 @@ async fn publish(bus: Arc<InProcessBus>, rate: u64) {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = options()?;
-    let bus = Arc::new(
-        InProcessBus::default().with_history(options.history, Duration::from_secs(300)),
-    );
+    let bus =
+        Arc::new(InProcessBus::default().with_history(options.history, Duration::from_secs(300)));
     tokio::spawn(publish(bus.clone(), options.rate));
     let server = Server::builder()
         .build(Ticks { bus }.into_router())

@@ -49,7 +49,7 @@ async fn chat_serves_its_page_and_rooms_and_the_bot_answers() {
     );
     let script = http_get(&addr, "/app.js").await;
     // The page's script is the generated, typed client bundled with its UI.
-    let typed = script.contains("class ChatClient") && script.contains("rpc.resume");
+    let typed = script.contains("ChatClient") && script.contains("rpc.resume");
     assert!(script.starts_with("HTTP/1.1 200") && typed, "{script}");
 
     let url = format!("ws://{addr}/rpc");

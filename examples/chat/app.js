@@ -136,8 +136,10 @@ var PendingCall = class {
   settled = false;
   /** Runs synchronously with the result, before the caller's promise resolves. */
   onResult;
-  /** Runs once when the call settles, whichever way (for the client's bookkeeping). */
+  /** Runs once when the call settles, with the error if it failed (for the client's bookkeeping). */
   onSettle;
+  /** A subscribe call: the method that undoes it. */
+  undoMethod;
   /** Part of a batch; such calls are never sent twice. */
   inBatch = false;
   /** Safe to send again on a new connection after a cut. */
@@ -167,7 +169,7 @@ var PendingCall = class {
   }
   resolve(result) {
     if (this.settled) return;
-    this.finish();
+    this.finish(void 0);
     try {
       this.onResult?.(result);
     } catch (error) {
@@ -178,14 +180,14 @@ var PendingCall = class {
   }
   reject(error) {
     if (this.settled) return;
-    this.finish();
+    this.finish(error);
     this.rejectFn(error);
   }
-  finish() {
+  finish(error) {
     this.settled = true;
     if (this.timer !== void 0) clearTimeout(this.timer);
     this.signal?.removeEventListener("abort", this.abortListener);
-    this.onSettle?.();
+    this.onSettle?.(error);
   }
 };
 function abortError(signal) {
@@ -457,6 +459,7 @@ var EventQueue = class {
   events = [];
   head = 0;
   readers = [];
+  /** Missed just before the event at `head` (or before whatever comes next when empty). */
   dropped = 0;
   /** A final event was queued: nothing more is accepted. */
   sealed = false;
@@ -465,18 +468,33 @@ var EventQueue = class {
   get isSealed() {
     return this.sealed;
   }
+  /** @internal events held, not counting the pending `dropped` count */
+  get size() {
+    return this.events.length - this.head;
+  }
   push(event) {
     if (this.sealed) return;
-    if (isFinal(event)) this.sealed = true;
-    const reader = this.readers.shift();
-    if (reader) {
-      if (isFinal(event)) this.finished = true;
-      reader({ value: event, done: false });
-      this.endReadersIfFinished();
+    if (event.type === "lagged") {
+      this.lagged(event.missed);
       return;
     }
-    if (event.type === "item" && this.size >= this.limit) this.dropOldestItem();
+    if (isFinal(event)) this.sealed = true;
+    if (this.deliver(event)) return;
+    if (!isFinal(event)) this.makeRoom();
     this.events.push(event);
+  }
+  /** Counts `missed` items lost at this point, merged with a count right before it. */
+  lagged(missed) {
+    if (this.sealed || !(missed > 0)) return;
+    if (this.deliver({ type: "lagged", missed })) return;
+    let last = this.tail();
+    if (last !== void 0 && last.type !== "lagged") {
+      this.makeRoom();
+      last = this.tail();
+    }
+    if (last === void 0) this.dropped += missed;
+    else if (last.type === "lagged") last.missed += missed;
+    else this.events.push({ type: "lagged", missed });
   }
   next() {
     const event = this.take();
@@ -493,20 +511,32 @@ var EventQueue = class {
     this.dropped = 0;
     this.endReadersIfFinished();
   }
+  /** Hands the event to a waiting reader, if any (then nothing is queued). */
+  deliver(event) {
+    const reader = this.readers.shift();
+    if (!reader) return false;
+    if (isFinal(event)) this.finished = true;
+    reader({ value: event, done: false });
+    this.endReadersIfFinished();
+    return true;
+  }
+  tail() {
+    return this.size > 0 ? this.events[this.events.length - 1] : void 0;
+  }
   take() {
-    const first = this.events[this.head];
-    if (!first) return void 0;
-    if (this.dropped > 0 && (first.type === "item" || isFinal(first))) {
-      const missed = this.dropped;
-      this.dropped = 0;
-      return { type: "lagged", missed };
+    let missed = this.dropped;
+    this.dropped = 0;
+    let first = this.events[this.head];
+    if (first?.type === "lagged") {
+      missed += first.missed;
+      this.removeHead();
+      first = this.events[this.head];
     }
+    if (missed > 0) return { type: "lagged", missed };
+    if (!first) return void 0;
     this.removeHead();
     if (isFinal(first)) this.finished = true;
     return first;
-  }
-  get size() {
-    return this.events.length - this.head;
   }
   removeHead() {
     this.head++;
@@ -518,13 +548,55 @@ var EventQueue = class {
       this.head = 0;
     }
   }
-  dropOldestItem() {
-    let index = this.head;
-    while (index < this.events.length && this.events[index].type !== "item") index++;
-    if (index === this.events.length) return;
-    if (index === this.head) this.removeHead();
-    else this.events.splice(index, 1);
-    this.dropped++;
+  /** Drops events until one more fits. */
+  makeRoom() {
+    while (this.size >= this.limit && this.dropOne()) ;
+  }
+  /**
+   * Drops the oldest item, or with none queued the oldest control event
+   * other than a lagged count; what it stood for goes into a lagged count
+   * in its place. False when there is nothing to drop.
+   */
+  dropOne() {
+    const first = this.events[this.head];
+    if (first?.type === "lagged") {
+      this.dropped += first.missed;
+      this.removeHead();
+      return true;
+    }
+    let index = this.findFrom((event2) => event2.type === "item");
+    if (index < 0) index = this.findFrom((event2) => event2.type !== "lagged" && !isFinal(event2));
+    if (index < 0) return false;
+    const event = this.events[index];
+    const missed = event.type === "item" ? 1 : event.type === "gap" ? event.missed : 0;
+    if (index === this.head) {
+      this.removeHead();
+      this.dropped += missed;
+      return true;
+    }
+    const before = this.events[index - 1];
+    const after = index + 1 < this.events.length ? this.events[index + 1] : void 0;
+    if (before.type === "lagged") {
+      before.missed += missed;
+      if (after?.type === "lagged") {
+        before.missed += after.missed;
+        this.events.splice(index, 2);
+      } else {
+        this.events.splice(index, 1);
+      }
+    } else if (after?.type === "lagged") {
+      after.missed += missed;
+      this.events.splice(index, 1);
+    } else if (missed > 0) {
+      this.events[index] = { type: "lagged", missed };
+    } else {
+      this.events.splice(index, 1);
+    }
+    return true;
+  }
+  findFrom(predicate) {
+    for (let i = this.head; i < this.events.length; i++) if (predicate(this.events[i])) return i;
+    return -1;
   }
   endReadersIfFinished() {
     if (!this.finished) return;
@@ -573,6 +645,10 @@ var Subscription = class {
       this.queue.push({ type: "item", item });
     }
   }
+  /** @internal a lagged notice: merged with the count before the next item */
+  lagged(missed) {
+    this.queue.lagged(missed);
+  }
   /** @internal */
   push(event) {
     this.queue.push(event);
@@ -616,6 +692,8 @@ var WriteJob = class {
     }
   }
   settled = false;
+  /** Runs once when it settles (the client takes it out of its queue). */
+  onSettle;
   promise;
   resolveFn;
   rejectFn;
@@ -633,6 +711,7 @@ var WriteJob = class {
   finish() {
     this.settled = true;
     if (this.timer !== void 0) clearTimeout(this.timer);
+    this.onSettle?.();
   }
 };
 
@@ -664,6 +743,10 @@ var Client = class _Client {
   /** The bound ones, by the JSON text of their server id. */
   byKey = /* @__PURE__ */ new Map();
   opened = false;
+  /** Set by Client.connect: a failed first attempt ends the client. */
+  failFirst = false;
+  /** Subscribe calls given up on while sent: id -> the method that undoes them. */
+  abandoned = /* @__PURE__ */ new Map();
   ready;
   resolveReady;
   rejectReady;
@@ -689,9 +772,16 @@ var Client = class _Client {
     this.openSocket(true);
   }
   /** Resolves once the first connection is open. */
+  /** Rejects with ConnectError when that first attempt fails (and closes the client). */
   static async connect(url, options) {
     const client = new _Client(url, options);
-    await client.ready;
+    client.failFirst = true;
+    try {
+      await client.ready;
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
     return client;
   }
   get state() {
@@ -729,6 +819,7 @@ var Client = class _Client {
   async subscribe(method, params, unsubscribeMethod, options = {}) {
     const subscription = new Subscription((s) => this.unsubscribeFromServer(s), method, params, unsubscribeMethod, this.buffer);
     const call = this.createCall(method, params);
+    call.undoMethod = unsubscribeMethod;
     call.onResult = (id) => {
       this.subscriptions.add(subscription);
       this.attach(subscription, id);
@@ -772,7 +863,7 @@ var Client = class _Client {
   createCall(method, params) {
     const call = new PendingCall(this.nextId++, method, params);
     call.resendable = this.idempotent.has(method);
-    call.onSettle = () => this.callSettled(call);
+    call.onSettle = (error) => this.callSettled(call, error);
     try {
       call.text = stringifyJson(request(method, params, call.id));
     } catch (error) {
@@ -780,10 +871,20 @@ var Client = class _Client {
     }
     return call;
   }
-  callSettled(call) {
-    this.inFlight.delete(call.id);
+  callSettled(call, error) {
+    const sent = this.inFlight.delete(call.id);
     const frame = this.batchOf.get(call);
     if (frame && --frame.open === 0) this.inFlightBatches.delete(frame);
+    if (sent && call.undoMethod !== void 0 && (error instanceof TimeoutError || error instanceof AbortError)) {
+      this.abandoned.set(call.id, call.undoMethod);
+      if (this.abandoned.size > 1024) this.abandoned.delete(this.abandoned.keys().next().value);
+    }
+    if (!frame && this.waiting.length > 0) this.unqueue((job) => job.kind === "call" ? job.call === call : job.kind === "batch" && job.entries.some((e) => "call" in e && e.call === call));
+  }
+  /** Takes a settled job out of the waiting queue. */
+  unqueue(match) {
+    const index = this.waiting.findIndex(match);
+    if (index >= 0 && jobSettled(this.waiting[index])) this.waiting.splice(index, 1);
   }
   sendBatch(entries, options) {
     const calls = entries.flatMap((entry) => "call" in entry ? [entry.call] : []);
@@ -806,34 +907,41 @@ var Client = class _Client {
       this.failJob(job, new ClosedError("the client is closed"));
     } else if (this.currentState === "open" && this.socket) {
       this.sendJob(job, this.socket);
-    } else {
-      this.waiting.push(job);
+    } else if (!jobSettled(job)) {
+      this.queue(job);
     }
+  }
+  /** Queues a job for the next connection. */
+  queue(job) {
+    if (job.kind === "write") job.write.onSettle = () => this.unqueue((other) => other === job);
+    this.waiting.push(job);
   }
   sendJob(job, socket) {
     switch (job.kind) {
       case "call":
-        this.dispatch(job.call, socket);
+        if (!this.dispatch(job.call, socket)) this.queue(job);
         return;
       case "write":
         if (job.write.settled) return;
         if (socket.send(job.write.text)) job.write.written();
-        else this.waiting.push(job);
+        else this.queue(job);
         return;
       case "batch":
-        this.dispatchBatch(job.entries, socket);
+        if (!this.dispatchBatch(job.entries, socket)) this.queue(job);
         return;
     }
   }
-  /** Writes a call and waits for its answer; a failed write is handled by the cut that follows. */
+  /** Writes a call to wait for its answer; false when it could not be written. */
   dispatch(call, socket) {
-    if (call.settled) return;
+    if (call.settled) return true;
+    if (!socket.send(call.text)) return false;
     this.inFlight.set(call.id, call);
-    socket.send(call.text);
+    return true;
   }
   dispatchBatch(entries, socket) {
     const calls = entries.flatMap((entry) => "call" in entry && !entry.call.settled ? [entry.call] : []);
-    if (calls.length === 0) return;
+    if (calls.length === 0) return true;
+    if (!socket.isOpen) return false;
     const frame = { calls, open: calls.length };
     this.inFlightBatches.add(frame);
     const texts = [];
@@ -847,6 +955,7 @@ var Client = class _Client {
       }
     }
     socket.send(`[${texts.join(",")}]`);
+    return true;
   }
   failJob(job, error) {
     switch (job.kind) {
@@ -910,6 +1019,7 @@ var Client = class _Client {
       call = this.createCall(subscription.method, subscription.params);
     }
     call.resendable = false;
+    call.undoMethod = subscription.unsubscribeMethod;
     call.onResult = (id) => {
       if (subscription.isDone) {
         this.call(subscription.unsubscribeMethod, [id]).catch(() => void 0);
@@ -919,7 +1029,7 @@ var Client = class _Client {
       if (!position) subscription.push({ type: "resubscribed" });
     };
     call.arm(this.callTimeout, void 0);
-    this.dispatch(call, socket);
+    if (!this.dispatch(call, socket)) call.reject(new DisconnectedError(`${call.method}: the connection dropped before it was sent`));
     try {
       await call.promise;
     } catch (error) {
@@ -948,8 +1058,13 @@ var Client = class _Client {
     }
     this.inFlight.clear();
     this.inFlightBatches.clear();
+    this.abandoned.clear();
     this.waiting.unshift(...again);
     for (const subscription of this.subscriptions) this.detach(subscription);
+    if (this.failFirst && !this.opened) {
+      this.shutdown(new ClosedError("the first connection attempt failed", { cause: error }), error);
+      return;
+    }
     if (!this.backoff) {
       this.shutdown(new ClosedError("the connection was lost and reconnecting is off", { cause: error }), error);
       return;
@@ -977,6 +1092,7 @@ var Client = class _Client {
     }
     this.inFlight.clear();
     this.inFlightBatches.clear();
+    this.abandoned.clear();
     const jobs = this.waiting;
     this.waiting = [];
     for (const job of jobs) this.failJob(job, closedError);
@@ -1028,6 +1144,7 @@ var Client = class _Client {
     if (!notice) return;
     if (notice.type === "item") subscription.deliverItem(notice.item, notice.position);
     else if (notice.type === "ended" || notice.type === "closed") this.endSubscription(subscription, notice);
+    else if (notice.type === "lagged") subscription.lagged(notice.missed);
     else subscription.push(notice);
   }
   onResponse(message) {
@@ -1038,7 +1155,13 @@ var Client = class _Client {
     }
     if (typeof id !== "number") return;
     const call = this.inFlight.get(id);
-    if (!call) return;
+    if (!call) {
+      const undo = this.abandoned.get(id);
+      if (undo === void 0) return;
+      this.abandoned.delete(id);
+      if (!hasOwn(message, "error") && hasOwn(message, "result")) this.call(undo, [message.result]).catch(() => void 0);
+      return;
+    }
     if (hasOwn(message, "error")) call.reject(rpcErrorFromWire(message.error));
     else call.resolve(message.result);
   }
@@ -1095,6 +1218,16 @@ var Client = class _Client {
     this.subscriptions.delete(subscription);
   }
 };
+function jobSettled(job) {
+  switch (job.kind) {
+    case "call":
+      return job.call.settled;
+    case "write":
+      return job.write.settled;
+    case "batch":
+      return job.entries.every((entry) => !("call" in entry) || entry.call.settled);
+  }
+}
 
 // ../../examples/chat/web/chat_api.ts
 var CHAT_IDEMPOTENT = [];
@@ -1153,7 +1286,10 @@ var $ = (id) => {
 var field = (id) => $(id);
 var scheme = location.protocol === "https:" ? "wss" : "ws";
 var chat = new ChatClient(
-  new Client(`${scheme}://${location.host}/rpc`, { idempotent: CHAT_IDEMPOTENT })
+  new Client(`${scheme}://${location.host}/rpc`, {
+    idempotent: CHAT_IDEMPOTENT,
+    reconnect: { maxDelay: 5e3 }
+  })
 );
 var me = null;
 var room = null;

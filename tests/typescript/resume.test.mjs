@@ -68,8 +68,20 @@ const fresh = () => ({
   expectJump: false,
 });
 
-/** Runs `cleanup` after test `t`, whether it passed or not. */
-const later = (t, cleanup) => t.after(cleanup);
+/**
+ * Runs `cleanup` after test `t`, whether it passed or not, last registered
+ * first: the client closes before the proxy it reconnects through, and the
+ * proxy before its server.
+ */
+function later(t, cleanup) {
+  if (!t.cleanups) {
+    t.cleanups = [];
+    t.after(async () => {
+      for (const step of t.cleanups.reverse()) await step();
+    });
+  }
+  t.cleanups.push(cleanup);
+}
 
 test("20 000 items across 10 cuts arrive exactly once, in order", { timeout: 120_000 }, async (t) => {
   const server = await startServer(ticker(), ["--rate", "8000", "--history", "100000"]);

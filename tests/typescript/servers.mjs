@@ -33,7 +33,8 @@ export async function startServer(path, args = []) {
     port: Number(new URL(url).port),
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        // Ended already (by itself, or killed by an earlier stop).
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once("exit", resolve);
         child.kill("SIGKILL");
       }),

@@ -16,8 +16,10 @@ export class PendingCall {
   settled = false;
   /** Runs synchronously with the result, before the caller's promise resolves. */
   onResult: ((result: unknown) => void) | undefined;
-  /** Runs once when the call settles, whichever way (for the client's bookkeeping). */
-  onSettle: (() => void) | undefined;
+  /** Runs once when the call settles, with the error if it failed (for the client's bookkeeping). */
+  onSettle: ((error: unknown) => void) | undefined;
+  /** A subscribe call: the method that undoes it. */
+  undoMethod: string | undefined;
   /** Part of a batch; such calls are never sent twice. */
   inBatch = false;
   /** Safe to send again on a new connection after a cut. */
@@ -61,7 +63,7 @@ export class PendingCall {
 
   resolve(result: unknown): void {
     if (this.settled) return;
-    this.finish();
+    this.finish(undefined);
     try {
       this.onResult?.(result);
     } catch (error) {
@@ -73,15 +75,15 @@ export class PendingCall {
 
   reject(error: unknown): void {
     if (this.settled) return;
-    this.finish();
+    this.finish(error);
     this.rejectFn(error);
   }
 
-  private finish(): void {
+  private finish(error: unknown): void {
     this.settled = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.signal?.removeEventListener("abort", this.abortListener);
-    this.onSettle?.();
+    this.onSettle?.(error);
   }
 }
 

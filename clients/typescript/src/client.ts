@@ -6,6 +6,7 @@ import { backoffDelay, resolveBackoff, type Backoff, type ReconnectOptions } fro
 import { Batch, type BatchEntry } from "./batch.js";
 import { PendingCall, type CallOptions } from "./call.js";
 import {
+  AbortError,
   ClosedError,
   ConnectError,
   DisconnectedError,
@@ -91,6 +92,10 @@ export class Client {
   private readonly byKey = new Map<string, Subscription<unknown>>();
 
   private opened = false;
+  /** Set by Client.connect: a failed first attempt ends the client. */
+  private failFirst = false;
+  /** Subscribe calls given up on while sent: id -> the method that undoes them. */
+  private readonly abandoned = new Map<number, string>();
   private readonly ready: Promise<void>;
   private resolveReady!: () => void;
   private rejectReady!: (error: unknown) => void;
@@ -119,9 +124,16 @@ export class Client {
   }
 
   /** Resolves once the first connection is open. */
+  /** Rejects with ConnectError when that first attempt fails (and closes the client). */
   static async connect(url: string, options?: ClientOptions): Promise<Client> {
     const client = new Client(url, options);
-    await client.ready;
+    client.failFirst = true;
+    try {
+      await client.ready;
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
     return client;
   }
 
@@ -172,6 +184,7 @@ export class Client {
     const call = this.createCall(method, params);
     // Bound in the same turn the answer is read, so the notices right behind
     // it find the subscription.
+    call.undoMethod = unsubscribeMethod;
     call.onResult = (id) => {
       this.subscriptions.add(subscription as Subscription<unknown>);
       this.attach(subscription as Subscription<unknown>, id);
@@ -222,7 +235,7 @@ export class Client {
   private createCall(method: string, params: Params | undefined): PendingCall {
     const call = new PendingCall(this.nextId++, method, params);
     call.resendable = this.idempotent.has(method);
-    call.onSettle = () => this.callSettled(call);
+    call.onSettle = (error) => this.callSettled(call, error);
     try {
       call.text = stringifyJson(request(method, params, call.id));
     } catch (error) {
@@ -231,10 +244,23 @@ export class Client {
     return call;
   }
 
-  private callSettled(call: PendingCall): void {
-    this.inFlight.delete(call.id);
+  private callSettled(call: PendingCall, error: unknown): void {
+    const sent = this.inFlight.delete(call.id);
     const frame = this.batchOf.get(call);
     if (frame && --frame.open === 0) this.inFlightBatches.delete(frame);
+    // A subscribe given up on may still succeed on the server: remember it
+    // so a late answer can be undone.
+    if (sent && call.undoMethod !== undefined && (error instanceof TimeoutError || error instanceof AbortError)) {
+      this.abandoned.set(call.id, call.undoMethod);
+      if (this.abandoned.size > 1024) this.abandoned.delete(this.abandoned.keys().next().value!);
+    }
+    if (!frame && this.waiting.length > 0) this.unqueue((job) => job.kind === "call" ? job.call === call : job.kind === "batch" && job.entries.some((e) => "call" in e && e.call === call));
+  }
+
+  /** Takes a settled job out of the waiting queue. */
+  private unqueue(match: (job: Job) => boolean): void {
+    const index = this.waiting.findIndex(match);
+    if (index >= 0 && jobSettled(this.waiting[index]!)) this.waiting.splice(index, 1);
   }
 
   private sendBatch(entries: BatchEntry[], options: CallOptions): Promise<void> {
@@ -260,38 +286,47 @@ export class Client {
       this.failJob(job, new ClosedError("the client is closed"));
     } else if (this.currentState === "open" && this.socket) {
       this.sendJob(job, this.socket);
-    } else {
-      this.waiting.push(job);
+    } else if (!jobSettled(job)) {
+      this.queue(job);
     }
+  }
+
+  /** Queues a job for the next connection. */
+  private queue(job: Job): void {
+    if (job.kind === "write") job.write.onSettle = () => this.unqueue((other) => other === job);
+    this.waiting.push(job);
   }
 
   private sendJob(job: Job, socket: Socket): void {
     switch (job.kind) {
       case "call":
-        this.dispatch(job.call, socket);
+        // Not written: the cut is on its way; it goes out on the next socket.
+        if (!this.dispatch(job.call, socket)) this.queue(job);
         return;
       case "write":
         if (job.write.settled) return;
         if (socket.send(job.write.text)) job.write.written();
-        else this.waiting.push(job); // the cut is on its way; try the next socket
+        else this.queue(job); // the cut is on its way; try the next socket
         return;
       case "batch":
-        this.dispatchBatch(job.entries, socket);
+        if (!this.dispatchBatch(job.entries, socket)) this.queue(job);
         return;
     }
   }
 
-  /** Writes a call and waits for its answer; a failed write is handled by the cut that follows. */
-  private dispatch(call: PendingCall, socket: Socket): void {
-    if (call.settled) return;
+  /** Writes a call to wait for its answer; false when it could not be written. */
+  private dispatch(call: PendingCall, socket: Socket): boolean {
+    if (call.settled) return true;
+    if (!socket.send(call.text)) return false;
     this.inFlight.set(call.id, call);
-    socket.send(call.text);
+    return true;
   }
 
-  private dispatchBatch(entries: BatchEntry[], socket: Socket): void {
+  private dispatchBatch(entries: BatchEntry[], socket: Socket): boolean {
     const calls = entries.flatMap((entry) => ("call" in entry && !entry.call.settled ? [entry.call] : []));
     // Every call timed out or was aborted while waiting: the batch is off.
-    if (calls.length === 0) return;
+    if (calls.length === 0) return true;
+    if (!socket.isOpen) return false;
     const frame: BatchFrame = { calls, open: calls.length };
     this.inFlightBatches.add(frame);
     const texts: string[] = [];
@@ -304,7 +339,9 @@ export class Client {
         texts.push(entry.call.text);
       }
     }
+    // Still lost if it throws: the cut that follows settles these calls.
     socket.send(`[${texts.join(",")}]`);
+    return true;
   }
 
   private failJob(job: Job, error: Error): void {
@@ -378,6 +415,7 @@ export class Client {
       call = this.createCall(subscription.method, subscription.params);
     }
     call.resendable = false;
+    call.undoMethod = subscription.unsubscribeMethod;
     call.onResult = (id) => {
       if (subscription.isDone) {
         // Unsubscribed while this was on its way: undo it on the server.
@@ -388,7 +426,8 @@ export class Client {
       if (!position) subscription.push({ type: "resubscribed" });
     };
     call.arm(this.callTimeout, undefined);
-    this.dispatch(call, socket);
+    // Not written: the socket is going, and the next one binds again.
+    if (!this.dispatch(call, socket)) call.reject(new DisconnectedError(`${call.method}: the connection dropped before it was sent`));
     try {
       await call.promise;
     } catch (error) {
@@ -420,9 +459,14 @@ export class Client {
     }
     this.inFlight.clear();
     this.inFlightBatches.clear();
+    this.abandoned.clear(); // their server side went with the connection
     this.waiting.unshift(...again);
     for (const subscription of this.subscriptions) this.detach(subscription);
 
+    if (this.failFirst && !this.opened) {
+      this.shutdown(new ClosedError("the first connection attempt failed", { cause: error }), error);
+      return;
+    }
     if (!this.backoff) {
       this.shutdown(new ClosedError("the connection was lost and reconnecting is off", { cause: error }), error);
       return;
@@ -452,6 +496,7 @@ export class Client {
     }
     this.inFlight.clear();
     this.inFlightBatches.clear();
+    this.abandoned.clear();
     const jobs = this.waiting;
     this.waiting = [];
     for (const job of jobs) this.failJob(job, closedError);
@@ -509,6 +554,7 @@ export class Client {
     if (!notice) return;
     if (notice.type === "item") subscription.deliverItem(notice.item, notice.position);
     else if (notice.type === "ended" || notice.type === "closed") this.endSubscription(subscription, notice);
+    else if (notice.type === "lagged") subscription.lagged(notice.missed);
     else subscription.push(notice);
   }
 
@@ -520,7 +566,14 @@ export class Client {
     }
     if (typeof id !== "number") return; // the client only sends number ids
     const call = this.inFlight.get(id);
-    if (!call) return; // timed out, aborted, or not ours
+    if (!call) {
+      // Timed out, aborted, or not ours; a subscription nobody waits for is undone.
+      const undo = this.abandoned.get(id);
+      if (undo === undefined) return;
+      this.abandoned.delete(id);
+      if (!hasOwn(message, "error") && hasOwn(message, "result")) this.call(undo, [message.result]).catch(() => undefined);
+      return;
+    }
     if (hasOwn(message, "error")) call.reject(rpcErrorFromWire(message.error));
     else call.resolve(message.result);
   }
@@ -583,5 +636,16 @@ export class Client {
     subscription.push(event);
     this.detach(subscription);
     this.subscriptions.delete(subscription);
+  }
+}
+
+function jobSettled(job: Job): boolean {
+  switch (job.kind) {
+    case "call":
+      return job.call.settled;
+    case "write":
+      return job.write.settled;
+    case "batch":
+      return job.entries.every((entry) => !("call" in entry) || entry.call.settled);
   }
 }

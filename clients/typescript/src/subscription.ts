@@ -56,6 +56,11 @@ export class Subscription<T> implements AsyncIterable<SubscriptionEvent<T>> {
     }
   }
 
+  /** @internal a lagged notice: merged with the count before the next item */
+  lagged(missed: number): void {
+    this.queue.lagged(missed);
+  }
+
   /** @internal */
   push(event: SubscriptionEvent<T>): void {
     this.queue.push(event);

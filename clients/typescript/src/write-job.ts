@@ -5,6 +5,8 @@ import { TimeoutError } from "./errors.js";
 
 export class WriteJob {
   settled = false;
+  /** Runs once when it settles (the client takes it out of its queue). */
+  onSettle: (() => void) | undefined;
   readonly promise: Promise<void>;
   private resolveFn!: () => void;
   private rejectFn!: (error: unknown) => void;
@@ -35,5 +37,6 @@ export class WriteJob {
   private finish(): void {
     this.settled = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    this.onSettle?.();
   }
 }

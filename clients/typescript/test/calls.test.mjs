@@ -245,3 +245,68 @@ test("closing before the connection opens fails waiting calls with ClosedError",
     await server.close();
   }
 });
+
+test("calls, notifications and batches that time out or are aborted while waiting leave the queue", limit, async () => {
+  const server = await startServer();
+  const url = server.url;
+  await server.close();
+  // Nothing listens and the next attempt is far off: everything waits.
+  const client = new Client(url, { WebSocket, callTimeout: 5, reconnect: { initialDelay: 60_000, maxDelay: 60_000 } });
+  try {
+    const calls = [];
+    for (let i = 0; i < 1000; i++) calls.push(assert.rejects(client.call("c", [i], { timeout: 5 }), TimeoutError));
+    for (let i = 0; i < 10; i++) calls.push(assert.rejects(client.notify("n", [i]), TimeoutError));
+    const batch = client.batch();
+    const inBatch = batch.call("b");
+    calls.push(assert.rejects(inBatch, TimeoutError), batch.send({ timeout: 5 }));
+    const controller = new AbortController();
+    const aborted = client.call("a", [], { timeout: 60_000, signal: controller.signal });
+    controller.abort();
+    calls.push(assert.rejects(aborted, AbortError));
+    await Promise.all(calls);
+    assert.equal(client.waiting.length, 0);
+    // A live one stays queued.
+    const live = client.call("live", [], { timeout: 60_000 });
+    assert.equal(client.waiting.length, 1);
+    await client.close();
+    await assert.rejects(live, ClosedError);
+  } finally {
+    await client.close();
+  }
+});
+
+test("a call written to a closing socket waits for the next connection instead of failing", limit, async () => {
+  const server = await startServer();
+  const sockets = [];
+  class Tracked extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      sockets.push(this);
+    }
+  }
+  const client = await Client.connect(server.url, { WebSocket: Tracked, reconnect: { initialDelay: 10, maxDelay: 20 } });
+  try {
+    await server.connection();
+    sockets[0].close(); // CLOSING until the server answers the close
+    const answer = client.call("echo", ["x"]);
+    const notified = client.notify("note");
+    const batch = client.batch();
+    const batched = batch.call("inbatch");
+    const batchSent = batch.send();
+    const again = await server.connection();
+    const request = await again.next();
+    assert.equal(request.method, "echo");
+    again.reply(request.id, "x");
+    assert.equal(await answer, "x");
+    assert.equal((await again.next()).method, "note");
+    await notified;
+    const [inBatch] = await again.next();
+    assert.equal(inBatch.method, "inbatch");
+    again.send([{ jsonrpc: "2.0", id: inBatch.id, result: 7 }]);
+    assert.equal(await batched, 7);
+    await batchSent;
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});

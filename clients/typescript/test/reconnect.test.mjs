@@ -195,3 +195,37 @@ test("Client.connect rejects with ConnectError when nothing listens and reconnec
   await assert.rejects(Client.connect(url, { WebSocket, reconnect: false }), ConnectError);
   await assert.rejects(Client.connect(url, { WebSocket, reconnect: { ...quick, maxAttempts: 1 } }), ConnectError);
 });
+
+test("Client.connect rejects when the first attempt fails even with reconnect on, and leaves nothing running", limit, async () => {
+  const server = await startServer();
+  const url = server.url;
+  await server.close();
+  const sockets = [];
+  class Tracked extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      sockets.push(this);
+    }
+  }
+  const outcome = await Promise.race([
+    Client.connect(url, { WebSocket: Tracked, reconnect: quick }).then(
+      () => "resolved",
+      (error) => error,
+    ),
+    new Promise((resolve) => setTimeout(() => resolve("pending"), 2000)),
+  ]);
+  assert.ok(outcome instanceof ConnectError, String(outcome));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(sockets.length, 1);
+
+  // new Client keeps trying.
+  const client = new Client(url, { WebSocket, reconnect: quick });
+  try {
+    const attempts = [];
+    client.on("state", (state, detail) => attempts.push(detail?.attempt));
+    await until(() => attempts.includes(2));
+    assert.equal(client.state, "reconnecting");
+  } finally {
+    await client.close();
+  }
+});

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import test from "node:test";
-import { Client, RpcError } from "../dist/index.js";
+import { AbortError, Client, RpcError, TimeoutError } from "../dist/index.js";
 import { connected } from "../test-support/fake-server.mjs";
 
 const limit = { timeout: 5000 };
@@ -202,6 +202,85 @@ test("a long backlog keeps its order and its exact lagged count", limit, async (
     assert.deepEqual(items, Array.from({ length: 1000 }, (_, i) => 4001 + i));
     assert.deepEqual(await take(subscription, 1), [{ type: "ended" }]);
     assert.equal((await subscription.next()).done, true);
+  } finally {
+    await done();
+  }
+});
+
+/** The next frame, or null when none comes within `ms`. */
+function nextWithin(peer, ms) {
+  return Promise.race([peer.next(), new Promise((resolve) => setTimeout(() => resolve(null), ms))]);
+}
+
+test("a subscribe answered after its timeout or abort is unsubscribed on the server", limit, async () => {
+  const { client, peer, done } = await connected(Client);
+  try {
+    const late = client.subscribe("sub", ["a"], "unsub", { timeout: 20 });
+    const request = await peer.next();
+    await assert.rejects(late, TimeoutError);
+    peer.reply(request.id, "late-1");
+    const undo = await nextWithin(peer, 1000);
+    assert.equal(undo?.method, "unsub");
+    assert.deepEqual(undo.params, ["late-1"]);
+    peer.reply(undo.id, true);
+
+    const controller = new AbortController();
+    const aborted = client.subscribe("sub", ["b"], "unsub", { signal: controller.signal });
+    const second = await peer.next();
+    controller.abort();
+    await assert.rejects(aborted, AbortError);
+    peer.reply(second.id, "late-2");
+    const undo2 = await nextWithin(peer, 1000);
+    assert.equal(undo2?.method, "unsub");
+    assert.deepEqual(undo2.params, ["late-2"]);
+    peer.reply(undo2.id, true);
+
+    // A late error answer needs nothing undone.
+    const refused = client.subscribe("sub", ["c"], "unsub", { timeout: 20 });
+    const third = await peer.next();
+    await assert.rejects(refused, TimeoutError);
+    peer.send({ jsonrpc: "2.0", id: third.id, error: { code: -32000, message: "no" } });
+    assert.equal(await nextWithin(peer, 100), null);
+  } finally {
+    await done();
+  }
+});
+
+test("lagged notices for a stalled reader add up into one event before the next item", limit, async () => {
+  const { client, peer, done } = await connected(Client, { subscriptionBuffer: 8 });
+  try {
+    const subscription = await subscribe(client, peer, "lag");
+    notice(peer, "lag", { result: 1 });
+    for (let i = 0; i < 1000; i++) notice(peer, "lag", { lagged: 2 });
+    notice(peer, "lag", { result: 2 });
+    notice(peer, "lag", { lagged: 5 });
+    notice(peer, "lag", { lagged: 6 });
+    notice(peer, "lag", { result: 3 });
+    await settle(client, peer);
+    assert.deepEqual(await take(subscription, 5), [
+      { type: "item", item: 1 },
+      { type: "lagged", missed: 2000 },
+      { type: "item", item: 2 },
+      { type: "lagged", missed: 11 },
+      { type: "item", item: 3 },
+    ]);
+  } finally {
+    await done();
+  }
+});
+
+test("control events count against the subscription buffer", limit, async () => {
+  const { client, peer, done } = await connected(Client, { subscriptionBuffer: 4 });
+  try {
+    const subscription = await subscribe(client, peer, "ctl");
+    for (let i = 0; i < 1000; i++) notice(peer, "ctl", { resumed: { missed: 0 } });
+    notice(peer, "ctl", { result: "x" });
+    notice(peer, "ctl", { ended: true });
+    await settle(client, peer);
+    const events = [];
+    for await (const event of subscription) events.push(event);
+    assert.ok(events.length <= 5, `${events.length} events queued`);
+    assert.deepEqual(events.slice(-2), [{ type: "item", item: "x" }, { type: "ended" }]);
   } finally {
     await done();
   }

@@ -51,7 +51,9 @@ fn shape(object: &Map<String, Value>, indent: &str, depth: usize) -> String {
             .strip_prefix("#/components/schemas/")
             .or_else(|| target.strip_prefix("#/definitions/"))
             .or_else(|| target.strip_prefix("#/$defs/"))
-            .map_or_else(|| "unknown".into(), component_name);
+            // A JSON pointer escapes `/` as `~1` and `~` as `~0`.
+            .map(|name| name.replace("~1", "/").replace("~0", "~"))
+            .map_or_else(|| "unknown".into(), |name| component_name(&name));
     }
     if let Some(value) = object.get("const") {
         return literal(value);
