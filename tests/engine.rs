@@ -408,3 +408,28 @@ async fn a_handler_cleans_up_after_unsubscribe_and_after_a_disconnect() {
     let report = tokio::time::timeout(within, reports.recv()).await.unwrap();
     assert_eq!(report, Some("cleaned up"));
 }
+
+#[tokio::test]
+async fn a_peer_that_vanishes_without_a_close_frame_ends_with_1006() {
+    // A server that completes the upgrade, then ends the TCP connection with
+    // a reset, or with a plain end of stream, never sending a close frame.
+    for reset in [true, false] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            let tcp = ws.into_inner();
+            if reset {
+                tcp.set_linger(Some(Duration::ZERO)).unwrap();
+            }
+            drop(tcp);
+        });
+        let client = Client::connect(&format!("ws://{addr}/")).await.unwrap();
+        let closed = tokio::time::timeout(Duration::from_secs(5), client.closed())
+            .await
+            .unwrap();
+        assert_eq!(closed.code, Some(1006), "reset {reset}: {closed}");
+        assert!(closed.reason.contains("without a close frame"), "{closed}");
+    }
+}

@@ -226,13 +226,18 @@ impl ClientBuilder {
 /// A WebSocket opened by [`ClientBuilder::open_socket`].
 pub type WebSocket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// An error and its causes on one line, for a connection event.
+/// An error and its causes on one line, for a connection event. Many
+/// errors already print their cause in their own message (an I/O error
+/// inside tungstenite's), so a cause already told is not told again.
 fn with_causes(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut cause = err.source();
     while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
+        let said = inner.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
         cause = inner.source();
     }
     text
@@ -305,4 +310,17 @@ fn default_tls() -> Arc<rustls::ClientConfig> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     Arc::new(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_causes;
+    use crate::ConnectError;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let err = ConnectError::Handshake(tokio_tungstenite::tungstenite::Error::Io(refused));
+        assert_eq!(with_causes(&err), "connecting failed: IO error: refused");
+    }
 }

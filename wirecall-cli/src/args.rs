@@ -42,8 +42,18 @@ impl Args {
     }
 }
 
-/// Reads the arguments.
+/// Reads the arguments; a positional one must be JSON.
 pub(crate) fn parse(args: &[String]) -> Result<Args, String> {
+    parse_with(args, |_| false)
+}
+
+/// Reads the arguments; a positional one that is not JSON is taken as the
+/// string it spells where `takes_text(position)` says the param there
+/// takes a string (`quote ACME` rather than `quote '"ACME"'`).
+pub(crate) fn parse_with(
+    args: &[String],
+    takes_text: impl Fn(usize) -> bool,
+) -> Result<Args, String> {
     let mut positional = Vec::new();
     let mut named = Vec::new();
     for (index, arg) in args.iter().enumerate() {
@@ -58,13 +68,17 @@ pub(crate) fn parse(args: &[String]) -> Result<Args, String> {
                 named.push((key.to_owned(), NamedValue::Text(text.to_owned())));
             }
             None => {
-                let value = serde_json::from_str(arg).map_err(|_| {
-                    format!(
-                        "argument {} (`{arg}`) is not JSON: quote a string ('\"{arg}\"'), \
-                         or pass it by name as key=value",
-                        index + 1
-                    )
-                })?;
+                let value = match serde_json::from_str(arg) {
+                    Ok(value) => value,
+                    Err(_) if takes_text(positional.len()) => Value::String(arg.clone()),
+                    Err(_) => {
+                        return Err(format!(
+                            "argument {} (`{arg}`) is not JSON: quote a string ('\"{arg}\"'), \
+                             or pass it by name as key=value",
+                            index + 1
+                        ))
+                    }
+                };
                 positional.push(value);
             }
         }
@@ -152,5 +166,16 @@ mod tests {
         assert!(err.contains("after `:=` is not JSON"), "{err}");
         let err = params(&strings(&["1", "a=b"])).unwrap_err();
         assert!(err.contains("mix positions and names"), "{err}");
+    }
+
+    #[test]
+    fn a_bare_word_is_a_string_where_the_param_takes_text() {
+        let second_is_text = |position| position == 1;
+        let args = parse_with(&strings(&["1", "ACME"]), second_is_text).unwrap();
+        assert_eq!(args.into_params(), json!([1, "ACME"]));
+        // JSON still reads as JSON there, and a word elsewhere is refused.
+        let args = parse_with(&strings(&["1", "true"]), second_is_text).unwrap();
+        assert_eq!(args.into_params(), json!([1, true]));
+        assert!(parse_with(&strings(&["ACME"]), second_is_text).is_err());
     }
 }

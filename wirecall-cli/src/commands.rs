@@ -64,17 +64,29 @@ pub(crate) fn params_for(
     sending: Sending,
     args: &[String],
 ) -> Result<Value, Failure> {
-    let args = args::parse(args).map_err(Failure::Usage)?;
-    let Some(found) = found.filter(|_| !method.starts_with("rpc.")) else {
-        return Ok(args.into_params());
+    let as_given = || {
+        args::parse(args)
+            .map(args::Args::into_params)
+            .map_err(Failure::Usage)
     };
+    let Some(found) = found.filter(|_| !method.starts_with("rpc.")) else {
+        return as_given();
+    };
+    // The method first, so a mistyped one is named before its arguments are read.
     let described = match document::method(found, method) {
         Ok(described) => described,
         Err(unlisted) => {
             notice(&format!("{}; sending it unchecked", unlisted.reason()));
-            return Ok(args.into_params());
+            return as_given();
         }
     };
+    let takes_text = |position: usize| {
+        described
+            .params
+            .get(position)
+            .is_some_and(|param| crate::check::json_types(found, &param.schema).contains(&"string"))
+    };
+    let args = args::parse_with(args, takes_text).map_err(Failure::Usage)?;
     let is = match (&described.subscription, &described.result) {
         (Some(_), _) => Sending::Subscription,
         (None, Some(_)) => Sending::Call,

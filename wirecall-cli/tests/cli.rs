@@ -38,6 +38,10 @@ trait Feed {
     #[subscription(name = "watch", unsubscribe = "unwatch", item = u64)]
     async fn watch(&self, sink: PendingSubscription<u64>, n: u64);
 
+    /// The price of `symbol`, as a line of text.
+    #[method(name = "quote")]
+    async fn quote(&self, symbol: String) -> Result<String, ErrorObject>;
+
     /// Shelves a book; answers its year.
     #[method(name = "shelve")]
     async fn shelve(
@@ -50,6 +54,10 @@ trait Feed {
 struct FeedService;
 
 impl FeedServer for FeedService {
+    async fn quote(&self, symbol: String) -> Result<String, ErrorObject> {
+        Ok(format!("{symbol}: 42"))
+    }
+
     async fn shelve(&self, book: Book) -> Result<u32, ErrorObject> {
         Ok(book.year + u32::from(book.title.is_empty()))
     }
@@ -127,6 +135,22 @@ async fn calls_by_position_and_by_name() {
     let notified = run(&["notify", &url, "notify_hello", "7"]).await;
     assert_eq!(notified.status.code(), Some(0), "{notified:?}");
     assert!(notified.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn a_bare_word_goes_as_a_string_where_the_document_takes_one() {
+    let (_server, url, _) = serve().await;
+    let quoted = run(&["call", &url, "quote", "ACME"]).await;
+    assert_eq!(quoted.status.code(), Some(0), "{quoted:?}");
+    assert_eq!(text(&quoted.stdout), r#""ACME: 42""#);
+    // Where the param is a number, a word is still refused, with the fix.
+    let refused = run(&["call", &url, "subtract", "ten", "1"]).await;
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(text(&refused.stderr).contains("is not JSON"), "{refused:?}");
+    // A mistyped method is named before its arguments are judged.
+    let mistyped = run(&["call", &url, "qoute", "ACME"]).await;
+    let said = text(&mistyped.stderr);
+    assert!(said.contains("did you mean `quote`?"), "{said}");
 }
 
 #[tokio::test]

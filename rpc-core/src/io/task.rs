@@ -17,6 +17,7 @@ use std::time::Instant;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
@@ -57,6 +58,27 @@ pub(super) struct IoTask {
 
 /// Parked request frames at which the task stops reading.
 const PARK_MAX: usize = 2;
+
+/// RFC 6455's code for a connection that ended without a close frame; it is
+/// reported, never sent.
+const ABNORMAL_CLOSURE: u16 = 1006;
+
+/// Whether the peer vanished (a TCP reset or end of stream before any close
+/// frame) rather than broke the protocol.
+fn vanished(err: &WsError) -> bool {
+    use std::io::ErrorKind;
+    match err {
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => true,
+        WsError::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::BrokenPipe
+                | ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    }
+}
 
 /// What the I/O loop woke up for.
 enum Event {
@@ -395,6 +417,14 @@ impl IoTask {
     where
         W: Sink<WsMessage, Error = WsError> + Unpin,
     {
+        if vanished(&err) {
+            // Nothing to close, and RFC 6455 names this end 1006, not a
+            // protocol violation.
+            return End::Closed(Closed::new(
+                Some(ABNORMAL_CLOSURE),
+                format!("the connection dropped without a close frame ({err})"),
+            ));
+        }
         let (code, reason) = match &err {
             WsError::Capacity(_) => (CloseCode::Size, "message too big"),
             WsError::Utf8(_) => (CloseCode::Invalid, "text frame is not UTF-8"),

@@ -10,7 +10,8 @@ use crate::protocol::{ErrorObject, RpcError};
 /// Why a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Closed {
-    /// The WebSocket close code, when a close frame was sent or received.
+    /// The WebSocket close code, when a close frame was sent or received,
+    /// or 1006 when the connection dropped without one (a TCP reset).
     pub code: Option<u16>,
     /// What happened, in words.
     pub reason: Arc<str>,
