@@ -131,6 +131,39 @@ async fn the_subscription_limit_is_enforced() {
         .unwrap();
 }
 
+/// Subscribes racing for the last rooms (a batch's calls run at once, on
+/// several threads) are each accepted or refused with the limit's -32002,
+/// never left unanswered (-32603).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribes_racing_for_the_limit_get_the_limit_error() {
+    let (_server, url) = server::start(Server::builder().max_subscriptions(4)).await;
+    for _ in 0..100 {
+        let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+        let batch: Vec<serde_json::Value> = (0..16)
+            .map(
+                |id| serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "subscribe_forever"}),
+            )
+            .collect();
+        socket
+            .send(Message::text(serde_json::Value::from(batch).to_string()))
+            .await
+            .unwrap();
+        let answers = loop {
+            let frame = next_text(&mut socket).await;
+            if frame.is_array() {
+                break frame;
+            }
+        };
+        let answers = answers.as_array().unwrap();
+        assert_eq!(answers.len(), 16);
+        let accepted = answers.iter().filter(|a| a.get("result").is_some()).count();
+        for answer in answers.iter().filter(|a| a.get("error").is_some()) {
+            assert_eq!(answer["error"]["code"], -32002, "{answer}");
+        }
+        assert_eq!(accepted, 4);
+    }
+}
+
 #[tokio::test]
 async fn origins_outside_the_allow_list_get_403() {
     let (_server, url) =

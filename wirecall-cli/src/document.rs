@@ -103,6 +103,14 @@ pub(crate) fn listing(document: &Document) -> String {
         if let Some(summary) = &method.summary {
             text.push_str(&indent(summary, "    "));
         }
+        if !method.errors.is_empty() {
+            let errors: Vec<String> = method
+                .errors
+                .iter()
+                .map(|error| format!("{} {}", error.code, error.message))
+                .collect();
+            let _ = writeln!(text, "    errors: {}", errors.join("; "));
+        }
     }
     text.push_str("\n`wirecall call URL METHOD --help` shows one method's params.");
     text

@@ -69,6 +69,9 @@ async fn discover_and_call_the_spec_server() {
         "notify_hello(n: integer)  (notification)",
         "subscribe_counter(n: integer) -> items of integer as `counter`, ended by `unsubscribe_counter`",
         "    Pushes the integers `0..n` as `counter` notifications, then ends.",
+        // A method's typed errors are listed with it.
+        "divide(dividend: integer, divisor: integer) -> integer",
+        "    errors: 1001 division by zero",
     ] {
         assert!(listing.lines().any(|l| l == line), "{line:?} in\n{listing}");
     }

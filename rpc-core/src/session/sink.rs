@@ -430,7 +430,12 @@ pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
         room_ready: Notify::new(),
         token,
     });
-    session.subscriptions().insert(shared.clone())?;
+    // Another subscribe may have taken the last room since `next_id`: the
+    // call is answered with the limit error, never left unanswered.
+    if let Err(err) = session.subscriptions().insert(shared.clone()) {
+        let _ = responder.send(Err(err.to_error_object()));
+        return Err(err);
+    }
     let (release, released) = oneshot::channel();
     let accepted = Accepted {
         id_json: shared.id.clone(),
