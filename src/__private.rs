@@ -12,8 +12,8 @@ pub use core::option_env;
 pub use core::result::Result;
 pub use std::sync::Arc;
 
-pub use rpc_core::{openrpc, AsPeer, ParamsBuilder};
-pub use rpc_core::{
+pub use wirecall_core::{openrpc, AsPeer, ParamsBuilder};
+pub use wirecall_core::{
     CallError, Context, ErrorCode, ErrorObject, OverflowPolicy, Params, PendingSubscription,
     Router, RpcError, SinkConfig, Subscription,
 };

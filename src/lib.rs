@@ -1,37 +1,37 @@
 #![doc = include_str!("../docs/GUIDE.md")]
 
-pub use rpc_core::{
-    AcceptError, AsPeer, Batch, BatchResponse, BatchSlot, Call, CallError, CallKind, Closed,
-    ConnectionConfig, ConnectionEvent, ConnectionState, Context, Done, ErrorCode, ErrorObject,
-    Extensions, Id, Layer, Next, Outcome, OutgoingCall, OutgoingLayer, OutgoingLayers,
-    OutgoingNext, OutgoingRunning, OverflowPolicy, Params, ParamsBuilder, ParamsReader, Peer,
-    PendingSubscription, RegisterError, Router, RpcError, Running, SendError, SinkConfig,
-    Subscription, SubscriptionEvent, SubscriptionSink,
+// What users name daily; writing middleware of one's own takes the names
+// in `wirecall::middleware`.
+pub use wirecall_core::{
+    AcceptError, AsPeer, Batch, BatchResponse, BatchSlot, CallError, Closed, ConnectionConfig,
+    ConnectionEvent, ConnectionState, Context, ErrorCode, ErrorObject, Extensions, Id,
+    OverflowPolicy, Params, ParamsBuilder, ParamsReader, Peer, PendingSubscription, RegisterError,
+    Router, RpcError, SendError, SinkConfig, Subscription, SubscriptionEvent, SubscriptionSink,
 };
 #[cfg(feature = "server")]
-pub use rpc_core::{Server, ServerHandle};
+pub use wirecall_core::{Server, ServerHandle};
 
 #[cfg(feature = "client")]
-pub use rpc_client::Client;
+pub use wirecall_client::Client;
 
 #[cfg(feature = "macros")]
 #[doc = include_str!("../docs/MACRO.md")]
-pub use rpc_macros::rpc;
+pub use wirecall_macros::rpc;
 
 /// Derives [`RpcError`](trait@RpcError) for an enum of application errors.
 #[cfg(feature = "macros")]
-pub use rpc_macros::RpcError;
+pub use wirecall_macros::RpcError;
 
 #[cfg(feature = "client")]
 #[doc(inline)]
-pub use rpc_client as client;
+pub use wirecall_client as client;
 
 #[cfg(feature = "server")]
 #[doc(inline)]
-pub use rpc_core::server;
+pub use wirecall_core::server;
 
 #[doc(inline)]
-pub use rpc_core::{bus, io, middleware, openrpc, protocol, telemetry};
+pub use wirecall_core::{bus, io, middleware, openrpc, protocol, telemetry};
 
 #[doc(hidden)]
 pub mod __private;

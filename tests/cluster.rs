@@ -21,31 +21,24 @@ use std::time::{Duration, Instant};
 
 use proxy::Proxy;
 use redis::{RedisCluster, RedisServer};
-use wirecall::bus::{self, BusError, Position, RedisBus};
+use wirecall::bus::{self, BusError, Position, RedisBus, TopicMethods};
 use wirecall::client::{ConnectionEvent, ReconnectPolicy};
-use wirecall::{
-    Client, Context, Params, PendingSubscription, Router, Server, ServerHandle, SinkConfig,
-    Subscription, SubscriptionEvent,
-};
+use wirecall::{Client, Router, Server, ServerHandle, Subscription, SubscriptionEvent};
 
 /// `follow`: the topic `numbers` on this node's bus; `follow_topic(name)`:
 /// any topic.
 fn router(bus: Arc<RedisBus>) -> Router {
     let mut router = Router::new();
-    let any = bus.clone();
-    router
-        .subscription(
-            "follow_topic",
-            "topic_item",
-            "unfollow_topic",
-            SinkConfig::default(),
-            move |params: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
-                let (topic,): (String,) = params.parse()?;
-                let bus = any.clone();
-                Ok(async move { bus::follow(&*bus, &topic, pending).await })
-            },
-        )
-        .unwrap();
+    let methods = TopicMethods {
+        subscribe: "follow_topic",
+        notification: "topic_item",
+        unsubscribe: "unfollow_topic",
+    };
+    bus::serve_topic(&mut router, methods, bus.clone(), |params| {
+        let (topic,): (String,) = params.parse()?;
+        Ok(topic)
+    })
+    .unwrap();
     topics::follow_numbers(&mut router, bus);
     router
 }

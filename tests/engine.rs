@@ -271,10 +271,7 @@ async fn call_timeout_and_client_close() {
 
 #[tokio::test]
 async fn handlers_calling_back_do_not_stall_the_reader() {
-    let config = wirecall::ConnectionConfig {
-        max_in_flight: 1,
-        ..Default::default()
-    };
+    let config = wirecall::ConnectionConfig::default().max_in_flight(1);
     let (_server, url) = server::start(wirecall::Server::builder().connection_config(config)).await;
     let client = Client::builder()
         .router(doubling_router())
@@ -421,7 +418,7 @@ async fn a_peer_that_vanishes_without_a_close_frame_ends_with_1006() {
             let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
             let tcp = ws.into_inner();
             if reset {
-                tcp.set_linger(Some(Duration::ZERO)).unwrap();
+                tcp.set_zero_linger().unwrap();
             }
             drop(tcp);
         });

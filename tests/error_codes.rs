@@ -204,7 +204,7 @@ async fn unsubscribe_refused_when_the_server_answers_false() {
 }
 
 /// A server whose router has one more layer, and a client on it.
-async fn start_with_layer(layer: impl wirecall::Layer) -> (ServerHandle, Client) {
+async fn start_with_layer(layer: impl wirecall::middleware::Layer) -> (ServerHandle, Client) {
     let mut router = router();
     router
         .method("stall", |_: Params<'_>, _: &Context| {

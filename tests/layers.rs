@@ -14,14 +14,17 @@ const LAYERS: [(&str, &[&str]); 9] = [
     ("session", &["protocol", "telemetry"]),
     ("router", &["protocol", "openrpc", "session", "telemetry"]),
     // The shipped per-call layers, beside the engine.
-    ("middleware", &["protocol", "router", "telemetry"]),
+    (
+        "middleware",
+        &["protocol", "session", "router", "telemetry"],
+    ),
     ("io", &["protocol", "session", "router", "telemetry"]),
     (
         "server",
         &["protocol", "session", "router", "io", "telemetry"],
     ),
-    // Beside the stack: topics feed subscription sinks.
-    ("bus", &["protocol", "session", "telemetry"]),
+    // Beside the stack: topics feed subscription sinks, registered on a router.
+    ("bus", &["protocol", "session", "router", "telemetry"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -240,12 +240,10 @@ async fn the_handshake_hook_rejects_or_attaches_a_user() {
 
 #[tokio::test]
 async fn a_peer_that_never_reads_is_bounded_then_dropped() {
-    let config = ConnectionConfig {
-        outbound_capacity: 8,
-        max_in_flight: 4,
-        write_timeout: Duration::from_millis(500),
-        ..ConnectionConfig::default()
-    };
+    let config = ConnectionConfig::default()
+        .outbound_capacity(8)
+        .max_in_flight(4)
+        .write_timeout(Duration::from_millis(500));
     let (handle, url) = server::start(Server::builder().connection_config(config)).await;
     let mut stubborn = raw_socket(&url).await;
     let call = r#"{"jsonrpc":"2.0","method":"big","params":[65536],"id":1}"#;
@@ -279,11 +277,9 @@ async fn a_peer_that_never_reads_is_bounded_then_dropped() {
 
 #[tokio::test]
 async fn a_silent_peer_is_pinged_then_closed() {
-    let config = ConnectionConfig {
-        ping_interval: Some(Duration::from_millis(100)),
-        idle_timeout: Some(Duration::from_millis(400)),
-        ..ConnectionConfig::default()
-    };
+    let config = ConnectionConfig::default()
+        .ping_interval(Some(Duration::from_millis(100)))
+        .idle_timeout(Some(Duration::from_millis(400)));
     let (handle, url) = server::start(Server::builder().connection_config(config)).await;
     let socket = raw_socket(&url).await; // never polled: pongs never go out
     let mut closed = false;
@@ -382,6 +378,7 @@ async fn wss_works_with_a_certificate_made_at_test_time() {
     let cert_der = cert.cert.der().clone();
     let key_der =
         rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    #[allow(deprecated)] // ring, as the client uses (see wirecall-client's default_tls)
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let server_tls = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

@@ -12,11 +12,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use wirecall::middleware::{
+    Call, Layer, Next, OutgoingCall, OutgoingLayer, OutgoingNext, OutgoingRunning, Running,
+};
 use wirecall::middleware::{RateLimit, Timeout};
 use wirecall::{
-    Call, CallError, Client, ConnectionConfig, Context, ErrorCode, ErrorObject, Layer, Next,
-    OutgoingCall, OutgoingLayer, OutgoingNext, OutgoingRunning, Params, PendingSubscription,
-    Router, Running, SinkConfig,
+    CallError, Client, ConnectionConfig, Context, ErrorCode, ErrorObject, Params,
+    PendingSubscription, Router, SinkConfig,
 };
 
 fn call(id: u64, method: &str, params: &Value) -> Value {

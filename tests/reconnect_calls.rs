@@ -179,11 +179,11 @@ async fn a_stalled_connection_is_noticed_and_replaced() {
     let proxy = Proxy::start(server.local_addr()).await;
     let (events, mut received) = mpsc::unbounded_channel();
     let client = Client::builder()
-        .connection_config(wirecall::ConnectionConfig {
-            ping_interval: Some(Duration::from_millis(100)),
-            idle_timeout: Some(Duration::from_millis(400)),
-            ..wirecall::ConnectionConfig::default()
-        })
+        .connection_config(
+            wirecall::ConnectionConfig::default()
+                .ping_interval(Some(Duration::from_millis(100)))
+                .idle_timeout(Some(Duration::from_millis(400))),
+        )
         .reconnect(quick())
         .on_connection_event(move |event| drop(events.send(event.clone())))
         .connect(&proxy.url())

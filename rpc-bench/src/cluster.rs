@@ -14,11 +14,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wirecall::bus::{self, Bus, InProcessBus, RedisBus};
-use wirecall::{
-    Client, Context, Params, PendingSubscription, Router, Server, ServerHandle, SinkConfig,
-    SubscriptionEvent,
-};
+use wirecall::bus::{self, Bus, InProcessBus, RedisBus, TopicMethods};
+use wirecall::{Client, Router, Server, ServerHandle, SubscriptionEvent};
 
 /// Subscriptions per connection.
 const PER_CONNECTION: usize = 50;
@@ -29,18 +26,12 @@ const BURST: u64 = 200;
 
 fn router(bus: Arc<dyn Bus>) -> Router {
     let mut router = Router::new();
-    router
-        .subscription(
-            "follow",
-            "item",
-            "unfollow",
-            SinkConfig::default(),
-            move |_: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
-                let bus = bus.clone();
-                Ok(async move { bus::follow(&*bus, "fan", pending).await })
-            },
-        )
-        .expect("one registration");
+    let methods = TopicMethods {
+        subscribe: "follow",
+        notification: "item",
+        unsubscribe: "unfollow",
+    };
+    bus::serve_topic(&mut router, methods, bus, |_| Ok("fan".into())).expect("one registration");
     router
 }
 

@@ -16,30 +16,21 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
-use wirecall::bus::{self, InProcessBus};
+use wirecall::bus::{self, InProcessBus, TopicMethods};
 use wirecall::client::ReconnectPolicy;
-use wirecall::{
-    Client, Context, Params, PendingSubscription, Router, Server, ServerHandle, SinkConfig,
-    SubscriptionEvent,
-};
+use wirecall::{Client, Router, Server, ServerHandle, SubscriptionEvent};
 
 /// Items published per second on the topic, before, during and after.
 const RATE: u64 = 20;
 
 fn router(bus: Arc<InProcessBus>) -> Router {
     let mut router = Router::new();
-    router
-        .subscription(
-            "follow",
-            "tick",
-            "unfollow",
-            SinkConfig::default(),
-            move |_: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
-                let bus = bus.clone();
-                Ok(async move { bus::follow(&*bus, "ticks", pending).await })
-            },
-        )
-        .expect("one registration");
+    let methods = TopicMethods {
+        subscribe: "follow",
+        notification: "tick",
+        unsubscribe: "unfollow",
+    };
+    bus::serve_topic(&mut router, methods, bus, |_| Ok("ticks".into())).expect("one registration");
     router
 }
 

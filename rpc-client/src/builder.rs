@@ -3,14 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpc_core::io::{Connection, ReconnectPolicy};
-use rpc_core::{ConnectionConfig, ConnectionEvent, Router};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use wirecall_core::io::{Connection, ReconnectPolicy};
+use wirecall_core::{ConnectionConfig, ConnectionEvent, Router};
 
 use crate::{Client, ConnectError};
 
@@ -82,15 +82,15 @@ impl ClientBuilder {
         self
     }
 
-    /// How long a call waits for its answer. Default 30 s.
+    /// How long a call waits for its answer ([`ConnectionConfig::call_timeout`]).
     #[must_use]
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
         self.config.call_timeout = timeout;
         self
     }
 
-    /// Outgoing calls awaiting answers at once; further calls wait.
-    /// Default 1024.
+    /// Outgoing calls awaiting answers at once; further calls wait
+    /// ([`ConnectionConfig::max_pending_calls`]).
     #[must_use]
     pub fn max_pending_calls(mut self, max: usize) -> Self {
         self.config.max_pending_calls = max;
@@ -105,7 +105,7 @@ impl ClientBuilder {
     }
 
     /// Items buffered per subscription before the oldest is dropped and
-    /// reported as lagged. Default 4096.
+    /// reported as lagged ([`ConnectionConfig::subscription_buffer`]).
     #[must_use]
     pub fn subscription_buffer(mut self, items: usize) -> Self {
         self.config.subscription_buffer = items;
@@ -145,10 +145,10 @@ impl ClientBuilder {
     /// attempts as `policy` says; headers and TLS settings go again with
     /// every attempt. Calls made while reconnecting wait (up to the call
     /// timeout); calls in flight when the connection drops fail with
-    /// [`CallError::Disconnected`](rpc_core::CallError::Disconnected), but
+    /// [`CallError::Disconnected`](wirecall_core::CallError::Disconnected), but
     /// `call_idempotent` ones are sent again; subscriptions carry on over
     /// the new connection and say how they picked up
-    /// ([`SubscriptionEvent`](rpc_core::SubscriptionEvent)). The first
+    /// ([`SubscriptionEvent`](wirecall_core::SubscriptionEvent)). The first
     /// connect is not retried: its error is returned.
     ///
     /// # Examples
@@ -303,6 +303,9 @@ fn default_tls() -> Arc<rustls::ClientConfig> {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    // ring builds with no C toolchain; rustls 0.23.48 deprecates its
+    // provider only for lacking post-quantum key exchange (aws-lc-rs has it).
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

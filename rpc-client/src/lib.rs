@@ -3,7 +3,7 @@
 //! [`Client::connect`] opens one multiplexed connection; the client is a
 //! cheap clone-able handle, usable from many tasks at once, that derefs to
 //! [`Peer`] for `call`, `notify`, `batch` and `subscribe`. Give the builder
-//! a [`Router`](rpc_core::Router) to answer calls the server makes.
+//! a [`Router`](wirecall_core::Router) to answer calls the server makes.
 //!
 //! # Examples
 //!
@@ -20,15 +20,15 @@ mod error;
 
 pub use builder::{ClientBuilder, WebSocket};
 pub use error::ConnectError;
-pub use rpc_core::io::ReconnectPolicy;
-pub use rpc_core::{ConnectionEvent, ConnectionState};
 /// The WebSocket library the client runs on, for [`WebSocket`]'s frames.
 pub use tokio_tungstenite as tungstenite;
+pub use wirecall_core::io::ReconnectPolicy;
+pub use wirecall_core::{ConnectionEvent, ConnectionState};
 
 use std::ops::Deref;
 use std::sync::Arc;
 
-use rpc_core::Peer;
+use wirecall_core::Peer;
 
 /// A connected client: a handle to one WebSocket connection.
 ///
@@ -102,7 +102,7 @@ impl Client {
     }
 }
 
-impl rpc_core::AsPeer for Client {
+impl wirecall_core::AsPeer for Client {
     fn as_peer(&self) -> &Peer {
         &self.owner.peer
     }

@@ -6,21 +6,15 @@
 
 use std::sync::Arc;
 
-use wirecall::bus::{self, Bus};
-use wirecall::{Context, Params, PendingSubscription, Router, SinkConfig};
+use wirecall::bus::{self, Bus, TopicMethods};
+use wirecall::Router;
 
 /// Registers `follow` and `unfollow` on `router`, fed by `bus`.
 pub(crate) fn follow_numbers<B: Bus>(router: &mut Router, bus: Arc<B>) {
-    router
-        .subscription(
-            "follow",
-            "number",
-            "unfollow",
-            SinkConfig::default(),
-            move |_: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
-                let bus = bus.clone();
-                Ok(async move { bus::follow(&*bus, "numbers", pending).await })
-            },
-        )
-        .expect("follow registers");
+    let methods = TopicMethods {
+        subscribe: "follow",
+        notification: "number",
+        unsubscribe: "unfollow",
+    };
+    bus::serve_topic(router, methods, bus, |_| Ok("numbers".into())).expect("follow registers");
 }

@@ -38,6 +38,7 @@ fn trusting(file: &Path) -> Result<Arc<rustls::ClientConfig>, Failure> {
     if roots.is_empty() {
         return Err(unreadable("holds no PEM certificate".into()));
     }
+    #[allow(deprecated)] // ring, as the client uses (see wirecall-client's default_tls)
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

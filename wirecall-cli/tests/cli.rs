@@ -17,10 +17,9 @@ use std::time::Duration;
 use service::SpecServer;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
+use wirecall::middleware::{Call, CallKind, Layer, Next, Running};
 use wirecall::server::{Server, ServerHandle};
-use wirecall::{
-    Call, CallKind, Context, ErrorObject, Layer, Next, Params, PendingSubscription, Running,
-};
+use wirecall::{Context, ErrorObject, Params, PendingSubscription};
 
 /// A book to shelve.
 #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -287,6 +286,7 @@ async fn ctrl_c_during_a_subscription_unsubscribes_and_exits() {
 async fn wss_with_a_certificate_given_by_cacert() {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    #[allow(deprecated)] // ring, as the client uses (see wirecall-client's default_tls)
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -15,6 +15,7 @@ mod error;
 mod in_process;
 #[cfg(feature = "redis")]
 mod redis;
+mod serve;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,6 +31,7 @@ pub use error::BusError;
 pub use in_process::InProcessBus;
 #[cfg(feature = "redis")]
 pub use redis::{RedisBus, RedisBusBuilder};
+pub use serve::{serve_topic, TopicMethods};
 
 /// What a topic subscriber receives.
 #[derive(Debug, Clone)]

@@ -1,7 +1,8 @@
-//! The per-call layers wirecall ships: tracing spans, metrics, a
-//! per-connection rate limit and a per-call timeout. Add them with
-//! [`Router::layer`](crate::Router::layer); write your own with
-//! [`Layer`](crate::Layer).
+//! Middleware: the per-call layers wirecall ships (tracing spans, metrics,
+//! a per-connection rate limit and a per-call timeout), and what a layer of
+//! your own is written with — [`Layer`] and [`Next`] around the calls a
+//! router serves, [`OutgoingLayer`] and [`OutgoingNext`] around the calls a
+//! connection sends. Add a layer with [`Router::layer`](crate::Router::layer).
 //!
 //! A common stack puts tracing outermost (so the other layers' refusals are
 //! in a span), then metrics (so refusals are counted), then the limits:
@@ -25,6 +26,10 @@ mod timeout;
 mod trace;
 
 pub use self::metrics::Metrics;
+pub use crate::router::{Call, CallKind, Done, Layer, Next, Outcome, Running};
+pub use crate::session::{
+    OutgoingCall, OutgoingLayer, OutgoingLayers, OutgoingNext, OutgoingRunning,
+};
 pub use rate_limit::RateLimit;
 pub use timeout::Timeout;
 pub use trace::Trace;

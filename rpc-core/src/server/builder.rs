@@ -98,21 +98,22 @@ impl ServerBuilder {
         self
     }
 
-    /// Entries allowed in one batch. Default 1000.
+    /// Entries allowed in one batch ([`ConnectionConfig::max_batch_len`]).
     #[must_use]
     pub fn max_batch_len(mut self, max: usize) -> Self {
         self.connection.max_batch_len = max;
         self
     }
 
-    /// Calls handled at once per connection. Default 64.
+    /// Calls handled at once per connection
+    /// ([`ConnectionConfig::max_in_flight`]).
     #[must_use]
     pub fn max_in_flight(mut self, max: usize) -> Self {
         self.connection.max_in_flight = max;
         self
     }
 
-    /// Subscriptions per connection. Default 1024.
+    /// Subscriptions per connection ([`ConnectionConfig::max_subscriptions`]).
     #[must_use]
     pub fn max_subscriptions(mut self, max: usize) -> Self {
         self.connection.max_subscriptions = max;

@@ -15,14 +15,16 @@ use super::OutgoingLayers;
 /// use wirecall::ConnectionConfig;
 /// use std::time::Duration;
 ///
-/// let config = ConnectionConfig {
-///     max_in_flight: 16,
-///     call_timeout: Duration::from_secs(5),
-///     ..ConnectionConfig::default()
-/// };
+/// let config = ConnectionConfig::default()
+///     .max_in_flight(16)
+///     .call_timeout(Duration::from_secs(5));
 /// assert_eq!(config.outbound_capacity, 256);
 /// ```
+///
+/// It is `#[non_exhaustive]`: its fields can be read, and are set through
+/// the methods of the same names, so a new setting is not a breaking change.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ConnectionConfig {
     /// Incoming calls handled at once (a batch counts once per entry, up to
     /// this bound). When all are busy, request frames wait and, at two waiting,
@@ -72,5 +74,84 @@ impl Default for ConnectionConfig {
             subscription_buffer: 4096,
             outgoing: OutgoingLayers::default(),
         }
+    }
+}
+
+impl ConnectionConfig {
+    /// Incoming calls handled at once. See the field for its default.
+    #[must_use]
+    pub fn max_in_flight(mut self, max_in_flight: usize) -> Self {
+        self.max_in_flight = max_in_flight;
+        self
+    }
+
+    /// Frames queued for the connection's I/O task. See the field for its default.
+    #[must_use]
+    pub fn outbound_capacity(mut self, outbound_capacity: usize) -> Self {
+        self.outbound_capacity = outbound_capacity;
+        self
+    }
+
+    /// Entries allowed in one incoming batch. See the field for its default.
+    #[must_use]
+    pub fn max_batch_len(mut self, max_batch_len: usize) -> Self {
+        self.max_batch_len = max_batch_len;
+        self
+    }
+
+    /// Subscriptions this end serves at once. See the field for its default.
+    #[must_use]
+    pub fn max_subscriptions(mut self, max_subscriptions: usize) -> Self {
+        self.max_subscriptions = max_subscriptions;
+        self
+    }
+
+    /// Outgoing calls awaiting an answer at once. See the field for its default.
+    #[must_use]
+    pub fn max_pending_calls(mut self, max_pending_calls: usize) -> Self {
+        self.max_pending_calls = max_pending_calls;
+        self
+    }
+
+    /// How long an outgoing call waits for its answer. See the field for its default.
+    #[must_use]
+    pub fn call_timeout(mut self, call_timeout: Duration) -> Self {
+        self.call_timeout = call_timeout;
+        self
+    }
+
+    /// Silence before a ping; `None` never pings. See the field for its default.
+    #[must_use]
+    pub fn ping_interval(mut self, ping_interval: Option<Duration>) -> Self {
+        self.ping_interval = ping_interval;
+        self
+    }
+
+    /// Silence before the connection is closed; `None` never closes. See the field for its default.
+    #[must_use]
+    pub fn idle_timeout(mut self, idle_timeout: Option<Duration>) -> Self {
+        self.idle_timeout = idle_timeout;
+        self
+    }
+
+    /// How long a write may make no progress. See the field for its default.
+    #[must_use]
+    pub fn write_timeout(mut self, write_timeout: Duration) -> Self {
+        self.write_timeout = write_timeout;
+        self
+    }
+
+    /// Events buffered per received subscription. See the field for its default.
+    #[must_use]
+    pub fn subscription_buffer(mut self, subscription_buffer: usize) -> Self {
+        self.subscription_buffer = subscription_buffer;
+        self
+    }
+
+    /// Layers around the calls this end sends. See the field for its default.
+    #[must_use]
+    pub fn outgoing(mut self, outgoing: OutgoingLayers) -> Self {
+        self.outgoing = outgoing;
+        self
     }
 }
