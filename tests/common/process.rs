@@ -11,18 +11,36 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 
-/// The built example `name`, building it first if `cargo test` did not.
+/// The package of each example program (examples/*/Cargo.toml).
+const PACKAGES: &[(&str, &str)] = &[
+    ("chat", "example-chat"),
+    ("chat_bot", "example-chat"),
+    ("spec_server", "example-spec"),
+    ("ticker", "example-ticker"),
+    ("push_bus", "example-push-bus"),
+    ("quickstart", "example-quickstart"),
+    ("bidirectional", "example-bidirectional"),
+];
+
+/// The built example program `name`, building it first if `cargo test`
+/// did not (it does with `--workspace`).
 pub(crate) fn example(name: &str) -> PathBuf {
     let deps = std::env::current_exe().expect("the test binary has a path");
     let path = deps
         .parent()
         .and_then(|p| p.parent())
         .expect("target/<profile>")
-        .join("examples")
         .join(name);
     if !path.exists() {
+        let package = PACKAGES
+            .iter()
+            .find(|(program, _)| *program == name)
+            .map_or_else(
+                || panic!("no example program {name}"),
+                |(_, package)| *package,
+            );
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", "wirecall", "--example", name])
+            .args(["build", "-p", package, "--bin", name])
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building example {name} failed");

@@ -1,5 +1,5 @@
 // The generated spec client (wirecall-cli/tests/codegen/spec.ts, written by
-// `wirecall codegen typescript`) against examples/spec_server run as a
+// `wirecall codegen typescript`) against examples/spec run as a
 // process: the typed functions send what the server reads, and its error
 // guard recognizes the typed error.
 

@@ -1,4 +1,4 @@
-// The TypeScript client against examples/spec_server run as a process:
+// The TypeScript client against examples/spec run as a process:
 // calls by position and by name, a batch, notifications, a typed error, a
 // subscription with its normal end, a call from the server, and integers
 // past 2^53.

@@ -1,5 +1,5 @@
 //! The `wirecall` command run as a process against the spec fixture service
-//! (examples/spec_server's service, served here on 127.0.0.1:0): calls by
+//! (examples/spec's service, served here on 127.0.0.1:0): calls by
 //! position and by name, a batch from a file, a subscription with --count,
 //! Ctrl-C during a subscription, and every error exit code.
 

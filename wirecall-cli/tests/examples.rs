@@ -1,5 +1,5 @@
 //! The `wirecall` command against the example servers, each run as its own
-//! process the way a user would start them: examples/spec_server and the
+//! process the way a user would start them: examples/spec and the
 //! chat. Discovery, a method's help, calls whose `key=value` arguments the
 //! server's document converts, `--raw`, a batch from a file, subscriptions
 //! (and Ctrl-C, which the chat's own metrics see as an unsubscribe), and

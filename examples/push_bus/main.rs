@@ -2,7 +2,7 @@
 //! in-process bus, and every client watching that key gets it once. Each
 //! change is serialized once, however many clients watch.
 //!
-//! Run it with `cargo run --example push_bus` (`--clients N`, default 20):
+//! Run it with `cargo run -p example-push-bus` (`--clients N`, default 20):
 //! it starts a server, connects the watchers and a writer, makes three
 //! changes, checks that every watcher saw each exactly once, and exits.
 

@@ -5,7 +5,7 @@
 //! reconnects can check that every item came exactly once, or that a gap
 //! it was told of has the exact size.
 //!
-//! Run it with `cargo run --example ticker -- --listen 127.0.0.1:4000`
+//! Run it with `cargo run -p example-ticker -- --listen 127.0.0.1:4000`
 //! (port 0 picks a free port; `--rate 10000`, `--history 1024` are the
 //! defaults). Once ready it prints `listening on ws://HOST:PORT/`. A
 //! restarted process starts a new epoch.

@@ -2,10 +2,10 @@
 //! messages, live presence), mounted on an axum app beside the web page
 //! that uses it — the way wirecall joins an existing service.
 //!
-//! Run it with `cargo run --release --example chat`, then open
+//! Run it with `cargo run --release -p example-chat`, then open
 //! <http://127.0.0.1:4000/> in two browser windows. `--listen ADDR` picks
-//! another address (port 0 picks a free port). `cargo run --example
-//! chat_bot` adds a bot to the room.
+//! another address (port 0 picks a free port). `cargo run -p
+//! example-chat --bin chat_bot` adds a bot to the room.
 //!
 //! `--redis redis://127.0.0.1:6379/` runs it as one node of a cluster:
 //! rooms' events go through Redis, so people on any node that shares the
@@ -20,7 +20,6 @@
 //! per call), and each connection may make 20 calls per second, in bursts
 //! of up to 40.
 
-#[path = "chat/api.rs"]
 mod api;
 
 use std::collections::HashMap;
@@ -216,14 +215,14 @@ async fn metrics(State(prometheus): State<PrometheusHandle>) -> impl IntoRespons
 async fn page() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        include_str!("chat/index.html"),
+        include_str!("index.html"),
     )
 }
 
 async fn script() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        include_str!("chat/app.js"),
+        include_str!("app.js"),
     )
 }
 

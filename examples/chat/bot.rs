@@ -1,11 +1,10 @@
 //! A typed Rust client of the chat service: it joins a room, prints what
 //! happens there, and answers messages that mention it.
 //!
-//! Start the server (`cargo run --release --example chat`), then run
-//! `cargo run --example chat_bot -- --url ws://127.0.0.1:4000/rpc --room lobby --name bot`.
+//! Start the server (`cargo run --release -p example-chat`), then run
+//! `cargo run -p example-chat --bin chat_bot -- --url ws://127.0.0.1:4000/rpc --room lobby --name bot`.
 //! `--exit-after N` stops after N messages (for scripts and tests).
 
-#[path = "chat/api.rs"]
 mod api;
 
 use api::{ChatClient, RoomEvent};

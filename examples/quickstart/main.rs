@@ -1,7 +1,7 @@
 //! A server and a client in one program, talking over 127.0.0.1: a call by
 //! position, a call by name, a batch, and a subscription that ends.
 //!
-//! Run it with `cargo run --example quickstart`.
+//! Run it with `cargo run -p example-quickstart`.
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! client exposes `Wallet`, and while the server handles `buy` it calls the
 //! client's `approve` on the same connection.
 //!
-//! Run it with `cargo run --example bidirectional`.
+//! Run it with `cargo run -p example-bidirectional`.
 
 use wirecall::client::Client;
 use wirecall::server::Server;

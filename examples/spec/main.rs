@@ -3,11 +3,10 @@
 //! and a `subscribe_counter(n)` subscription that pushes `0..n` as `counter`
 //! notifications, served for any JSON-RPC client to test against.
 //!
-//! Run it with `cargo run --example spec_server -- --listen 127.0.0.1:4000`
+//! Run it with `cargo run -p example-spec -- --listen 127.0.0.1:4000`
 //! (port 0 picks a free port). Once ready it prints one line,
 //! `listening on ws://HOST:PORT/`; Ctrl-C stops it gracefully.
 
-#[path = "spec/service.rs"]
 mod service;
 
 use service::SpecServer;
