@@ -1,6 +1,9 @@
 //! Each of wirecall's own error codes (the table on `ErrorCode`), produced
 //! over a real socket the way a user meets it.
 
+#[path = "common/counting.rs"]
+mod counting;
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -16,25 +19,12 @@ use wirecall::{
 /// server refuses to end it.
 fn router() -> Router {
     let mut router = Router::new();
+    counting::serve_counting(
+        &mut router,
+        ["count", "counted", "stop_count"],
+        SinkConfig::default(),
+    );
     router
-        .subscription(
-            "count",
-            "counted",
-            "stop_count",
-            SinkConfig::default(),
-            |params: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
-                let (n,): (u64,) = params.parse()?;
-                Ok(async move {
-                    let Ok(sink) = pending.accept() else { return };
-                    for i in 0..n {
-                        if sink.send(&i).await.is_err() {
-                            return;
-                        }
-                    }
-                })
-            },
-        )
-        .unwrap()
         .subscription(
             "flood",
             "flooded",

@@ -1,6 +1,9 @@
 //! A test service on a real socket: echo-style methods, a counting
 //! subscription, and helpers to start it on 127.0.0.1 port 0.
 
+#[path = "counting.rs"]
+mod counting;
+
 use std::time::Duration;
 
 use wirecall::server::{Server, ServerBuilder, ServerHandle};
@@ -68,25 +71,11 @@ pub(crate) fn test_router() -> Router {
         buffer: 256,
         policy: OverflowPolicy::Wait,
     };
-    router
-        .subscription(
-            "subscribe_count",
-            "count",
-            "unsubscribe_count",
-            wait,
-            |p: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
-                let n: u64 = p.reader()?.next("n")?;
-                Ok(async move {
-                    let Ok(sink) = pending.accept() else { return };
-                    for i in 0..n {
-                        if sink.send(&i).await.is_err() {
-                            return;
-                        }
-                    }
-                })
-            },
-        )
-        .unwrap();
+    counting::serve_counting(
+        &mut router,
+        ["subscribe_count", "count", "unsubscribe_count"],
+        wait,
+    );
     let lossy = SinkConfig {
         buffer: 16,
         policy: OverflowPolicy::DropOldest,
