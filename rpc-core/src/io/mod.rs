@@ -8,7 +8,9 @@
 //! WebSocket messages: the server and the client use it, and so can another
 //! WebSocket stack or an in-memory test.
 
+mod ending;
 mod inbound;
+mod race;
 mod reconnect;
 mod reconnect_policy;
 mod task;

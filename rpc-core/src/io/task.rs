@@ -17,14 +17,12 @@ use std::time::Instant;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
-use tokio_tungstenite::tungstenite::error::ProtocolError;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_util::sync::CancellationToken;
 
+use super::race::race;
 use super::wake_gate::WakeGate;
-use super::{inbound, writer};
+use super::{ending, inbound, writer};
 use crate::protocol::{encode, ErrorObject, Id, Message};
 use crate::router::{prepare_message, Context, Reply, Router};
 use crate::session::{Closed, Outbound, OutboundReceiver, Session};
@@ -58,27 +56,6 @@ pub(super) struct IoTask {
 
 /// Parked request frames at which the task stops reading.
 const PARK_MAX: usize = 2;
-
-/// RFC 6455's code for a connection that ended without a close frame; it is
-/// reported, never sent.
-const ABNORMAL_CLOSURE: u16 = 1006;
-
-/// Whether the peer vanished (a TCP reset or end of stream before any close
-/// frame) rather than broke the protocol.
-fn vanished(err: &WsError) -> bool {
-    use std::io::ErrorKind;
-    match err {
-        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => true,
-        WsError::Io(io) => matches!(
-            io.kind(),
-            ErrorKind::ConnectionReset
-                | ErrorKind::ConnectionAborted
-                | ErrorKind::BrokenPipe
-                | ErrorKind::UnexpectedEof
-        ),
-        _ => false,
-    }
-}
 
 /// What the I/O loop woke up for.
 enum Event {
@@ -166,8 +143,7 @@ impl IoTask {
         }
     }
 
-    /// A graceful stop: in-flight calls finish and their answers still go
-    /// out (until `deadline` from now), then the connection closes with 1001.
+    /// A graceful stop: see [`ending::drain`].
     async fn drain<W>(
         &mut self,
         ws: &mut W,
@@ -177,36 +153,7 @@ impl IoTask {
     where
         W: Sink<WsMessage, Error = WsError> + Unpin,
     {
-        let write_timeout = self.session.config.write_timeout;
-        let deadline = tokio::time::Instant::now() + deadline;
-        loop {
-            tokio::select! {
-                joined = self.tasks.join_next() => if joined.is_none() { break },
-                Some(out) = queue.recv() => {
-                    if writer::write_queued(ws, queue, out, write_timeout, &self.session.counters).await.is_err() {
-                        break;
-                    }
-                }
-                () = tokio::time::sleep_until(deadline) => {
-                    tracing::warn!("calls still running at the shutdown deadline were cancelled");
-                    break;
-                }
-            }
-        }
-        self.tasks.abort_all();
-        while let Some(out) = queue.try_recv() {
-            if writer::write_queued(ws, queue, out, write_timeout, &self.session.counters)
-                .await
-                .is_err()
-            {
-                break;
-            }
-        }
-        let frame = CloseFrame {
-            code: CloseCode::Away,
-            reason: "server shutting down".into(),
-        };
-        writer::close(ws, frame, write_timeout).await
+        ending::drain(ws, queue, &mut self.tasks, &self.session, deadline).await
     }
 
     async fn io_loop<W>(&mut self, ws: &mut W, queue: &mut OutboundReceiver) -> End
@@ -386,57 +333,16 @@ impl IoTask {
         W: Sink<WsMessage, Error = WsError> + Unpin,
     {
         let silent = self.last_heard.elapsed();
-        let config = &self.session.config;
-        if config.idle_timeout.is_some_and(|limit| silent >= limit) {
-            let frame = CloseFrame {
-                code: CloseCode::Away,
-                reason: "keep-alive timeout".into(),
-            };
-            writer::close(ws, frame, config.write_timeout).await;
-            return Some(End::Closed(Closed::new(
-                Some(1001),
-                "the peer stayed silent past the idle timeout",
-            )));
-        }
-        if config.ping_interval.is_some_and(|every| silent >= every) {
-            let ping = tokio::time::timeout(
-                config.write_timeout,
-                ws.send(WsMessage::Ping(
-                    tokio_tungstenite::tungstenite::Bytes::default(),
-                )),
-            )
-            .await;
-            if !matches!(ping, Ok(Ok(()))) {
-                return Some(End::Closed(Closed::new(None, "could not ping the peer")));
-            }
-        }
-        None
+        ending::keep_alive(ws, &self.session.config, silent)
+            .await
+            .map(End::Closed)
     }
 
     async fn on_error<W>(&self, ws: &mut W, err: WsError) -> End
     where
         W: Sink<WsMessage, Error = WsError> + Unpin,
     {
-        if vanished(&err) {
-            // Nothing to close, and RFC 6455 names this end 1006, not a
-            // protocol violation.
-            return End::Closed(Closed::new(
-                Some(ABNORMAL_CLOSURE),
-                format!("the connection dropped without a close frame ({err})"),
-            ));
-        }
-        let (code, reason) = match &err {
-            WsError::Capacity(_) => (CloseCode::Size, "message too big"),
-            WsError::Utf8(_) => (CloseCode::Invalid, "text frame is not UTF-8"),
-            WsError::Protocol(_) => (CloseCode::Protocol, "protocol violation"),
-            _ => return End::Closed(Closed::new(None, format!("read failed: {err}"))),
-        };
-        tracing::debug!(%err, "closing the connection");
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-        };
-        End::Closed(writer::close(ws, frame, self.session.config.write_timeout).await)
+        End::Closed(ending::on_read_error(ws, err, self.session.config.write_timeout).await)
     }
 
     fn on_frame(&mut self, frame: &str) {
@@ -521,33 +427,6 @@ async fn stop_asked(drain: Option<CancellationToken>, session: CancellationToken
         () = drained => Event::Drain,
         () = session.cancelled_owned() => Event::Ended,
     }
-}
-
-/// Waits for whichever of `a` and `b` is ready first, polling `a` first when
-/// `a_first` and `b` first otherwise. The caller pins both: taken by value,
-/// an async fn would store each future twice in every idle connection.
-fn race<'a, T, A, B>(
-    mut a: Pin<&'a mut A>,
-    mut b: Pin<&'a mut B>,
-    a_first: bool,
-) -> impl Future<Output = T> + 'a
-where
-    A: Future<Output = T>,
-    B: Future<Output = T>,
-{
-    std::future::poll_fn(move |cx| {
-        if a_first {
-            if let Poll::Ready(out) = a.as_mut().poll(cx) {
-                return Poll::Ready(out);
-            }
-            b.as_mut().poll(cx)
-        } else {
-            if let Poll::Ready(out) = b.as_mut().poll(cx) {
-                return Poll::Ready(out);
-            }
-            a.as_mut().poll(cx)
-        }
-    })
 }
 
 async fn send_reply(session: &Session, reply: Option<Reply>) {

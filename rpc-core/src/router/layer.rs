@@ -135,7 +135,8 @@ pub type Running = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
 /// unless the handshake attached an `Admin` marker:
 ///
 /// ```
-/// use wirecall::{Call, ErrorObject, Layer, Next, Router, Running};
+/// use wirecall::middleware::{Call, Layer, Next, Running};
+/// use wirecall::{ErrorObject, Router};
 ///
 /// struct Admin;
 /// struct AdminOnly;

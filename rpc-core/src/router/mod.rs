@@ -4,6 +4,7 @@
 mod context;
 mod discover;
 mod dispatch;
+mod frame;
 mod layer;
 mod params;
 mod subscribe;
@@ -195,7 +196,7 @@ impl Router {
     /// [`Router::handle`] with a given context.
     pub async fn handle_with(&self, frame: &str, ctx: &Context) -> Option<String> {
         let message = crate::protocol::Message::parse(frame);
-        dispatch::respond_message(self, message, ctx).await
+        frame::respond_message(self, message, ctx).await
     }
 }
 
@@ -233,4 +234,5 @@ impl std::fmt::Debug for Router {
     }
 }
 
-pub(crate) use dispatch::{prepare_message, Reply};
+pub(crate) use dispatch::Reply;
+pub(crate) use frame::prepare_message;

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use tokio::sync::oneshot;
 
-use super::peer::to_params;
+use super::params_builder::to_params;
 use super::pending::{Forget, Waiter};
 use super::{CallError, Closed, Session};
 use crate::protocol::{encode, Id};

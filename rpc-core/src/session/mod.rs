@@ -4,6 +4,7 @@
 //! connection. Nothing here reads or writes a socket: the `io` layer does,
 //! through the session's bounded outbound queue.
 
+mod accept;
 mod batch;
 mod config;
 mod durable;
@@ -20,6 +21,7 @@ mod received;
 mod served;
 mod sink;
 mod sink_config;
+mod sink_error;
 mod state;
 mod stream;
 
@@ -31,15 +33,16 @@ pub use outgoing::{OutgoingCall, OutgoingLayer, OutgoingLayers, OutgoingNext, Ou
 pub use params_builder::{AsPeer, ParamsBuilder};
 pub use peer::Peer;
 pub use pending_subscription::PendingSubscription;
-pub use sink::{AcceptError, SendError, SubscriptionSink};
+pub use sink::SubscriptionSink;
 pub use sink_config::{OverflowPolicy, SinkConfig};
+pub use sink_error::{AcceptError, SendError};
 pub use stream::{Subscription, SubscriptionEvent};
 
+pub(crate) use accept::{Accepted, PendingRaw};
 pub(crate) use durable::DurableLink;
 pub(crate) use event_queue::RawEvent;
 pub(crate) use link_state::EventHook;
 pub(crate) use outbound::{Outbound, OutboundReceiver};
 pub(crate) use pending::Waiter;
-pub(crate) use pending_subscription::{Accepted, PendingRaw};
 pub(crate) use received::ClientSubscriptionKey;
 pub(crate) use state::Session;

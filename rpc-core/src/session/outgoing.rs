@@ -54,7 +54,7 @@ pub type OutgoingRunning =
 ///
 /// ```
 /// use wirecall::{CallError, ConnectionConfig, ErrorObject};
-/// use wirecall::{OutgoingCall, OutgoingLayer, OutgoingNext, OutgoingRunning};
+/// use wirecall::middleware::{OutgoingCall, OutgoingLayer, OutgoingNext, OutgoingRunning};
 ///
 /// struct NoDebug;
 ///

@@ -14,6 +14,7 @@ use super::durable::DurableLink;
 use super::event_queue::{At, EventQueue};
 use super::outbound::Outbound;
 use super::outgoing::{OutgoingCall, OutgoingNext};
+use super::params_builder::to_params;
 use super::state::Session;
 use super::{CallError, Closed, ConnectionConfig, ConnectionState, Subscription};
 use crate::protocol::{encode, envelope, Position};
@@ -416,20 +417,5 @@ fn normal_close() -> CloseFrame {
     CloseFrame {
         code: CloseCode::Normal,
         reason: "closed by this end".into(),
-    }
-}
-
-/// Serializes call params: arrays and objects as they are, `()`/`null` as
-/// no params, anything else wrapped in a one-element array.
-pub(crate) fn to_params<P: Serialize + ?Sized>(
-    params: &P,
-) -> Result<Option<Box<RawValue>>, CallError> {
-    let raw = serde_json::value::to_raw_value(params).map_err(CallError::Encode)?;
-    match raw.get().as_bytes().first() {
-        Some(b'[' | b'{') => Ok(Some(raw)),
-        Some(b'n') => Ok(None),
-        _ => Ok(Some(
-            RawValue::from_string(format!("[{}]", raw.get())).expect("valid JSON"),
-        )),
     }
 }

@@ -1,23 +1,13 @@
 //! A subscribe call not yet answered, handed to its handler.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::value::RawValue;
-use tokio::sync::oneshot;
-use tokio_util::sync::CancellationToken;
 
-use super::sink::{self, AcceptError, SubscriptionSink};
-use super::{Session, SinkConfig};
+use super::accept::{self, PendingRaw};
+use super::sink::SubscriptionSink;
+use super::sink_error::AcceptError;
 use crate::protocol::{ErrorObject, Position};
-
-/// The reply to an accepted subscribe call.
-#[derive(Debug)]
-pub(crate) struct Accepted {
-    pub(crate) id_json: Box<RawValue>,
-    pub(crate) release: oneshot::Sender<()>,
-}
 
 /// A subscribe call not yet answered: accept it to get a sink, or reject it.
 ///
@@ -57,17 +47,6 @@ pub struct PendingSubscription<T> {
     item: PhantomData<fn(&T)>,
 }
 
-#[derive(Debug)]
-pub(crate) struct PendingRaw {
-    pub(crate) responder: oneshot::Sender<Result<Accepted, ErrorObject>>,
-    pub(crate) session: Arc<Session>,
-    pub(crate) notification: Arc<str>,
-    pub(crate) config: SinkConfig,
-    pub(crate) token: CancellationToken,
-    /// Where a resuming subscribe call asks to carry on from.
-    pub(crate) resume_from: Option<Position>,
-}
-
 impl<T: Serialize> PendingSubscription<T> {
     /// Answers the call with a fresh subscription id and returns the sink for
     /// its items. Items sent before the answer is on the wire wait in the buffer.
@@ -77,7 +56,7 @@ impl<T: Serialize> PendingSubscription<T> {
     /// [`AcceptError`] when the connection allows no more subscriptions (the
     /// call is then answered with an error) or is gone.
     pub fn accept(self) -> Result<SubscriptionSink<T>, AcceptError> {
-        sink::accept(self.raw).map(SubscriptionSink::from_shared)
+        accept::accept(self.raw).map(SubscriptionSink::from_shared)
     }
 
     /// The position a resuming client asks to carry on after (see

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::value::RawValue;
 
-use super::sink::{AcceptError, SinkShared};
+use super::sink::SinkShared;
+use super::sink_error::AcceptError;
 use crate::telemetry;
 
 /// Subscriptions this end serves, by id.

@@ -13,43 +13,11 @@ use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::outbound::{Outbound, OutboundSender, TrySendError};
-use super::pending_subscription::{Accepted, PendingRaw};
+use super::sink_error::SendError;
 use super::{OverflowPolicy, Session, SinkConfig};
 use crate::protocol::envelope::{self, ItemFrames};
 use crate::protocol::{ErrorCode, ErrorObject, Position, Resume};
 use crate::telemetry::{self, ConnectionCounters};
-
-/// Why [`PendingSubscription::accept`](super::PendingSubscription::accept) failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum AcceptError {
-    /// The connection has as many subscriptions as its limit allows.
-    #[error("the connection already has {0} subscriptions, its limit")]
-    TooMany(usize),
-    /// The connection is gone.
-    #[error("the connection is closed")]
-    Closed,
-}
-
-impl AcceptError {
-    /// The error object a refused subscribe call is answered with.
-    pub(crate) fn to_error_object(&self) -> ErrorObject {
-        ErrorObject::new(ErrorCode::TOO_MANY_SUBSCRIPTIONS, self.to_string())
-    }
-}
-
-/// Why an item could not be sent.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SendError {
-    /// The subscription ended: the client unsubscribed, was too slow under
-    /// [`OverflowPolicy::Close`], or the connection closed.
-    #[error("the subscription is closed")]
-    Closed,
-    /// The item did not serialize to JSON.
-    #[error("the item did not serialize")]
-    Serialize(#[source] serde_json::Error),
-}
 
 /// Sends items of type `T` to one subscriber.
 ///
@@ -200,6 +168,34 @@ pub(crate) struct SinkShared {
     item_ready: Notify,
     room_ready: Notify,
     pub(crate) token: CancellationToken,
+}
+
+impl SinkShared {
+    /// A sink for subscription `id` on `session`, not yet registered.
+    pub(super) fn new(
+        id: Box<RawValue>,
+        notification: Arc<str>,
+        config: SinkConfig,
+        session: &Session,
+        token: CancellationToken,
+        resuming: bool,
+    ) -> SinkShared {
+        SinkShared {
+            frames: ItemFrames::new(&notification, &id),
+            outbound: session.outbound(),
+            counters: session.counters.clone(),
+            id,
+            notification,
+            config,
+            state: Mutex::new(SinkState {
+                resume_untold: resuming,
+                ..SinkState::default()
+            }),
+            item_ready: Notify::new(),
+            room_ready: Notify::new(),
+            token,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -397,63 +393,13 @@ impl SinkShared {
     }
 }
 
-/// Creates the subscription, registers it with the connection, and starts
-/// its forwarder.
-pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
-    let PendingRaw {
-        responder,
-        session,
-        notification,
-        config,
-        token,
-        resume_from,
-    } = raw;
-    let id = match session.subscriptions().next_id() {
-        Ok(id) => id,
-        Err(err) => {
-            let _ = responder.send(Err(err.to_error_object()));
-            return Err(err);
-        }
-    };
-    let shared = Arc::new(SinkShared {
-        frames: ItemFrames::new(&notification, &id),
-        outbound: session.outbound(),
-        counters: session.counters.clone(),
-        id,
-        notification,
-        config,
-        state: Mutex::new(SinkState {
-            resume_untold: resume_from.is_some(),
-            ..SinkState::default()
-        }),
-        item_ready: Notify::new(),
-        room_ready: Notify::new(),
-        token,
-    });
-    // Another subscribe may have taken the last room since `next_id`: the
-    // call is answered with the limit error, never left unanswered.
-    if let Err(err) = session.subscriptions().insert(shared.clone()) {
-        let _ = responder.send(Err(err.to_error_object()));
-        return Err(err);
-    }
-    let (release, released) = oneshot::channel();
-    let accepted = Accepted {
-        id_json: shared.id.clone(),
-        release,
-    };
-    if responder.send(Ok(accepted)).is_err() {
-        session
-            .subscriptions()
-            .remove(shared.id.get(), &shared.notification);
-        return Err(AcceptError::Closed);
-    }
-    tokio::spawn(forward(shared.clone(), session, released));
-    Ok(shared)
-}
-
 /// Moves frames from the sink's buffer to the connection, in order, once the
 /// subscribe reply is queued.
-async fn forward(shared: Arc<SinkShared>, session: Arc<Session>, released: oneshot::Receiver<()>) {
+pub(super) async fn forward(
+    shared: Arc<SinkShared>,
+    session: Arc<Session>,
+    released: oneshot::Receiver<()>,
+) {
     if released.await.is_ok() {
         shared.state.lock().expect("sink lock").forwarder = Forwarder::Idle;
         loop {

@@ -8,8 +8,9 @@ use futures_util::FutureExt;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use super::{accept, Next, SendError, SinkShared, SubscriptionSink};
+use super::{Next, SendError, SinkShared, SubscriptionSink};
 use crate::protocol::{ErrorCode, Position, Resume};
+use crate::session::accept::accept;
 use crate::session::{ConnectionConfig, OverflowPolicy, PendingRaw, Session, SinkConfig};
 
 /// An accepted sink of `buffer` items under `policy`, and its shared state.

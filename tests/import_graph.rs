@@ -1,0 +1,176 @@
+//! Holds rpc-core's files free of import circles: no file reaches, through
+//! the modules it names in paths (`super::peer::…`, `crate::session::sink::…`),
+//! a file that reaches it back. A directory's `mod.rs` is left out: it
+//! declares and re-exports its files by nature, and items named through it
+//! (`super::Session`) are not counted. Each file stays under 450 lines.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+const MAX_LINES: usize = 450;
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The file a module path names, if it names one other than a `mod.rs`.
+fn file_of(dir: &Path, segments: &[&str]) -> Option<PathBuf> {
+    let mut at = dir.to_path_buf();
+    let mut found = None;
+    for segment in segments {
+        let file = at.join(format!("{segment}.rs"));
+        if file.is_file() {
+            found = Some(file);
+            break;
+        }
+        at = at.join(segment);
+        if !at.is_dir() {
+            break;
+        }
+    }
+    found
+}
+
+/// The path segments after each `super::`, `self::` or `crate::` in the
+/// code of `text` (comments skipped), with the directory they start from.
+fn imports(src: &Path, file: &Path, text: &str) -> BTreeSet<PathBuf> {
+    let dir = file.parent().unwrap();
+    let is_mod = file
+        .file_name()
+        .is_some_and(|name| name == "mod.rs" || name == "lib.rs");
+    let mut found = BTreeSet::new();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        for (start, root) in [
+            ("crate::", src.to_path_buf()),
+            (
+                "super::",
+                if is_mod {
+                    dir.parent().unwrap().to_path_buf()
+                } else {
+                    dir.to_path_buf()
+                },
+            ),
+            ("self::", dir.to_path_buf()),
+        ] {
+            for (at, _) in code.match_indices(start) {
+                let preceded = code[..at].chars().last();
+                if preceded.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                    continue; // `super::` inside `crate::a::super::`… or a longer name
+                }
+                let rest = &code[at + start.len()..];
+                let segments: Vec<&str> = rest
+                    .split("::")
+                    .map(|s| {
+                        s.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                            .next()
+                            .unwrap_or("")
+                    })
+                    .take_while(|s| !s.is_empty())
+                    .collect();
+                if let Some(target) = file_of(&root, &segments) {
+                    if target != file {
+                        found.insert(target);
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Every circle among the files under `src`, each as a path of files.
+fn circles(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let graph: BTreeMap<PathBuf, BTreeSet<PathBuf>> = files
+        .iter()
+        .filter(|f| !f.ends_with("mod.rs") && !f.ends_with("lib.rs"))
+        .map(|f| {
+            (
+                f.clone(),
+                imports(src, f, &std::fs::read_to_string(f).unwrap()),
+            )
+        })
+        .collect();
+    let name = |f: &PathBuf| f.strip_prefix(src).unwrap().display().to_string();
+    let mut found = Vec::new();
+    for start in graph.keys() {
+        // Depth-first from `start`, looking for a way back to it.
+        let mut stack = vec![(start.clone(), vec![start.clone()])];
+        let mut seen = BTreeSet::new();
+        while let Some((at, path)) = stack.pop() {
+            for next in graph.get(&at).into_iter().flatten() {
+                if next == start {
+                    let mut names: Vec<String> = path.iter().map(name).collect();
+                    names.push(name(start));
+                    found.push(names.join(" -> "));
+                } else if graph.contains_key(next) && seen.insert(next.clone()) {
+                    let mut longer = path.clone();
+                    longer.push(next.clone());
+                    stack.push((next.clone(), longer));
+                }
+            }
+        }
+    }
+    found
+}
+
+fn core_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rpc-core/src")
+}
+
+#[test]
+fn no_file_of_the_core_imports_itself_back() {
+    let found = circles(&core_src());
+    assert!(found.is_empty(), "import circles:\n{}", found.join("\n"));
+}
+
+#[test]
+fn no_file_of_the_core_is_over_the_line_limit() {
+    let mut files = Vec::new();
+    rust_files(&core_src(), &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .map(|f| (f, std::fs::read_to_string(f).unwrap().lines().count()))
+        .filter(|(_, lines)| *lines > MAX_LINES)
+        .map(|(f, lines)| format!("{}: {lines} lines", f.display()))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "over {MAX_LINES} lines:\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn a_circle_is_caught() {
+    let dir = std::env::temp_dir().join(format!("wirecall-circles-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("session")).unwrap();
+    std::fs::write(dir.join("session/mod.rs"), "mod a;\nmod b;\nmod c;\n").unwrap();
+    std::fs::write(dir.join("session/a.rs"), "use super::b::B;\n").unwrap();
+    std::fs::write(
+        dir.join("session/b.rs"),
+        "use crate::session::c::{self, C};\n",
+    )
+    .unwrap();
+    // A path in a comment does not count: super::b::B
+    std::fs::write(
+        dir.join("session/c.rs"),
+        "// super::a\nfn f() { super::a::go(); }\n",
+    )
+    .unwrap();
+    let found = circles(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        found.contains(&"session/a.rs -> session/b.rs -> session/c.rs -> session/a.rs".to_owned()),
+        "{found:?}"
+    );
+}
