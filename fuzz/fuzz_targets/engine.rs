@@ -49,12 +49,10 @@ fuzz_target!(|frames: Vec<Frame>| {
             incoming: Box::pin(futures_util::stream::iter(messages)),
             written: written.clone(),
         };
-        let config = ConnectionConfig {
-            max_in_flight: 4,
-            max_batch_len: 16,
-            max_subscriptions: 4,
-            ..ConnectionConfig::default()
-        };
+        let config = ConnectionConfig::default()
+            .max_in_flight(4)
+            .max_batch_len(16)
+            .max_subscriptions(4);
         let peer = Connection::new(router()).config(config).spawn(socket);
         // The input ends, so the connection ends; a hang is a finding.
         tokio::time::timeout(Duration::from_secs(5), peer.closed())
