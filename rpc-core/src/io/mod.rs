@@ -12,7 +12,6 @@ mod ending;
 mod inbound;
 mod race;
 mod reconnect;
-mod reconnect_policy;
 mod task;
 mod wake_gate;
 mod writer;
@@ -29,7 +28,7 @@ pub use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage}
 pub use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-pub use reconnect_policy::ReconnectPolicy;
+pub use crate::session::ReconnectPolicy;
 
 use crate::router::{Context, Extensions, Router};
 use crate::session::{ConnectionConfig, ConnectionEvent, DurableLink, EventHook, Peer, Session};

@@ -18,6 +18,7 @@ mod peer;
 mod pending;
 mod pending_subscription;
 mod received;
+mod reconnect_policy;
 mod served;
 mod sink;
 mod sink_config;
@@ -33,6 +34,7 @@ pub use outgoing::{OutgoingCall, OutgoingLayer, OutgoingLayers, OutgoingNext, Ou
 pub use params_builder::{AsPeer, ParamsBuilder};
 pub use peer::Peer;
 pub use pending_subscription::PendingSubscription;
+pub use reconnect_policy::ReconnectPolicy;
 pub use sink::SubscriptionSink;
 pub use sink_config::{OverflowPolicy, SinkConfig};
 pub use sink_error::{AcceptError, SendError};

@@ -15,6 +15,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::link::Commands;
 use super::{scripts, Live, Pushes, Shared};
+use crate::session::ReconnectPolicy;
 
 /// Pushes a cluster connection may queue before they are dropped; a drop
 /// is caught up from history.
@@ -70,6 +71,11 @@ pub(super) async fn listen(shared: Weak<Shared>) {
     let Some(stop) = shared.upgrade().map(|shared| shared.stop.clone()) else {
         return;
     };
+    // 100 ms doubling to 3.2 s, half of it random so nodes that lost Redis
+    // together do not all come back at once.
+    let backoff = ReconnectPolicy::default()
+        .initial_delay(Duration::from_millis(100))
+        .max_delay(Duration::from_millis(3200));
     let mut generation = 0u64;
     let mut failures = 0u32;
     loop {
@@ -83,7 +89,7 @@ pub(super) async fn listen(shared: Weak<Shared>) {
         let Some(mut messages) = session else {
             drop(strong);
             failures += 1;
-            let wait = Duration::from_millis(50 * 2u64.pow(failures.min(6)));
+            let wait = backoff.delay(failures);
             tokio::select! {
                 () = stop.cancelled() => return,
                 () = tokio::time::sleep(wait) => continue,

@@ -1,5 +1,5 @@
-//! How long a reconnecting client waits between attempts, and how many it
-//! makes.
+//! How long to wait between attempts to reach a peer again, and how many
+//! to make: the reconnecting client's policy, and the Redis bus listener's.
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
