@@ -1,8 +1,9 @@
 //! Holds rpc-core's files free of import circles: no file reaches, through
-//! the modules it names in paths (`super::peer::…`, `crate::session::sink::…`),
-//! a file that reaches it back. A directory's `mod.rs` is left out: it
-//! declares and re-exports its files by nature, and items named through it
-//! (`super::Session`) are not counted. Each file stays under 450 lines.
+//! the modules it names in paths (`super::peer::…`, `crate::session::sink::…`,
+//! `use super::{a, b::C}`, `super::super::…`), a file that reaches it back.
+//! A directory's `mod.rs` is left out: it declares and re-exports its files
+//! by nature, and items named through its re-exports (`super::Session`) are
+//! not followed to their files. Each file stays under 450 lines.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -38,34 +39,84 @@ fn file_of(dir: &Path, segments: &[&str]) -> Option<PathBuf> {
     found
 }
 
-/// The path segments after each `super::`, `self::` or `crate::` in the
-/// code of `text` (comments skipped), with the directory they start from.
+/// The code of `text` with comments removed, one `use` statement per
+/// entry with its braces expanded (`use super::{a, b::C}` gives
+/// `super::a` and `super::b::C`), plus every other line as it is.
+fn paths_in(text: &str) -> Vec<String> {
+    let code: Vec<&str> = text
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect();
+    let joined = code.join("\n");
+    let mut paths = Vec::new();
+    let mut rest = joined.as_str();
+    while let Some(at) = rest.find("use ") {
+        let statement_end = rest[at..].find(';').map_or(rest.len(), |end| at + end);
+        paths.extend(expand(rest[at + 4..statement_end].trim()));
+        rest = &rest[statement_end.min(rest.len())..];
+        if rest.starts_with(';') {
+            rest = &rest[1..];
+        }
+    }
+    paths.extend(code.iter().map(|line| (*line).to_owned()));
+    paths
+}
+
+/// `a::{b, c::{d, e}}` as `a::b`, `a::c::d`, `a::c::e`.
+fn expand(tree: &str) -> Vec<String> {
+    let tree: String = tree.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some(open) = tree.find('{') else {
+        return vec![tree];
+    };
+    let prefix = &tree[..open];
+    let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&inner[start..]);
+    parts
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .flat_map(|part| expand(&format!("{prefix}{part}")))
+        .collect()
+}
+
+/// The files `file` names through module paths (`super::…`, `self::…`,
+/// `crate::…`, in `use` statements or inline).
 fn imports(src: &Path, file: &Path, text: &str) -> BTreeSet<PathBuf> {
     let dir = file.parent().unwrap();
     let is_mod = file
         .file_name()
         .is_some_and(|name| name == "mod.rs" || name == "lib.rs");
     let mut found = BTreeSet::new();
-    for line in text.lines() {
-        let code = line.split("//").next().unwrap_or("");
-        for (start, root) in [
-            ("crate::", src.to_path_buf()),
-            (
-                "super::",
-                if is_mod {
-                    dir.parent().unwrap().to_path_buf()
-                } else {
-                    dir.to_path_buf()
-                },
-            ),
-            ("self::", dir.to_path_buf()),
-        ] {
+    for code in paths_in(text) {
+        for start in ["crate::", "super::", "self::"] {
             for (at, _) in code.match_indices(start) {
                 let preceded = code[..at].chars().last();
                 if preceded.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
-                    continue; // `super::` inside `crate::a::super::`… or a longer name
+                    continue; // inside a longer path, or a longer name
                 }
-                let rest = &code[at + start.len()..];
+                let mut root = match start {
+                    "crate::" => src.to_path_buf(),
+                    "super::" if is_mod => dir.parent().unwrap().to_path_buf(),
+                    _ => dir.to_path_buf(),
+                };
+                let mut rest = &code[at + start.len()..];
+                // `super::super::…` climbs once more for each.
+                while let Some(after) = rest.strip_prefix("super::") {
+                    root = root.parent().unwrap_or(&root).to_path_buf();
+                    rest = after;
+                }
                 let segments: Vec<&str> = rest
                     .split("::")
                     .map(|s| {

@@ -9,10 +9,14 @@
 //! 4. `io`: the one task per socket that reads, dispatches and writes;
 //! 5. `server`: accepting, checking and upgrading connections.
 //!
-//! `bus` sits beside the stack and uses `protocol` and `session`.
+//! `bus` sits beside the stack and uses `protocol`, `session` and `router`;
+//! `middleware` sits beside `io` and uses `protocol`, `session` and
+//! `router`.
 //!
 //! Users depend on the `wirecall` facade, which re-exports this crate's
-//! public items under the same paths.
+//! modules under the same paths and, at its root, the items users name
+//! daily; what a middleware layer is written with is in
+//! `wirecall::middleware`.
 
 pub mod bus;
 pub mod io;

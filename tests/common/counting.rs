@@ -29,7 +29,9 @@ pub(crate) fn serve_counting(
             unsubscribe,
             config,
             |params: Params<'_>, _: &Context, pending: PendingSubscription<u64>| {
-                let n: u64 = params.reader()?.next("n")?;
+                let mut reader = params.reader()?;
+                let n: u64 = reader.next("n")?;
+                reader.finish()?;
                 Ok(count_to(pending, n))
             },
         )

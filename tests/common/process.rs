@@ -22,16 +22,20 @@ const PACKAGES: &[(&str, &str)] = &[
     ("bidirectional", "example-bidirectional"),
 ];
 
-/// The built example program `name`, building it first if `cargo test`
-/// did not (it does with `--workspace`).
+/// The example program `name`, built (or found up to date) once per test
+/// process, so an edited example is never run stale.
 pub(crate) fn example(name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let deps = std::env::current_exe().expect("the test binary has a path");
     let path = deps
         .parent()
         .and_then(|p| p.parent())
         .expect("target/<profile>")
         .join(name);
-    if !path.exists() {
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !built.iter().any(|done| done == name) {
         let package = PACKAGES
             .iter()
             .find(|(program, _)| *program == name)
@@ -40,10 +44,11 @@ pub(crate) fn example(name: &str) -> PathBuf {
                 |(_, package)| *package,
             );
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", package, "--bin", name])
+            .args(["build", "--quiet", "-p", package, "--bin", name])
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building example {name} failed");
+        built.push(name.to_owned());
     }
     path
 }

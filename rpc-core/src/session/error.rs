@@ -11,7 +11,8 @@ use crate::protocol::{ErrorObject, RpcError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Closed {
     /// The WebSocket close code, when a close frame was sent or received,
-    /// or 1006 when the connection dropped without one (a TCP reset).
+    /// or 1006 when a read found the connection dropped without one (a TCP
+    /// reset).
     pub code: Option<u16>,
     /// What happened, in words.
     pub reason: Arc<str>,

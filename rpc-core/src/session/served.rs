@@ -27,7 +27,6 @@ impl SubscriptionTable {
         }
     }
 
-    /// A fresh id as a JSON string, if there is room for one more.
     /// `Err` when the table is at its limit.
     pub(crate) fn check_room(&self) -> Result<(), AcceptError> {
         if self.len() >= self.limit {
@@ -36,6 +35,7 @@ impl SubscriptionTable {
         Ok(())
     }
 
+    /// A fresh id as a JSON string, if there is room for one more.
     pub(crate) fn next_id(&self) -> Result<Box<RawValue>, AcceptError> {
         self.check_room()?;
         let n = self.next.fetch_add(1, Ordering::Relaxed);
