@@ -5,21 +5,15 @@
 //! by nature, and items named through its re-exports (`super::Session`) are
 //! not followed to their files. Each file stays under 450 lines.
 
+#[path = "common/sources.rs"]
+mod sources;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const MAX_LINES: usize = 450;
+use sources::rust_files;
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            out.push(path);
-        }
-    }
-}
+const MAX_LINES: usize = 450;
 
 /// The file a module path names, if it names one other than a `mod.rs`.
 fn file_of(dir: &Path, segments: &[&str]) -> Option<PathBuf> {

@@ -2,7 +2,12 @@
 //! (docs/ARCHITECTURE.md draws the same order). Reads the source as text and
 //! fails on any `crate::…` path that reaches up or sideways.
 
+#[path = "common/sources.rs"]
+mod sources;
+
 use std::path::{Path, PathBuf};
+
+use sources::rust_files;
 
 /// The layers from the bottom up, each with the layers it may use.
 const LAYERS: [(&str, &[&str]); 9] = [
@@ -26,17 +31,6 @@ const LAYERS: [(&str, &[&str]); 9] = [
     // Beside the stack: topics feed subscription sinks, registered on a router.
     ("bus", &["protocol", "session", "router", "telemetry"]),
 ];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// The layer a file belongs to: its first path component under `src/`.
 fn layer_of(src: &Path, file: &Path) -> Option<String> {

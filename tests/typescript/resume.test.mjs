@@ -83,14 +83,20 @@ function later(t, cleanup) {
   t.cleanups.push(cleanup);
 }
 
-test("20 000 items across 10 cuts arrive exactly once, in order", { timeout: 120_000 }, async (t) => {
-  const server = await startServer(ticker(), ["--rate", "8000", "--history", "100000"]);
+/** A ticker started with `args`, a proxy before it, and a client following its ticks through the proxy. */
+async function following(t, args) {
+  const server = await startServer(ticker(), args);
   later(t, () => server.stop());
   const proxy = await startProxy(server.port);
   later(t, () => proxy.close());
   const client = await Client.connect(proxy.url, options);
   later(t, () => client.close());
   const ticks = await client.subscribe("subscribe_ticks", undefined, "unsubscribe_ticks");
+  return { server, proxy, ticks };
+}
+
+test("20 000 items across 10 cuts arrive exactly once, in order", { timeout: 120_000 }, async (t) => {
+  const { proxy, ticks } = await following(t, ["--rate", "8000", "--history", "100000"]);
   const state = fresh();
   const cuts = 10;
   for (let cut = 0; cut < cuts; cut += 1) {
@@ -108,13 +114,7 @@ test("20 000 items across 10 cuts arrive exactly once, in order", { timeout: 120
 });
 
 test("a server restart gives restarted, then the new epoch's items", { timeout: 60_000 }, async (t) => {
-  const first = await startServer(ticker(), ["--rate", "2000"]);
-  later(t, () => first.stop());
-  const proxy = await startProxy(first.port);
-  later(t, () => proxy.close());
-  const client = await Client.connect(proxy.url, options);
-  later(t, () => client.close());
-  const ticks = await client.subscribe("subscribe_ticks", undefined, "unsubscribe_ticks");
+  const { server: first, proxy, ticks } = await following(t, ["--rate", "2000"]);
   const state = fresh();
   await readUntil(ticks, state, (s) => s.items >= 200);
   const second = await startServer(ticker(), ["--rate", "2000"]);
@@ -127,13 +127,7 @@ test("a server restart gives restarted, then the new epoch's items", { timeout: 
 });
 
 test("an outage longer than the history gives the exact gap", { timeout: 60_000 }, async (t) => {
-  const server = await startServer(ticker(), ["--rate", "5000", "--history", "500"]);
-  later(t, () => server.stop());
-  const proxy = await startProxy(server.port);
-  later(t, () => proxy.close());
-  const client = await Client.connect(proxy.url, options);
-  later(t, () => client.close());
-  const ticks = await client.subscribe("subscribe_ticks", undefined, "unsubscribe_ticks");
+  const { proxy, ticks } = await following(t, ["--rate", "5000", "--history", "500"]);
   const state = fresh();
   await readUntil(ticks, state, (s) => s.items >= 500);
   // Nothing gets through for 600 ms (3 000 items at this rate), then a reset.
