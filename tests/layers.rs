@@ -5,7 +5,7 @@
 #[path = "common/sources.rs"]
 mod sources;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sources::rust_files;
 
