@@ -125,31 +125,17 @@ pub(crate) fn prepare(router: &Router, incoming: Incoming<'_>, ctx: &Context) ->
         return prepare_layered(router, incoming, ctx);
     }
     match incoming {
-        Incoming::Request(call) if call.method == RESUME_METHOD => {
-            match resume(router, call.params, ctx) {
-                Ok(started) => Prepared::Subscribe(call.id, started.accepted),
-                Err(err) => Prepared::Call(call.id, Err(err)),
-            }
-        }
         Incoming::Request(call) => {
+            let resume = match parse_resume(&call.method, call.params) {
+                Ok(resume) => resume,
+                Err(err) => return Prepared::Call(call.id, Err(err)),
+            };
             let params = Params::new(call.params);
-            match router.entry(&call.method) {
-                Some(Entry::Subscribe(entry)) => match ctx.session() {
-                    Some(session) => match subscribe::start(entry, params, ctx, session, None) {
-                        Ok(started) => Prepared::Subscribe(call.id, started.accepted),
-                        Err(err) => Prepared::Call(call.id, Err(err)),
-                    },
-                    None => Prepared::Call(call.id, Err(no_connection())),
-                },
-                Some(Entry::Unsubscribe(entry)) => {
-                    let outcome = subscribe::unsubscribe(entry, params, ctx.session());
-                    Prepared::Reply(encode_outcome(&call.id, outcome))
-                }
-                entry => {
-                    let head = encode::response_ok_head(&call.id);
-                    let started = start(router, entry, &call.method, params, ctx, Some(head));
-                    Prepared::Call(call.id, started)
-                }
+            match route(router, &call.id, &call.method, params, ctx, resume.as_ref()) {
+                Route::Handler(started) => Prepared::Call(call.id, started),
+                Route::Subscribe(Ok(started)) => Prepared::Subscribe(call.id, started.accepted),
+                Route::Subscribe(Err(err)) => Prepared::Call(call.id, Err(err)),
+                Route::Unsubscribe(outcome) => Prepared::Reply(encode_outcome(&call.id, outcome)),
             }
         }
         Incoming::Notification(note) => {
@@ -187,18 +173,16 @@ pub(crate) fn prepare(router: &Router, incoming: Incoming<'_>, ctx: &Context) ->
 /// on method names cannot be bypassed through it.
 fn prepare_layered(router: &Router, incoming: Incoming<'_>, ctx: &Context) -> Prepared {
     let (id, method, params, resume) = match incoming {
-        Incoming::Request(call) if call.method == RESUME_METHOD => {
-            match Params::new(call.params).parse::<subscribe::ResumeCall<'_>>() {
-                Ok(resume) => (
-                    Some(call.id),
-                    resume.method.clone().into(),
-                    resume.params,
-                    Some(resume),
-                ),
-                Err(err) => return Prepared::Call(call.id, Err(err)),
-            }
-        }
-        Incoming::Request(call) => (Some(call.id), call.method, call.params, None),
+        Incoming::Request(call) => match parse_resume(&call.method, call.params) {
+            Ok(Some(resume)) => (
+                Some(call.id),
+                resume.method.clone().into(),
+                resume.params,
+                Some(resume),
+            ),
+            Ok(None) => (Some(call.id), call.method, call.params, None),
+            Err(err) => return Prepared::Call(call.id, Err(err)),
+        },
         Incoming::Notification(note) => (None, note.method, note.params, None),
         other => return prepare(&Router::default(), other, ctx),
     };
@@ -256,31 +240,19 @@ fn start_unlayered(
             Err(err) => Next::answer(err),
         };
     };
-    let started = match (resume, router.entry(call.method)) {
-        (Some(resume), _) => resume_parsed(router, resume, call.ctx),
-        (None, Some(Entry::Subscribe(entry))) => match call.ctx.session() {
-            Some(session) => subscribe::start(entry, params, call.ctx, session, None),
-            None => Err(no_connection()),
-        },
-        (None, Some(Entry::Unsubscribe(entry))) => {
-            let outcome = subscribe::unsubscribe(entry, params, call.ctx.session())
-                .map(|result| Done(Answer::Reply(encode::response_ok(id, &result))));
-            return Box::pin(std::future::ready(outcome));
+    match route(router, id, call.method, params, call.ctx, resume) {
+        Route::Handler(Ok(future)) => Box::pin(async move {
+            catching(future)
+                .await
+                .map(|frame| Done(Answer::Reply(frame)))
+        }),
+        Route::Handler(Err(err)) | Route::Subscribe(Err(err)) => Next::answer(err),
+        Route::Unsubscribe(outcome) => {
+            let outcome =
+                outcome.map(|result| Done(Answer::Reply(encode::response_ok(id, &result))));
+            Box::pin(std::future::ready(outcome))
         }
-        (None, entry) => {
-            let head = encode::response_ok_head(id);
-            return match start(router, entry, call.method, params, call.ctx, Some(head)) {
-                Ok(future) => Box::pin(async move {
-                    catching(future)
-                        .await
-                        .map(|frame| Done(Answer::Reply(frame)))
-                }),
-                Err(err) => Next::answer(err),
-            };
-        }
-    };
-    match started {
-        Ok(started) => {
+        Route::Subscribe(Ok(started)) => {
             // Dropped before the handler answers (a layer gave up on it,
             // say a timeout): the handler is cancelled, not left running.
             let cancel = started.cancel.drop_guard();
@@ -295,8 +267,57 @@ fn start_unlayered(
                 }
             })
         }
-        Err(err) => Next::answer(err),
     }
+}
+
+/// What a call starts: decided here once, for routers with layers and
+/// without.
+enum Route {
+    /// A method's handler, running (or refused: unknown, bad params, a panic).
+    Handler(Result<MethodFuture, ErrorObject>),
+    /// A subscription starting, fresh or resumed.
+    Subscribe(Result<subscribe::Started, ErrorObject>),
+    /// An unsubscribe, answered at once.
+    Unsubscribe(Result<Box<serde_json::value::RawValue>, ErrorObject>),
+}
+
+/// Routes the call `id` to `method` (or, for an `rpc.resume`, to the
+/// subscription `resume` names).
+fn route(
+    router: &Router,
+    id: &Id,
+    method: &str,
+    params: Params<'_>,
+    ctx: &Context,
+    resume: Option<&subscribe::ResumeCall<'_>>,
+) -> Route {
+    if let Some(resume) = resume {
+        return Route::Subscribe(resume_parsed(router, resume, ctx));
+    }
+    match router.entry(method) {
+        Some(Entry::Subscribe(entry)) => Route::Subscribe(match ctx.session() {
+            Some(session) => subscribe::start(entry, params, ctx, session, None),
+            None => Err(no_connection()),
+        }),
+        Some(Entry::Unsubscribe(entry)) => {
+            Route::Unsubscribe(subscribe::unsubscribe(entry, params, ctx.session()))
+        }
+        entry => {
+            let head = encode::response_ok_head(id);
+            Route::Handler(start(router, entry, method, params, ctx, Some(head)))
+        }
+    }
+}
+
+/// The params of an `rpc.resume` call, read; `None` for any other method.
+fn parse_resume<'a>(
+    method: &str,
+    params: Option<&'a serde_json::value::RawValue>,
+) -> Result<Option<subscribe::ResumeCall<'a>>, ErrorObject> {
+    if method != RESUME_METHOD {
+        return Ok(None);
+    }
+    Params::new(params).parse().map(Some)
 }
 
 /// The reply to a call started through layers (none for a notification).
@@ -316,16 +337,6 @@ fn layered_reply(id: Option<&Id>, outcome: Outcome) -> Option<Reply> {
         Err(err) => (encode::response_err(id, &err), Vec::new()),
     };
     Some(Reply { frame, release })
-}
-
-/// Starts a subscription that carries on after a position (`rpc.resume`).
-fn resume(
-    router: &Router,
-    params: Option<&serde_json::value::RawValue>,
-    ctx: &Context,
-) -> Result<subscribe::Started, ErrorObject> {
-    let call: subscribe::ResumeCall<'_> = Params::new(params).parse()?;
-    resume_parsed(router, &call, ctx)
 }
 
 fn resume_parsed(
