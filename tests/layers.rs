@@ -32,6 +32,21 @@ const LAYERS: [(&str, &[&str]); 9] = [
     ("bus", &["protocol", "session", "router", "telemetry"]),
 ];
 
+/// The rooms of `session`, each with the rooms it may use besides the
+/// session's core (the files at its top, which hold the shared state and
+/// compose the rooms' tables). Across rooms a file names
+/// `crate::session::<room>`; within its room, `super::`.
+const SESSION_ROOMS: [(&str, &[&str]); 4] = [
+    // What this end feeds: sinks, pending subscribe calls, served table.
+    ("serve", &[]),
+    // What a caller's connection keeps: pending calls, batches, received queues.
+    ("call", &[]),
+    // Reconnection: the link a peer reaches, durable or fixed.
+    ("link", &["call"]),
+    // What users hold: Peer, Subscription, outgoing layers.
+    ("handle", &["call", "link"]),
+];
+
 /// The layer a file belongs to: its first path component under `src/`.
 fn layer_of(src: &Path, file: &Path) -> Option<String> {
     let relative = file.strip_prefix(src).unwrap();
@@ -78,11 +93,61 @@ fn violations(src: &Path) -> Vec<String> {
         };
         let text = std::fs::read_to_string(file).unwrap();
         let shown = file.strip_prefix(src).unwrap().display();
+        if layer == "session" {
+            broken.extend(room_violations(src, file, &text));
+        }
         for (line, target) in crate_paths(&text) {
             let ok = target == layer || allowed.contains(&target.as_str());
             if !ok {
                 broken.push(format!("{shown}:{line}: `{layer}` uses `crate::{target}`"));
             }
+        }
+    }
+    broken
+}
+
+/// What breaks the order of `session`'s rooms in `file`.
+fn room_violations(src: &Path, file: &Path, text: &str) -> Vec<String> {
+    let relative = file.strip_prefix(src.join("session")).unwrap();
+    let mut parts = relative.components();
+    let first = parts
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    if parts.next().is_none() {
+        return Vec::new(); // the core
+    }
+    let shown = file.strip_prefix(src).unwrap().display();
+    let Some((_, allowed)) = SESSION_ROOMS.iter().find(|(name, _)| *name == first) else {
+        return vec![format!("{shown}: `session/{first}` is not a declared room")];
+    };
+    let mut broken = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        if code.contains("super::super::") {
+            broken.push(format!(
+                "{shown}:{}: reaches out of its room with `super::super`",
+                number + 1
+            ));
+        }
+        let mut rest = code;
+        while let Some(at) = rest.find("crate::session::") {
+            let after = &rest[at + "crate::session::".len()..];
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let is_room = SESSION_ROOMS.iter().any(|(room, _)| *room == name);
+            if is_room && name != first && !allowed.contains(&name.as_str()) {
+                broken.push(format!(
+                    "{shown}:{}: `session/{first}` uses `crate::session::{name}`",
+                    number + 1
+                ));
+            }
+            rest = after;
         }
     }
     broken
@@ -114,6 +179,37 @@ fn an_upward_import_is_caught() {
     assert_eq!(broken.len(), 1, "{broken:?}");
     assert!(
         broken[0].ends_with("peer.rs:3: `session` uses `crate::router`"),
+        "{broken:?}"
+    );
+}
+
+#[test]
+fn a_room_reaching_above_itself_is_caught() {
+    let dir = std::env::temp_dir().join(format!("wirecall-rooms-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("session/call")).unwrap();
+    std::fs::write(
+        dir.join("session/call/batch.rs"),
+        "use crate::session::Session;
+use crate::session::link::Link;
+use super::super::handle::Peer;
+",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("session/state.rs"),
+        "use super::call::Batch;
+",
+    )
+    .unwrap();
+    let broken = violations(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(broken.len(), 2, "{broken:?}");
+    assert!(
+        broken[0].ends_with("batch.rs:2: `session/call` uses `crate::session::link`"),
+        "{broken:?}"
+    );
+    assert!(
+        broken[1].ends_with("batch.rs:3: reaches out of its room with `super::super`"),
         "{broken:?}"
     );
 }

@@ -9,9 +9,7 @@
 //! WebSocket stack or an in-memory test.
 
 mod ending;
-mod inbound;
 mod race;
-mod reconnect;
 mod task;
 mod wake_gate;
 mod writer;
@@ -31,7 +29,8 @@ use tracing::Instrument;
 pub use crate::session::ReconnectPolicy;
 
 use crate::router::{Context, Extensions, Router};
-use crate::session::{ConnectionConfig, ConnectionEvent, DurableLink, EventHook, Peer, Session};
+use crate::session::link::{keep_connected, DurableLink, EventHook};
+use crate::session::{ConnectionConfig, ConnectionEvent, Peer, Session};
 
 /// What the engine runs over: anything that reads and writes tungstenite
 /// messages (a `WebSocketStream` over TCP, TLS, an upgraded HTTP
@@ -240,7 +239,7 @@ impl Connection {
         };
         let first = start(socket);
         let link = DurableLink::new(first.config.clone(), first.clone(), on_event);
-        let keep = reconnect::keep_connected(link.clone(), first, policy, dial, start);
+        let keep = keep_connected(link.clone(), first, policy, dial, start);
         tokio::spawn(async move {
             keep.await;
             if let Some(on_end) = on_end {

@@ -22,9 +22,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::race::race;
 use super::wake_gate::WakeGate;
-use super::{ending, inbound, writer};
+use super::{ending, writer};
 use crate::protocol::{encode, ErrorObject, Id, Message};
 use crate::router::{prepare_message, Context, Reply, Router};
+use crate::session::call::take_own;
 use crate::session::{Closed, Outbound, OutboundReceiver, Session};
 use crate::telemetry;
 
@@ -348,7 +349,7 @@ impl IoTask {
     fn on_frame(&mut self, frame: &str) {
         let mut consumed_own = false;
         let message = match Message::parse(frame) {
-            Message::Single(incoming) => match inbound::take_own(&self.session, incoming) {
+            Message::Single(incoming) => match take_own(&self.session, incoming) {
                 Some(incoming) => Message::Single(incoming),
                 None => return,
             },
@@ -357,7 +358,7 @@ impl IoTask {
                 telemetry::batch_received(total);
                 let rest: Vec<_> = items
                     .into_iter()
-                    .filter_map(|item| inbound::take_own(&self.session, item))
+                    .filter_map(|item| take_own(&self.session, item))
                     .collect();
                 consumed_own = rest.len() < total;
                 if rest.is_empty() {

@@ -3,6 +3,7 @@
 
 use serde_json::value::RawValue;
 
+use super::json_string::push_json_string;
 use super::{ErrorObject, Id};
 
 /// A successful response: `{"jsonrpc":"2.0","id":…,"result":…}`.
@@ -92,18 +93,6 @@ pub fn batch<I: IntoIterator<Item = String>>(parts: I) -> String {
     }
     out.push(']');
     out
-}
-
-/// Appends `text` as a JSON string literal, escaping only when it must.
-pub(crate) fn push_json_string(out: &mut String, text: &str) {
-    let plain = text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
-    if plain {
-        out.push('"');
-        out.push_str(text);
-        out.push('"');
-    } else {
-        out.push_str(&serde_json::to_string(text).expect("a string always serializes"));
-    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::encode::push_json_string;
+use super::json_string::push_json_string;
 use super::{ErrorCode, ErrorObject};
 
 /// The method of a resuming subscribe call.

@@ -62,7 +62,7 @@ impl Id {
         match self {
             Id::Null => out.push_str("null"),
             Id::Number(text) => out.push_str(text),
-            Id::String(text) => crate::protocol::encode::push_json_string(out, text),
+            Id::String(text) => super::json_string::push_json_string(out, text),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod encode;
 pub(crate) mod envelope;
 mod error;
 mod id;
+mod json_string;
 mod message;
 pub(crate) mod suggest;
 
@@ -13,4 +14,5 @@ pub use app_error::RpcError;
 pub use envelope::{Position, Resume};
 pub use error::{ErrorCode, ErrorObject};
 pub use id::{Id, IdError};
+pub(crate) use json_string::push_json_string;
 pub use message::{Incoming, Message, Notification, Request, Response};

@@ -17,7 +17,7 @@ use super::layer::{Answer, Call, CallKind, Done, Next, Outcome, Running};
 use super::{subscribe, Context, Entry, MethodFuture, Params, Router};
 use crate::protocol::envelope::RESUME_METHOD;
 use crate::protocol::{encode, ErrorObject, Id, Incoming, Position};
-use crate::session::Accepted;
+use crate::session::serve::Accepted;
 
 /// A reply frame and the subscriptions that may start sending once it is queued.
 #[derive(Debug)]

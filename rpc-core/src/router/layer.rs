@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 
 use super::Context;
 use crate::protocol::{ErrorObject, Id};
-use crate::session::Accepted;
+use crate::session::serve::Accepted;
 
 /// What kind of incoming value a [`Call`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Context, Entry, Params, RegisterError, Router};
 use crate::protocol::{ErrorObject, Position};
-use crate::session::{Accepted, PendingRaw, PendingSubscription, Session, SinkConfig};
+use crate::session::serve::{Accepted, PendingRaw};
+use crate::session::{PendingSubscription, Session, SinkConfig};
 
 /// How long a subscription handler may run on after its sink closed.
 pub(crate) const CLEANUP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::OutgoingLayers;
+use super::handle::OutgoingLayers;
 
 /// Limits and timers of one connection, the same for both ends.
 ///

@@ -1,50 +1,43 @@
-//! Per-connection state, the same for both ends: outgoing calls awaiting
-//! answers, the subscriptions this end serves (sinks) and receives
-//! (streams), and [`Peer`], the handle other tasks use to reach the
-//! connection. Nothing here reads or writes a socket: the `io` layer does,
-//! through the session's bounded outbound queue.
+//! Per-connection state, the same for both ends, in four rooms around one
+//! shared core ([`Session`]: the outbound queue, the tables, the end of the
+//! line):
+//!
+//! - `serve`: what this end feeds — subscription sinks, subscribe calls
+//!   not yet answered, the table of subscriptions it serves;
+//! - `call`: what a caller's connection keeps — calls awaiting answers,
+//!   batches, received subscriptions' queues, and reading the answers and
+//!   items that come back;
+//! - `link`: reconnection — the line of connections a reconnecting client
+//!   holds, its backoff policy, the task that redials, and [`Link`], the one
+//!   place that tells a fixed connection from a durable one;
+//! - `handle`: what users hold — [`Peer`], [`Subscription`], outgoing
+//!   layers, params.
+//!
+//! Nothing here reads or writes a socket: the `io` layer does, through the
+//! session's bounded outbound queue.
+//!
+//! [`Link`]: link::Link
 
-mod accept;
-mod batch;
+pub(crate) mod call;
 mod config;
-mod durable;
 mod error;
-mod event_queue;
-mod link_state;
+pub(crate) mod handle;
+pub(crate) mod link;
 mod outbound;
-mod outgoing;
-mod params_builder;
-mod peer;
-mod pending;
-mod pending_subscription;
-mod received;
-mod reconnect_policy;
-mod served;
-mod sink;
-mod sink_config;
-mod sink_error;
+pub(crate) mod serve;
 mod state;
-mod stream;
 
-pub use batch::{Batch, BatchResponse, BatchSlot};
+pub use call::{Batch, BatchResponse, BatchSlot};
 pub use config::ConnectionConfig;
 pub use error::{CallError, Closed};
-pub use link_state::{ConnectionEvent, ConnectionState};
-pub use outgoing::{OutgoingCall, OutgoingLayer, OutgoingLayers, OutgoingNext, OutgoingRunning};
-pub use params_builder::{AsPeer, ParamsBuilder};
-pub use peer::Peer;
-pub use pending_subscription::PendingSubscription;
-pub use reconnect_policy::ReconnectPolicy;
-pub use sink::SubscriptionSink;
-pub use sink_config::{OverflowPolicy, SinkConfig};
-pub use sink_error::{AcceptError, SendError};
-pub use stream::{Subscription, SubscriptionEvent};
+pub use handle::{
+    AsPeer, OutgoingCall, OutgoingLayer, OutgoingLayers, OutgoingNext, OutgoingRunning,
+    ParamsBuilder, Peer, Subscription, SubscriptionEvent,
+};
+pub use link::{ConnectionEvent, ConnectionState, ReconnectPolicy};
+pub use serve::{
+    AcceptError, OverflowPolicy, PendingSubscription, SendError, SinkConfig, SubscriptionSink,
+};
 
-pub(crate) use accept::{Accepted, PendingRaw};
-pub(crate) use durable::DurableLink;
-pub(crate) use event_queue::RawEvent;
-pub(crate) use link_state::EventHook;
-pub(crate) use outbound::{Outbound, OutboundReceiver};
-pub(crate) use pending::Waiter;
-pub(crate) use received::ClientSubscriptionKey;
+pub(crate) use outbound::{Outbound, OutboundReceiver, OutboundSender, TrySendError};
 pub(crate) use state::Session;

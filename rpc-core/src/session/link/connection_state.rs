@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Closed;
+use crate::session::Closed;
 
 /// Where a client's connection stands.
 #[derive(Debug, Clone, PartialEq, Eq)]

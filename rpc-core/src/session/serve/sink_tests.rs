@@ -10,8 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Next, SendError, SinkShared, SubscriptionSink};
 use crate::protocol::{ErrorCode, Position, Resume};
-use crate::session::accept::accept;
-use crate::session::{ConnectionConfig, OverflowPolicy, PendingRaw, Session, SinkConfig};
+use crate::session::serve::{accept, OverflowPolicy, PendingRaw, SinkConfig};
+use crate::session::{ConnectionConfig, Session};
 
 /// An accepted sink of `buffer` items under `policy`, and its shared state.
 fn sink(buffer: usize, policy: OverflowPolicy) -> (SubscriptionSink<u64>, Arc<SinkShared>) {

@@ -8,11 +8,9 @@ use std::task::{Context as TaskContext, Poll};
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
 
-use super::durable::{DurableLink, DurableSubscription};
-use super::event_queue::{At, EventQueue, RawEvent};
-use super::received::ClientSubscriptionKey;
-use super::Session;
 use crate::protocol::{ErrorCode, ErrorObject, Position, Resume};
+use crate::session::call::{At, EventQueue, RawEvent};
+use crate::session::link::HeldSubscription;
 
 /// One event of a subscription, as the client sees it.
 #[derive(Debug)]
@@ -77,39 +75,15 @@ pub enum SubscriptionEvent<T> {
 pub struct Subscription<T> {
     queue: Arc<EventQueue>,
     /// How to end it; `None` once it has ended.
-    end: Option<Ender>,
+    end: Option<HeldSubscription>,
     done: bool,
     /// The position of the last item read, when items carry positions.
     at: Option<At>,
     item: PhantomData<fn() -> T>,
 }
 
-/// Where a subscription is served, so it can be ended.
-#[derive(Debug)]
-enum Ender {
-    /// On one connection, under this key.
-    Fixed(Arc<Session>, ClientSubscriptionKey),
-    /// On whichever connection a reconnecting client has.
-    Durable(Arc<DurableLink>, Arc<DurableSubscription>),
-}
-
 impl<T> Subscription<T> {
-    pub(crate) fn fixed(
-        queue: Arc<EventQueue>,
-        key: ClientSubscriptionKey,
-        session: Arc<Session>,
-    ) -> Self {
-        Self::with_ender(queue, Ender::Fixed(session, key))
-    }
-
-    pub(crate) fn durable(link: Arc<DurableLink>, subscription: Arc<DurableSubscription>) -> Self {
-        Self::with_ender(
-            subscription.queue.clone(),
-            Ender::Durable(link, subscription),
-        )
-    }
-
-    fn with_ender(queue: Arc<EventQueue>, end: Ender) -> Self {
+    pub(crate) fn new(queue: Arc<EventQueue>, end: HeldSubscription) -> Self {
         Subscription {
             queue,
             end: Some(end),
@@ -122,11 +96,9 @@ impl<T> Subscription<T> {
     /// The id the server gave this subscription, as JSON text; empty once
     /// it has ended or while a reconnecting client has no connection.
     pub fn id(&self) -> String {
-        match &self.end {
-            Some(Ender::Fixed(_, key)) => key.id.get().to_owned(),
-            Some(Ender::Durable(_, subscription)) => subscription.id().unwrap_or_default(),
-            None => String::new(),
-        }
+        self.end
+            .as_ref()
+            .map_or_else(String::new, HeldSubscription::id)
     }
 
     /// The position of the last item read, when the serving end sends
@@ -178,10 +150,9 @@ impl<T> Subscription<T> {
     /// # Errors
     ///
     /// The server's error (for example an unknown id), or a connection error.
-    pub async fn unsubscribe(mut self) -> Result<(), super::CallError> {
+    pub async fn unsubscribe(mut self) -> Result<(), crate::session::CallError> {
         match self.end.take() {
-            Some(Ender::Fixed(session, key)) => session.unsubscribe(key).await,
-            Some(Ender::Durable(link, subscription)) => link.unsubscribe(&subscription).await,
+            Some(held) => held.unsubscribe().await,
             None => Ok(()),
         }
     }
@@ -189,12 +160,8 @@ impl<T> Subscription<T> {
 
 impl<T> Drop for Subscription<T> {
     fn drop(&mut self) {
-        match self.end.take() {
-            Some(Ender::Fixed(session, key)) => session.unsubscribe_in_background(&key),
-            Some(Ender::Durable(link, subscription)) => {
-                link.unsubscribe_in_background(&subscription);
-            }
-            None => {}
+        if let Some(held) = self.end.take() {
+            held.unsubscribe_in_background();
         }
     }
 }
@@ -233,8 +200,8 @@ impl<T: DeserializeOwned> Stream for Subscription<T> {
             RawEvent::Closed(reason) => {
                 // Ended by the other side or the connection: nothing to undo,
                 // and nothing to bind again.
-                if let Some(Ender::Durable(link, subscription)) = this.end.take() {
-                    link.forget(&subscription);
+                if let Some(held) = this.end.take() {
+                    held.ended();
                 }
                 if reason.code == ErrorCode::SUBSCRIPTION_ENDED {
                     SubscriptionEvent::Ended

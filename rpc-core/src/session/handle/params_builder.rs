@@ -3,8 +3,9 @@
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::CallError;
-use crate::protocol::encode::push_json_string;
+use super::peer::Peer;
+use crate::protocol::push_json_string;
+use crate::session::CallError;
 
 /// Writes params as a JSON array (by position) or object (by name), one
 /// serialized value at a time, without an intermediate `Value`.
@@ -78,43 +79,28 @@ impl ParamsBuilder {
     }
 }
 
-/// Something that reaches a live connection: a [`super::Peer`], or a client
+/// Something that reaches a live connection: a [`Peer`], or a client
 /// that wraps one. Generated clients work over any of them.
 pub trait AsPeer {
     /// The connection handle.
-    fn as_peer(&self) -> &super::Peer;
+    fn as_peer(&self) -> &Peer;
 }
 
-impl AsPeer for super::Peer {
-    fn as_peer(&self) -> &super::Peer {
+impl AsPeer for Peer {
+    fn as_peer(&self) -> &Peer {
         self
     }
 }
 
 impl<T: AsPeer + ?Sized> AsPeer for &T {
-    fn as_peer(&self) -> &super::Peer {
+    fn as_peer(&self) -> &Peer {
         (**self).as_peer()
     }
 }
 
 impl<T: AsPeer + ?Sized> AsPeer for std::sync::Arc<T> {
-    fn as_peer(&self) -> &super::Peer {
+    fn as_peer(&self) -> &Peer {
         (**self).as_peer()
-    }
-}
-
-/// Serializes call params: arrays and objects as they are, `()`/`null` as
-/// no params, anything else wrapped in a one-element array.
-pub(crate) fn to_params<P: Serialize + ?Sized>(
-    params: &P,
-) -> Result<Option<Box<RawValue>>, CallError> {
-    let raw = serde_json::value::to_raw_value(params).map_err(CallError::Encode)?;
-    match raw.get().as_bytes().first() {
-        Some(b'[' | b'{') => Ok(Some(raw)),
-        Some(b'n') => Ok(None),
-        _ => Ok(Some(
-            RawValue::from_string(format!("[{}]", raw.get())).expect("valid JSON"),
-        )),
     }
 }
 

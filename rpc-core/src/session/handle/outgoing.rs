@@ -1,5 +1,5 @@
 //! Layers around the calls and notifications this end sends through a
-//! [`Peer`]: the outgoing counterpart of the router's layers.
+//! [`Peer`](super::Peer): the outgoing counterpart of the router's layers.
 
 use std::fmt;
 use std::future::Future;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::value::RawValue;
 
-use super::{CallError, Peer};
+use crate::session::CallError;
 
 /// One call or notification this end is about to send, as an
 /// [`OutgoingLayer`] sees it.
@@ -106,17 +106,21 @@ impl fmt::Debug for OutgoingLayers {
 /// The rest of the stack below an outgoing layer: the layers after it,
 /// then the connection.
 pub struct OutgoingNext {
-    peer: Peer,
     layers: Arc<Vec<Arc<dyn OutgoingLayer>>>,
     index: usize,
+    /// Sends on the connection, past the last layer.
+    send: Box<dyn FnOnce(OutgoingCall) -> OutgoingRunning + Send>,
 }
 
 impl OutgoingNext {
-    pub(crate) fn new(peer: Peer, layers: &OutgoingLayers) -> OutgoingNext {
+    pub(crate) fn new(
+        layers: &OutgoingLayers,
+        send: impl FnOnce(OutgoingCall) -> OutgoingRunning + Send + 'static,
+    ) -> OutgoingNext {
         OutgoingNext {
-            peer,
             layers: layers.layers.clone(),
             index: 0,
+            send: Box::new(send),
         }
     }
 
@@ -130,7 +134,7 @@ impl OutgoingNext {
                     ..self
                 },
             ),
-            None => Box::pin(async move { self.peer.send_unlayered(&call).await }),
+            None => (self.send)(call),
         }
     }
 }

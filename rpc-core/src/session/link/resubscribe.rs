@@ -8,11 +8,10 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
-use super::super::event_queue::{At, EventQueue, RawEvent};
-use super::super::received::ClientSubscriptionKey;
-use super::super::{CallError, Session};
-use super::{Bound, DurableLink, DurableSubscription};
+use super::durable::{Bound, DurableLink, DurableSubscription};
 use crate::protocol::{envelope, ErrorCode, ErrorObject};
+use crate::session::call::{At, ClientSubscriptionKey, EventQueue, RawEvent};
+use crate::session::{CallError, Session};
 
 /// Call timeouts a subscription's rebind may take before it is given up.
 const REBIND_TRIES: usize = 3;

@@ -4,13 +4,16 @@
 
 use std::sync::Arc;
 
+use super::event_queue::RawEvent;
+use super::pending::Waiter;
+use super::received::ClientSubscriptionKey;
 use crate::protocol::envelope::{self, NoticeEvent};
 use crate::protocol::{Incoming, Notification, Response};
-use crate::session::{CallError, ClientSubscriptionKey, RawEvent, Session, Waiter};
+use crate::session::{CallError, Session};
 
 /// Consumes `incoming` if it is an answer or a subscription notice of ours;
 /// returns it otherwise.
-pub(super) fn take_own<'a>(session: &Arc<Session>, incoming: Incoming<'a>) -> Option<Incoming<'a>> {
+pub(crate) fn take_own<'a>(session: &Arc<Session>, incoming: Incoming<'a>) -> Option<Incoming<'a>> {
     match incoming {
         Incoming::Response(response) => {
             complete(session, response);

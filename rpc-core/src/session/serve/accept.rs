@@ -9,9 +9,10 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::sink::{forward, SinkShared};
+use super::sink_config::SinkConfig;
 use super::sink_error::AcceptError;
-use super::{Session, SinkConfig};
 use crate::protocol::{ErrorObject, Position};
+use crate::session::Session;
 
 /// The reply to an accepted subscribe call.
 #[derive(Debug)]
@@ -55,7 +56,7 @@ pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
         id,
         notification,
         config,
-        &session,
+        (session.outbound(), session.counters.clone()),
         token,
         resuming,
     ));
@@ -76,6 +77,12 @@ pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
             .remove(shared.id.get(), &shared.notification);
         return Err(AcceptError::Closed);
     }
-    tokio::spawn(forward(shared.clone(), session, released));
+    let forwarded = shared.clone();
+    tokio::spawn(async move {
+        forward(&forwarded, released).await;
+        session
+            .subscriptions()
+            .remove(forwarded.id.get(), &forwarded.notification);
+    });
     Ok(shared)
 }

@@ -5,8 +5,6 @@
 //! and received subscriptions are bound again to every new connection,
 //! resuming after the last position they delivered (`resubscribe.rs`).
 
-mod resubscribe;
-
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,12 +15,10 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::event_queue::{EventQueue, RawEvent};
-use super::link_state::{ConnectionEvent, ConnectionState, EventHook};
-use super::pending::CallReply;
-use super::received::ClientSubscriptionKey;
-use super::{CallError, Closed, ConnectionConfig, Session};
+use super::connection_state::{ConnectionEvent, ConnectionState, EventHook};
 use crate::protocol::{ErrorCode, ErrorObject};
+use crate::session::call::{CallReply, ClientSubscriptionKey, EventQueue, RawEvent};
+use crate::session::{CallError, Closed, ConnectionConfig, Session};
 
 /// The connection a durable link has right now.
 #[derive(Debug, Clone)]
@@ -36,8 +32,8 @@ enum LinkState {
 pub(crate) struct DurableLink {
     state: watch::Sender<LinkState>,
     pub(crate) config: Arc<ConnectionConfig>,
-    subscriptions: Mutex<HashMap<u64, Arc<DurableSubscription>>>,
-    next_slot: AtomicU64,
+    pub(super) subscriptions: Mutex<HashMap<u64, Arc<DurableSubscription>>>,
+    pub(super) next_slot: AtomicU64,
     /// Cancelled when this end closes the client: reconnecting stops.
     stop: CancellationToken,
     on_event: Option<EventHook>,
@@ -46,27 +42,27 @@ pub(crate) struct DurableLink {
 /// A received subscription that is bound again on each new connection.
 #[derive(Debug)]
 pub(crate) struct DurableSubscription {
-    slot: u64,
-    method: Box<str>,
-    params: Option<Box<RawValue>>,
-    unsubscribe: Arc<str>,
+    pub(super) slot: u64,
+    pub(super) method: Box<str>,
+    pub(super) params: Option<Box<RawValue>>,
+    pub(super) unsubscribe: Arc<str>,
     pub(crate) queue: Arc<EventQueue>,
     /// The connection serving it now and the id it gave. Held across a
     /// bind, so the subscribing call and the reconnect task never bind the
     /// same subscription twice.
-    bound: tokio::sync::Mutex<Option<Bound>>,
+    pub(super) bound: tokio::sync::Mutex<Option<Bound>>,
     /// Unsubscribed by its owner: not bound again.
-    dropped: AtomicBool,
+    pub(super) dropped: AtomicBool,
 }
 
 #[derive(Debug)]
-struct Bound {
-    session: Weak<Session>,
-    key: ClientSubscriptionKey,
+pub(super) struct Bound {
+    pub(super) session: Weak<Session>,
+    pub(super) key: ClientSubscriptionKey,
 }
 
 impl Bound {
-    fn is_on(&self, session: &Arc<Session>) -> bool {
+    pub(super) fn is_on(&self, session: &Arc<Session>) -> bool {
         std::ptr::eq(self.session.as_ptr(), Arc::as_ptr(session))
     }
 }

@@ -6,18 +6,13 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
-use super::batch::{self, Batch, BatchResponse};
-use super::durable::DurableLink;
-use super::event_queue::{At, EventQueue};
-use super::outbound::Outbound;
-use super::outgoing::{OutgoingCall, OutgoingNext};
-use super::params_builder::to_params;
-use super::state::Session;
-use super::{CallError, Closed, ConnectionConfig, ConnectionState, Subscription};
-use crate::protocol::{encode, envelope, Position};
+use super::outgoing::{OutgoingCall, OutgoingLayers, OutgoingNext};
+use super::stream::Subscription;
+use crate::protocol::{encode, Position};
+use crate::session::call::{to_params, Batch, BatchResponse};
+use crate::session::link::{DurableLink, Link};
+use crate::session::{CallError, Closed, ConnectionState, Session};
 
 /// A handle to one live connection; clone it freely and use it from many
 /// tasks at once.
@@ -28,16 +23,7 @@ use crate::protocol::{encode, envelope, Position};
 /// subscriptions carry on over the new connection.
 #[derive(Debug, Clone)]
 pub struct Peer {
-    pub(crate) link: Link,
-}
-
-/// What a peer reaches.
-#[derive(Debug, Clone)]
-pub(crate) enum Link {
-    /// One connection for its whole life (a server's peer, a plain client).
-    Fixed(Arc<Session>),
-    /// Connections one after another (a reconnecting client).
-    Durable(Arc<DurableLink>),
+    link: Link,
 }
 
 impl Peer {
@@ -55,26 +41,7 @@ impl Peer {
 
     /// The one session of a fixed peer.
     pub(crate) fn fixed_session(&self) -> Option<&Arc<Session>> {
-        match &self.link {
-            Link::Fixed(session) => Some(session),
-            Link::Durable(_) => None,
-        }
-    }
-
-    /// The connection's limits and layers.
-    fn config(&self) -> &ConnectionConfig {
-        match &self.link {
-            Link::Fixed(session) => &session.config,
-            Link::Durable(link) => &link.config,
-        }
-    }
-
-    /// The session in use now, if any.
-    fn current(&self) -> Option<Arc<Session>> {
-        match &self.link {
-            Link::Fixed(session) => Some(session.clone()),
-            Link::Durable(link) => link.current(),
-        }
+        self.link.fixed_session()
     }
 
     /// Calls `method` and decodes the answer as `T`.
@@ -135,7 +102,7 @@ impl Peer {
         params: Option<&RawValue>,
         idempotent: bool,
     ) -> Result<Box<RawValue>, CallError> {
-        let layers = &self.config().outgoing;
+        let layers = &self.link.config().outgoing;
         if !layers.is_empty() {
             let call = OutgoingCall {
                 method: method.into(),
@@ -143,7 +110,7 @@ impl Peer {
                 notification: false,
                 idempotent,
             };
-            let answer = OutgoingNext::new(self.clone(), layers).run(call).await?;
+            let answer = self.outgoing_next(layers).run(call).await?;
             // A layer that answered a call without a result answered `null`.
             return Ok(answer.unwrap_or_else(|| {
                 RawValue::from_string("null".to_owned()).expect("null is JSON")
@@ -158,10 +125,7 @@ impl Peer {
         params: Option<&RawValue>,
         idempotent: bool,
     ) -> Result<Box<RawValue>, CallError> {
-        match &self.link {
-            Link::Fixed(session) => session.call(method, params).await,
-            Link::Durable(link) => link.call(method, params, idempotent).await,
-        }
+        self.link.call(method, params, idempotent).await
     }
 
     /// Sends a notification: no answer is expected or possible.
@@ -172,7 +136,7 @@ impl Peer {
     /// client waits for the connection first (up to the call timeout).
     pub async fn notify(&self, method: &str, params: impl Serialize) -> Result<(), CallError> {
         let params = to_params(&params)?;
-        let layers = &self.config().outgoing;
+        let layers = &self.link.config().outgoing;
         if !layers.is_empty() {
             let call = OutgoingCall {
                 method: method.into(),
@@ -180,10 +144,18 @@ impl Peer {
                 notification: true,
                 idempotent: false,
             };
-            OutgoingNext::new(self.clone(), layers).run(call).await?;
+            self.outgoing_next(layers).run(call).await?;
             return Ok(());
         }
         self.notify_unlayered(method, params.as_deref()).await
+    }
+
+    /// The outgoing layers, ending in this peer's unlayered send.
+    fn outgoing_next(&self, layers: &OutgoingLayers) -> OutgoingNext {
+        let peer = self.clone();
+        OutgoingNext::new(layers, move |call| {
+            Box::pin(async move { peer.send_unlayered(&call).await })
+        })
     }
 
     /// Sends what the outgoing layers let through.
@@ -207,10 +179,7 @@ impl Peer {
         params: Option<&RawValue>,
     ) -> Result<(), CallError> {
         let frame = encode::notification(method, params);
-        match &self.link {
-            Link::Fixed(session) => session.send_frame(frame).await.map_err(CallError::Closed),
-            Link::Durable(link) => link.send_frame(&frame).await,
-        }
+        self.link.send_frame(frame).await
     }
 
     /// Sends every entry of `batch` in one frame and waits for all answers.
@@ -220,20 +189,7 @@ impl Peer {
     /// Only errors of the whole batch (closed connection, timeout); each
     /// call's own outcome is in the returned [`BatchResponse`].
     pub async fn batch(&self, batch: Batch) -> Result<BatchResponse, CallError> {
-        match &self.link {
-            Link::Fixed(session) => batch::send(session, &batch, session.deadline()).await,
-            Link::Durable(link) => {
-                let deadline = link.deadline();
-                loop {
-                    let session = link.session_until(deadline).await?;
-                    match batch::send(&session, &batch, deadline).await {
-                        // Not sent: wait for the next connection.
-                        Err(CallError::Closed(_)) => tokio::task::yield_now().await,
-                        outcome => return outcome,
-                    }
-                }
-            }
-        }
+        self.link.batch(&batch).await
     }
 
     /// Subscribes: calls `method`, and turns the notifications the peer then
@@ -254,15 +210,11 @@ impl Peer {
         unsubscribe: &str,
     ) -> Result<Subscription<T>, CallError> {
         let params = to_params(&params)?;
-        match &self.link {
-            Link::Fixed(session) => {
-                Self::subscribe_fixed(session, method, params.as_deref(), unsubscribe).await
-            }
-            Link::Durable(link) => {
-                let durable = link.subscribe(method, params, unsubscribe, None).await?;
-                Ok(Subscription::durable(link.clone(), durable))
-            }
-        }
+        let (queue, held) = self
+            .link
+            .subscribe(method, params, unsubscribe, None)
+            .await?;
+        Ok(Subscription::new(queue, held))
     }
 
     /// Subscribes again after `since`, the [`Subscription::position`] of a
@@ -287,135 +239,67 @@ impl Peer {
         since: &Position,
     ) -> Result<Subscription<T>, CallError> {
         let params = to_params(&params)?;
-        match &self.link {
-            Link::Fixed(session) => {
-                let resume =
-                    envelope::resume_params(method, params.as_deref(), &since.epoch, since.offset);
-                let method = envelope::RESUME_METHOD;
-                Self::subscribe_fixed(session, method, Some(&resume), unsubscribe).await
-            }
-            Link::Durable(link) => {
-                let since = At {
-                    epoch: since.epoch.clone(),
-                    offset: since.offset,
-                };
-                let durable = link
-                    .subscribe(method, params, unsubscribe, Some(since))
-                    .await?;
-                Ok(Subscription::durable(link.clone(), durable))
-            }
-        }
-    }
-
-    async fn subscribe_fixed<T: DeserializeOwned>(
-        session: &Arc<Session>,
-        method: &str,
-        params: Option<&RawValue>,
-        unsubscribe: &str,
-    ) -> Result<Subscription<T>, CallError> {
-        let queue = Arc::new(EventQueue::new(session.config.subscription_buffer));
-        let key = session
-            .subscribe_into(
-                method,
-                params,
-                &Arc::from(unsubscribe),
-                queue.clone(),
-                session.deadline(),
-            )
+        let (queue, held) = self
+            .link
+            .subscribe(method, params, unsubscribe, Some(since))
             .await?;
-        Ok(Subscription::fixed(queue, key, session.clone()))
+        Ok(Subscription::new(queue, held))
     }
 
     /// Closes the connection with code 1000 after the frames already queued,
     /// and waits until it has ended. A reconnecting client stops
     /// reconnecting.
     pub async fn close(&self) {
-        match &self.link {
-            Link::Fixed(session) => {
-                if !session.is_closed() {
-                    session.send_close(normal_close()).await;
-                }
-                session.token().cancelled().await;
-            }
-            Link::Durable(link) => {
-                link.stop();
-                link.gone().await;
-            }
-        }
+        self.link.close().await;
     }
 
     /// Waits until the connection has ended and says why; for a
     /// reconnecting client, until it has stopped reconnecting.
     pub async fn closed(&self) -> Closed {
-        match &self.link {
-            Link::Fixed(session) => {
-                session.token().cancelled().await;
-                session.closed_reason()
-            }
-            Link::Durable(link) => link.gone().await,
-        }
+        self.link.closed().await
     }
 
     /// Starts closing (code 1000) without waiting; used when the last handle
     /// to a client goes away.
     pub fn close_in_background(&self) {
-        match &self.link {
-            Link::Fixed(session) => {
-                if !session.try_send(Outbound::Close(Box::new(normal_close()))) {
-                    session.shut_down(Closed::new(Some(1000), "closed by this end"));
-                }
-            }
-            Link::Durable(link) => link.stop(),
-        }
+        self.link.close_in_background();
     }
 
     /// Whether the connection has ended (for a reconnecting client: for good).
     pub fn is_closed(&self) -> bool {
-        match &self.link {
-            Link::Fixed(session) => session.is_closed(),
-            Link::Durable(link) => link.is_gone(),
-        }
+        self.link.is_closed()
     }
 
     /// Where the connection stands: connected, reconnecting, or closed.
     pub fn connection_state(&self) -> ConnectionState {
-        match &self.link {
-            Link::Fixed(session) if session.is_closed() => {
-                ConnectionState::Closed(session.closed_reason())
-            }
-            Link::Fixed(_) => ConnectionState::Connected,
-            Link::Durable(link) => link.connection_state(),
-        }
+        self.link.connection_state()
     }
 
     /// Frames queued for the I/O task right now (bounded by
     /// [`ConnectionConfig::outbound_capacity`](super::ConnectionConfig::outbound_capacity)).
     pub fn queued_frames(&self) -> usize {
-        self.current().map_or(0, |session| session.queued())
+        self.link.current().map_or(0, |session| session.queued())
     }
 
     /// Subscriptions this end serves on the connection right now.
     pub fn served_subscriptions(&self) -> usize {
-        self.current()
+        self.link
+            .current()
             .map_or(0, |session| session.subscriptions().len())
     }
 
     /// The most items any one served subscription has buffered right now
     /// (bounded by its [`SinkConfig::buffer`](super::SinkConfig::buffer)).
     pub fn max_subscription_backlog(&self) -> usize {
-        self.current()
+        self.link
+            .current()
             .map_or(0, |session| session.subscriptions().max_buffered())
     }
 
     /// Outgoing calls waiting for an answer right now.
     pub fn pending_calls(&self) -> usize {
-        self.current().map_or(0, |session| session.pending.len())
-    }
-}
-
-fn normal_close() -> CloseFrame {
-    CloseFrame {
-        code: CloseCode::Normal,
-        reason: "closed by this end".into(),
+        self.link
+            .current()
+            .map_or(0, |session| session.pending_calls())
     }
 }

@@ -9,13 +9,14 @@ use std::sync::Arc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
-use crate::session::{Closed, ConnectionEvent, DurableLink, Session};
-
-use super::ReconnectPolicy;
+use super::connection_state::ConnectionEvent;
+use super::durable::DurableLink;
+use super::policy::ReconnectPolicy;
+use crate::session::{Closed, Session};
 
 /// Keeps `link` connected, starting from `session`, until this end closes
 /// it or `policy` gives up. `start` runs the engine over a dialed socket.
-pub(super) async fn keep_connected<S, D, F, E>(
+pub(crate) async fn keep_connected<S, D, F, E>(
     link: Arc<DurableLink>,
     mut session: Arc<Session>,
     policy: ReconnectPolicy,

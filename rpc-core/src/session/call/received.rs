@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::value::RawValue;
 
 use super::event_queue::{EventQueue, RawEvent};
-use super::Closed;
 use crate::protocol::{ErrorCode, ErrorObject};
+use crate::session::Closed;
 
 /// Names one received subscription: its id and how to end it.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 
 use super::event_queue::EventQueue;
 use super::received::ClientSubscriptionKey;
-use super::{CallError, Closed};
+use crate::session::{CallError, Closed};
 
 pub(crate) type CallReply = Result<Box<RawValue>, CallError>;
 pub(crate) type SubscribeReply = Result<ClientSubscriptionKey, CallError>;

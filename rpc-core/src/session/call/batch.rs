@@ -8,10 +8,10 @@ use serde_json::value::RawValue;
 
 use tokio::sync::oneshot;
 
-use super::params_builder::to_params;
+use super::params::to_params;
 use super::pending::{Forget, Waiter};
-use super::{CallError, Closed, Session};
 use crate::protocol::{encode, Id};
+use crate::session::{CallError, Closed, Session};
 
 /// Calls and notifications to send together in one frame.
 ///

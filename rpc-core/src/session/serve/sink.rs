@@ -12,11 +12,11 @@ use serde_json::value::RawValue;
 use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::outbound::{Outbound, OutboundSender, TrySendError};
+use super::sink_config::{OverflowPolicy, SinkConfig};
 use super::sink_error::SendError;
-use super::{OverflowPolicy, Session, SinkConfig};
 use crate::protocol::envelope::{self, ItemFrames};
 use crate::protocol::{ErrorCode, ErrorObject, Position, Resume};
+use crate::session::{Outbound, OutboundSender, TrySendError};
 use crate::telemetry::{self, ConnectionCounters};
 
 /// Sends items of type `T` to one subscriber.
@@ -171,19 +171,20 @@ pub(crate) struct SinkShared {
 }
 
 impl SinkShared {
-    /// A sink for subscription `id` on `session`, not yet registered.
+    /// A sink for subscription `id` that queues on `outbound`, not yet
+    /// registered.
     pub(super) fn new(
         id: Box<RawValue>,
         notification: Arc<str>,
         config: SinkConfig,
-        session: &Session,
+        (outbound, counters): (OutboundSender, ConnectionCounters),
         token: CancellationToken,
         resuming: bool,
     ) -> SinkShared {
         SinkShared {
             frames: ItemFrames::new(&notification, &id),
-            outbound: session.outbound(),
-            counters: session.counters.clone(),
+            outbound,
+            counters,
             id,
             notification,
             config,
@@ -394,26 +395,22 @@ impl SinkShared {
 }
 
 /// Moves frames from the sink's buffer to the connection, in order, once the
-/// subscribe reply is queued.
-pub(super) async fn forward(
-    shared: Arc<SinkShared>,
-    session: Arc<Session>,
-    released: oneshot::Receiver<()>,
-) {
+/// subscribe reply is queued, until the sink ends or the connection does.
+pub(super) async fn forward(shared: &SinkShared, released: oneshot::Receiver<()>) {
     if released.await.is_ok() {
         shared.state.lock().expect("sink lock").forwarder = Forwarder::Idle;
         loop {
             let ready = shared.item_ready.notified();
             match shared.next() {
                 Next::Frame(frame) => {
-                    if session.send_frame(frame).await.is_err() {
+                    if shared.outbound.send(Outbound::Text(frame)).await.is_err() {
                         break;
                     }
                     shared.state.lock().expect("sink lock").forwarder = Forwarder::Idle;
                 }
                 Next::Last(notice) => {
                     if let Some(frame) = notice {
-                        let _ = session.send_frame(frame).await;
+                        let _ = shared.outbound.send(Outbound::Text(frame)).await;
                     }
                     break;
                 }
@@ -422,9 +419,6 @@ pub(super) async fn forward(
         }
     }
     shared.finish_quietly();
-    session
-        .subscriptions()
-        .remove(shared.id.get(), &shared.notification);
 }
 
 #[cfg(test)]
