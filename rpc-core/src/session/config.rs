@@ -39,6 +39,11 @@ pub struct ConnectionConfig {
     pub max_batch_len: usize,
     /// Subscriptions this end serves at once on the connection. Default 1024.
     pub max_subscriptions: usize,
+    /// Bytes the subscriptions this end serves may hold buffered on the
+    /// connection, all together. Past it, a subscription that already holds
+    /// an item treats its buffer as full and its
+    /// [`OverflowPolicy`](super::OverflowPolicy) applies. Default 4 MiB.
+    pub subscription_bytes: usize,
     /// Outgoing calls awaiting an answer at once; further calls wait. Default 1024.
     pub max_pending_calls: usize,
     /// How long an outgoing call waits for its answer. Default 30 s.
@@ -66,6 +71,7 @@ impl Default for ConnectionConfig {
             outbound_capacity: 256,
             max_batch_len: 1000,
             max_subscriptions: 1024,
+            subscription_bytes: 4 << 20,
             max_pending_calls: 1024,
             call_timeout: Duration::from_secs(30),
             ping_interval: Some(Duration::from_secs(30)),
@@ -138,6 +144,14 @@ impl ConnectionConfig {
     #[must_use]
     pub fn write_timeout(mut self, write_timeout: Duration) -> Self {
         self.write_timeout = write_timeout;
+        self
+    }
+
+    /// Bytes all served subscriptions may hold buffered together. See the
+    /// field for its default.
+    #[must_use]
+    pub fn subscription_bytes(mut self, subscription_bytes: usize) -> Self {
+        self.subscription_bytes = subscription_bytes;
         self
     }
 

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::call::{ClientSubscriptions, PendingCalls};
 use super::outbound::{self, Outbound, OutboundReceiver, OutboundSender, TrySendError};
-use super::serve::SubscriptionTable;
+use super::serve::{ByteBudget, SubscriptionTable};
 use super::{Closed, ConnectionConfig};
 use crate::telemetry::ConnectionCounters;
 
@@ -22,6 +22,8 @@ pub(crate) struct Session {
     // The tables: the session's own, reached from its rooms only.
     pub(super) pending: PendingCalls,
     subscriptions: SubscriptionTable,
+    /// What the served subscriptions' buffers hold together.
+    pub(super) buffered_bytes: Arc<ByteBudget>,
     pub(super) client_subscriptions: ClientSubscriptions,
     pub(super) next_id: AtomicU64,
     pub(super) call_permits: Semaphore,
@@ -38,6 +40,7 @@ impl Session {
             closed: OnceLock::new(),
             pending: PendingCalls::default(),
             subscriptions: SubscriptionTable::new(config.max_subscriptions),
+            buffered_bytes: Arc::new(ByteBudget::new(config.subscription_bytes)),
             client_subscriptions: ClientSubscriptions::default(),
             next_id: AtomicU64::new(1),
             call_permits: Semaphore::new(config.max_pending_calls.max(1)),

@@ -296,6 +296,15 @@ impl Peer {
             .map_or(0, |session| session.subscriptions().max_buffered())
     }
 
+    /// Bytes the subscriptions this end serves hold buffered on the
+    /// connection right now, all together (bounded, loosely, by
+    /// [`ConnectionConfig::subscription_bytes`](crate::session::ConnectionConfig::subscription_bytes)).
+    pub fn buffered_subscription_bytes(&self) -> usize {
+        self.link
+            .current()
+            .map_or(0, |session| session.buffered_bytes.used())
+    }
+
     /// Outgoing calls waiting for an answer right now.
     pub fn pending_calls(&self) -> usize {
         self.link

@@ -56,7 +56,11 @@ pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
         id,
         notification,
         config,
-        (session.outbound(), session.counters.clone()),
+        (
+            session.outbound(),
+            session.counters.clone(),
+            session.buffered_bytes.clone(),
+        ),
         token,
         resuming,
     ));

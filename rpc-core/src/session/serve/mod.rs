@@ -3,6 +3,7 @@
 //! it serves.
 
 mod accept;
+mod byte_budget;
 mod pending_subscription;
 mod served;
 mod sink;
@@ -17,4 +18,5 @@ pub use sink_error::{AcceptError, SendError};
 #[cfg(test)]
 pub(crate) use accept::accept;
 pub(crate) use accept::{Accepted, PendingRaw};
+pub(crate) use byte_budget::ByteBudget;
 pub(crate) use served::SubscriptionTable;

@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
+use super::byte_budget::ByteBudget;
 use super::sink_config::{OverflowPolicy, SinkConfig};
 use super::sink_error::SendError;
 use crate::protocol::envelope::{self, ItemFrames};
@@ -163,6 +164,8 @@ pub(crate) struct SinkShared {
     /// The connection's queue, for items that need no buffering.
     outbound: OutboundSender,
     counters: ConnectionCounters,
+    /// The bytes all of the connection's sinks may buffer together.
+    budget: Arc<ByteBudget>,
     config: SinkConfig,
     state: Mutex<SinkState>,
     item_ready: Notify,
@@ -177,7 +180,7 @@ impl SinkShared {
         id: Box<RawValue>,
         notification: Arc<str>,
         config: SinkConfig,
-        (outbound, counters): (OutboundSender, ConnectionCounters),
+        (outbound, counters, budget): (OutboundSender, ConnectionCounters, Arc<ByteBudget>),
         token: CancellationToken,
         resuming: bool,
     ) -> SinkShared {
@@ -185,6 +188,7 @@ impl SinkShared {
             frames: ItemFrames::new(&notification, &id),
             outbound,
             counters,
+            budget,
             id,
             notification,
             config,
@@ -202,6 +206,8 @@ impl SinkShared {
 #[derive(Debug, Default)]
 struct SinkState {
     items: VecDeque<String>,
+    /// The bytes of `items`, counted in the connection's budget too.
+    bytes: usize,
     lagged: u64,
     /// Set once the producer is done: the error notice to send after the items.
     ending: Option<ErrorObject>,
@@ -249,6 +255,25 @@ impl SinkShared {
         self.frames.item(item)
     }
 
+    /// Appends `frame` to the buffer, counting its bytes.
+    fn buffer(&self, state: &mut SinkState, frame: String) {
+        state.bytes += frame.len();
+        self.budget.take(frame.len());
+        state.items.push_back(frame);
+    }
+
+    fn unbuffer_front(&self, state: &mut SinkState) -> Option<String> {
+        let frame = state.items.pop_front()?;
+        state.bytes -= frame.len();
+        self.budget.give_back(frame.len());
+        Some(frame)
+    }
+
+    fn unbuffer_all(&self, state: &mut SinkState) {
+        state.items.clear();
+        self.budget.give_back(std::mem::take(&mut state.bytes));
+    }
+
     fn lagged_frame(&self, missed: u64) -> String {
         envelope::lagged(&self.notification, &self.id, missed)
     }
@@ -276,8 +301,12 @@ impl SinkShared {
                         }
                     }
                 }
-                if state.items.len() < self.config.buffer.max(1) {
-                    state.items.push_back(frame);
+                // Past the connection's byte budget, a sink that holds an
+                // item is full; one that holds none may still take one.
+                let full = state.items.len() >= self.config.buffer.max(1)
+                    || (!state.items.is_empty() && self.budget.is_spent());
+                if !full {
+                    self.buffer(&mut state, frame);
                     drop(state);
                     self.counters.item_sent();
                     self.item_ready.notify_one();
@@ -285,9 +314,9 @@ impl SinkShared {
                 }
                 match self.config.policy {
                     OverflowPolicy::DropOldest => {
-                        state.items.pop_front();
+                        self.unbuffer_front(&mut state);
                         state.lagged += 1;
-                        state.items.push_back(frame);
+                        self.buffer(&mut state, frame);
                         drop(state);
                         self.counters.item_sent();
                         telemetry::items_dropped("drop_oldest", 1);
@@ -295,7 +324,7 @@ impl SinkShared {
                     }
                     OverflowPolicy::Close => {
                         telemetry::items_dropped("close", state.items.len() as u64 + 1);
-                        state.items.clear();
+                        self.unbuffer_all(&mut state);
                         state.ending = Some(ErrorObject::new(
                             ErrorCode::SLOW_SUBSCRIBER,
                             "subscription closed: the client reads too slowly",
@@ -322,7 +351,7 @@ impl SinkShared {
             return;
         }
         state.resume_untold = false;
-        state.items.push_back(notice);
+        self.buffer(&mut state, notice);
         drop(state);
         self.item_ready.notify_one();
     }
@@ -334,7 +363,7 @@ impl SinkShared {
             state.lagged += missed;
         } else {
             let notice = self.lagged_frame(missed);
-            state.items.push_back(notice);
+            self.buffer(&mut state, notice);
         }
         drop(state);
         self.item_ready.notify_one();
@@ -356,7 +385,10 @@ impl SinkShared {
 
     /// Stops at once without a notice (unsubscribed or connection gone).
     pub(crate) fn finish_quietly(&self) {
-        self.state.lock().expect("sink lock").silenced = true;
+        let mut state = self.state.lock().expect("sink lock");
+        state.silenced = true;
+        self.unbuffer_all(&mut state);
+        drop(state);
         self.token.cancel();
         self.item_ready.notify_one();
         self.room_ready.notify_waiters();
@@ -381,7 +413,7 @@ impl SinkShared {
             state.forwarder = Forwarder::Busy;
             return Next::Frame(self.lagged_frame(lagged));
         }
-        if let Some(frame) = state.items.pop_front() {
+        if let Some(frame) = self.unbuffer_front(&mut state) {
             state.forwarder = Forwarder::Busy;
             drop(state);
             self.room_ready.notify_one();
@@ -391,6 +423,13 @@ impl SinkShared {
             Some(error) => Next::Last(Some(envelope::ended(&self.notification, &self.id, error))),
             None => Next::Wait,
         }
+    }
+}
+
+impl Drop for SinkShared {
+    fn drop(&mut self) {
+        let bytes = self.state.get_mut().map_or(0, |state| state.bytes);
+        self.budget.give_back(bytes);
     }
 }
 
