@@ -28,10 +28,7 @@ async fn next_event(events: &mut Subscription<RoomEvent>) -> RoomEvent {
 
 async fn wait_for(events: &mut Subscription<RoomEvent>, wanted: &RoomEvent) {
     loop {
-        let event = next_event(events).await;
-        if matches!((&event, wanted), (RoomEvent::Message { from: a, text: b, .. }, RoomEvent::Message { from: c, text: d, .. }) if a == c && b == d)
-            || &event == wanted
-        {
+        if &next_event(events).await == wanted {
             return;
         }
     }
@@ -57,7 +54,7 @@ async fn chat_serves_its_page_and_rooms_and_the_bot_answers() {
     let ada = ChatClient::new(&ada_client);
     let mut ada_events = ada.events("lobby".into()).await.unwrap();
     assert_eq!(
-        ada.join("lobby".into(), "ada".into()).await.unwrap(),
+        ada.join("lobby".into(), "ada".into(), None).await.unwrap(),
         ["ada"]
     );
     wait_for(&mut ada_events, &RoomEvent::Joined { name: "ada".into() }).await;
@@ -67,25 +64,29 @@ async fn chat_serves_its_page_and_rooms_and_the_bot_answers() {
     let early = bob.send("lobby".into(), "hi".into()).await.unwrap_err();
     // The chat's errors come back typed through its generated client.
     assert_eq!(early.as_app(), Some(&ChatError::NotJoined));
-    let taken = bob.join("lobby".into(), "ada".into()).await.unwrap_err();
+    let taken = bob
+        .join("lobby".into(), "ada".into(), None)
+        .await
+        .unwrap_err();
     assert_eq!(
         taken.as_app(),
         Some(&ChatError::NameTaken { name: "ada".into() })
     );
     assert_eq!(
-        bob.join("lobby".into(), "bob".into()).await.unwrap(),
+        bob.join("lobby".into(), "bob".into(), None).await.unwrap(),
         ["ada", "bob"]
     );
-    bob.send("lobby".into(), "hello ada".into()).await.unwrap();
+    let said = bob.send("lobby".into(), "hello ada".into()).await.unwrap();
     wait_for(
         &mut ada_events,
         &RoomEvent::Message {
-            id: 0,
             from: "bob".into(),
             text: "hello ada".into(),
         },
     )
     .await;
+    // The message id is its position in the room.
+    assert_eq!(ada_events.position().unwrap().offset, said);
 
     let bot = Running::start(
         "chat_bot",
@@ -105,7 +106,6 @@ async fn chat_serves_its_page_and_rooms_and_the_bot_answers() {
     wait_for(
         &mut ada_events,
         &RoomEvent::Message {
-            id: 0,
             from: "bot".into(),
             text: "pong".into(),
         },

@@ -11,8 +11,9 @@ use wirecall::{Context, PendingSubscription, RpcError};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum RoomEvent {
-    /// Someone said something.
-    Message { id: u64, from: String, text: String },
+    /// Someone said something. Its id is the event's position in the room
+    /// (the offset), which `send` answers too.
+    Message { from: String, text: String },
     /// Someone joined.
     Joined { name: String },
     /// Someone left (or their connection closed).
@@ -40,20 +41,25 @@ pub(crate) enum ChatError {
 /// A chat server: rooms, names, messages, and live room events.
 #[wirecall::rpc(server, client, openrpc, namespace = "chat")]
 pub(crate) trait Chat {
-    /// Joins `room` as `name` on this connection; answers who is in the room.
+    /// Joins `room` as `name` on this connection; answers who is in the
+    /// room, on every node. A name is taken once per room across nodes;
+    /// `key`, a secret the page keeps, lets it take its name again after a
+    /// reconnect (on any node) before the old connection's end is noticed.
     #[method(name = "join")]
     async fn join(
         &self,
         ctx: Context,
         room: String,
         name: String,
+        key: Option<String>,
     ) -> Result<Vec<String>, ChatError>;
 
-    /// Says `text` in `room` (joined first); answers the message id.
+    /// Says `text` in `room` (joined first); answers the message id, unique
+    /// in the room across nodes.
     #[method(name = "send")]
     async fn send(&self, ctx: Context, room: String, text: String) -> Result<u64, ChatError>;
 
-    /// Who is in `room`.
+    /// Who is in `room`, on every node.
     #[method(name = "users")]
     async fn users(&self, room: String) -> Result<Vec<String>, ChatError>;
 

@@ -82,8 +82,8 @@ function errorMessage(id, code, message, data) {
 function isObject(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
-function hasOwn(object, key) {
-  return Object.prototype.hasOwnProperty.call(object, key);
+function hasOwn(object, key2) {
+  return Object.prototype.hasOwnProperty.call(object, key2);
 }
 
 // src/batch.ts
@@ -1208,8 +1208,8 @@ var Client = class _Client {
     this.byKey.set(subscription.key, subscription);
   }
   detach(subscription) {
-    const key = subscription.key;
-    if (key !== void 0 && this.byKey.get(key) === subscription) this.byKey.delete(key);
+    const key2 = subscription.key;
+    if (key2 !== void 0 && this.byKey.get(key2) === subscription) this.byKey.delete(key2);
     subscription.serverId = void 0;
   }
   endSubscription(subscription, event) {
@@ -1231,6 +1231,11 @@ function jobSettled(job) {
 
 // ../../examples/chat/web/chat_api.ts
 var CHAT_IDEMPOTENT = [];
+function trimmed(params) {
+  let end = params.length;
+  while (end > 0 && params[end - 1] === void 0) end -= 1;
+  return params.slice(0, end);
+}
 function isChatJoinError(error) {
   return error instanceof RpcError && [1001, 1002, 1003, 1004].includes(error.code);
 }
@@ -1246,15 +1251,15 @@ var ChatClient = class _ChatClient {
     return new _ChatClient(rpc);
   }
   /**
-   * Joins `room` as `name` on this connection; answers who is in the room.
+   * Joins `room` as `name` on this connection; answers who is in the room, on every node. A name is taken once per room across nodes; `key`, a secret the page keeps, lets it take its name again after a reconnect (on any node) before the old connection's end is noticed.
    *
    * @throws {@link ChatJoinError} when the server answers with one of its errors
    */
-  chatJoin(room2, name, options) {
-    return this.rpc.call("chat_join", [room2, name], options);
+  chatJoin(room2, name, key2, options) {
+    return this.rpc.call("chat_join", trimmed([room2, name, key2]), options);
   }
   /**
-   * Says `text` in `room` (joined first); answers the message id.
+   * Says `text` in `room` (joined first); answers the message id, unique in the room across nodes.
    *
    * @throws {@link ChatSendError} when the server answers with one of its errors
    */
@@ -1262,7 +1267,7 @@ var ChatClient = class _ChatClient {
     return this.rpc.call("chat_send", [room2, text], options);
   }
   /**
-   * Who is in `room`.
+   * Who is in `room`, on every node.
    *
    * @throws {@link ChatUsersError} when the server answers with one of its errors
    */
@@ -1291,6 +1296,7 @@ var chat = new ChatClient(
     reconnect: { maxDelay: 5e3 }
   })
 );
+var key = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 var me = null;
 var room = null;
 var wasOpen = false;
@@ -1307,7 +1313,7 @@ async function rejoin() {
   if (room === null || me === null) return;
   for (let tries = 0; tries < 20; tries += 1) {
     try {
-      showUsers(await chat.chatJoin(room, me));
+      showUsers(await chat.chatJoin(room, me, key));
       return;
     } catch (err) {
       if (!(isChatJoinError(err) && err.code === 1002)) {
@@ -1346,12 +1352,12 @@ function note(text) {
 function describe(err) {
   return err instanceof Error ? err.message : String(err);
 }
-function show(event) {
+function show(event, id) {
   switch (event.kind) {
     case "message": {
       const div = document.createElement("div");
       div.className = "msg" + (event.from === me ? " mine" : "");
-      div.dataset.id = String(event.id);
+      if (id !== void 0) div.dataset.id = id;
       const from = document.createElement("div");
       from.className = "from";
       from.textContent = event.from;
@@ -1378,7 +1384,7 @@ async function follow(events) {
   for await (const event of events) {
     switch (event.type) {
       case "item":
-        show(event.item);
+        show(event.item, event.position === void 0 ? void 0 : String(event.position.offset));
         break;
       case "lagged":
         note(`missed ${event.missed} events`);
@@ -1415,7 +1421,7 @@ $("join").addEventListener("submit", async (e) => {
   let events = null;
   try {
     events = await chat.chatSubscribe(wanted);
-    const present = await chat.chatJoin(wanted, name);
+    const present = await chat.chatJoin(wanted, name, key);
     me = name;
     room = wanted;
     showUsers(present);

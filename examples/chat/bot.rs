@@ -63,7 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let chat = ChatClient::new(&client);
     let mut events = chat.events(options.room.clone()).await?;
     let present = chat
-        .join(options.room.clone(), options.name.clone())
+        .join(options.room.clone(), options.name.clone(), None)
         .await?;
     println!(
         "joined #{} as {}; here: {}",

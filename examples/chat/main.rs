@@ -8,10 +8,12 @@
 //! example-chat --bin chat_bot` adds a bot to the room.
 //!
 //! `--redis redis://127.0.0.1:6379/` runs it as one node of a cluster:
-//! rooms' events go through Redis, so people on any node that shares the
-//! Redis share the rooms, and a page whose node goes away resumes on
-//! another. (Who is in a room is still counted per node: a join answers
-//! the members on its own node, and others show up as they speak or join.)
+//! rooms' events go through Redis, and so does who is in them, so people on
+//! any node that shares the Redis share the rooms: a name is taken once per
+//! room across nodes, message ids are unique per room across nodes, and a
+//! page whose node goes away resumes on another. When a node dies, its
+//! people leave within `--presence-ttl` seconds (15 unless set), and the
+//! other pages are told.
 //!
 //! It is observable the way a service in production is: `/metrics` serves
 //! Prometheus text (every call by method and outcome, durations,
@@ -24,8 +26,8 @@ mod api;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use api::{ChatError, ChatServer, RoomEvent};
 use axum::body::Body;
@@ -35,72 +37,98 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde_json::value::RawValue;
 use tracing_subscriber::EnvFilter;
-use wirecall::bus::{self, Bus, InProcessBus, RedisBus};
+use wirecall::bus::presence::{Announce, InProcessPresence, Joined, Presence, RedisPresence};
+use wirecall::bus::{self, Bus, BusError, InProcessBus, RedisBus};
 use wirecall::middleware::{Metrics, RateLimit, Trace};
 use wirecall::server::{http, Server};
 use wirecall::{Context, PendingSubscription};
 
 const MAX_NAME: usize = 32;
 const MAX_TEXT: usize = 2000;
+const MAX_KEY: usize = 64;
 
-/// Rooms by name, each with its members by connection.
+/// A connection's names by room, each with the holder presence knows it by.
+type Names = HashMap<String, (String, String)>;
+
+/// The rooms' events go through the bus; who is in them, through presence
+/// (shared by every node on one Redis). Each connection's own names are
+/// kept here, by connection.
 struct ChatState {
     bus: Arc<dyn Bus>,
-    rooms: Mutex<HashMap<String, HashMap<u64, String>>>,
-    next_message: AtomicU64,
+    presence: Arc<dyn Presence>,
+    joined: Mutex<HashMap<u64, Names>>,
+    /// Tells this node's connections apart from other nodes' in holders.
+    node: String,
 }
 
 #[derive(Clone)]
 struct ChatService(Arc<ChatState>);
 
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(unavailable)`
+fn unavailable(err: BusError) -> ChatError {
+    ChatError::Unavailable {
+        reason: err.to_string(),
+    }
+}
+
+/// Joins and leaves, published on the room as its own events.
+fn announce() -> Announce {
+    Announce::new(
+        |member| RoomEvent::Joined {
+            name: member.name.clone(),
+        },
+        |member| RoomEvent::Left {
+            name: member.name.clone(),
+        },
+    )
+}
+
 impl ChatService {
-    fn new(bus: Arc<dyn Bus>) -> ChatService {
+    fn new(bus: Arc<dyn Bus>, presence: Arc<dyn Presence>) -> ChatService {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos());
         ChatService(Arc::new(ChatState {
             bus,
-            rooms: Mutex::default(),
-            next_message: AtomicU64::new(0),
+            presence,
+            joined: Mutex::default(),
+            node: format!("{:x}-{started:x}", std::process::id()),
         }))
     }
 
-    fn members(&self, room: &str) -> Vec<String> {
-        let rooms = self.0.rooms.lock().expect("rooms lock");
-        let mut names: Vec<String> = rooms
-            .get(room)
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default();
-        names.sort();
-        names
+    async fn members(&self, room: &str) -> Result<Vec<String>, ChatError> {
+        let members = self.0.presence.members(room).await.map_err(unavailable)?;
+        Ok(members.into_iter().map(|member| member.name).collect())
     }
 
-    async fn publish(&self, room: &str, event: &RoomEvent) -> Result<(), ChatError> {
-        bus::publish(&*self.0.bus, room, event)
-            .await
-            .map_err(|err| ChatError::Unavailable {
-                reason: err.to_string(),
-            })
+    /// This connection's name and holder in `room`, if it joined.
+    fn joined_as(&self, connection: u64, room: &str) -> Option<(String, String)> {
+        let joined = self.0.joined.lock().expect("joined lock");
+        joined.get(&connection)?.get(room).cloned()
     }
 
-    /// Removes the member when its connection ends, and tells the room.
-    fn leave_on_close(&self, ctx: &Context, room: String) {
+    /// Leaves every room the connection joined when it ends (its leaves are
+    /// told on each room).
+    fn leave_on_close(&self, ctx: &Context) {
         let Some(peer) = ctx.peer().cloned() else {
             return;
         };
         let (service, connection) = (self.clone(), ctx.connection_id());
         tokio::spawn(async move {
             peer.closed().await;
-            let name = {
-                let mut rooms = service.0.rooms.lock().expect("rooms lock");
-                let members = rooms.entry(room.clone()).or_default();
-                let name = members.remove(&connection);
-                if members.is_empty() {
-                    rooms.remove(&room);
-                }
-                name
-            };
-            if let Some(name) = name {
-                if let Err(err) = service.publish(&room, &RoomEvent::Left { name }).await {
-                    eprintln!("could not tell {room} that someone left: {err:?}");
+            let rooms = service
+                .0
+                .joined
+                .lock()
+                .expect("joined lock")
+                .remove(&connection)
+                .unwrap_or_default();
+            for (room, (name, holder)) in rooms {
+                if let Err(err) = service.0.presence.leave(&room, &name, &holder).await {
+                    // The member expires by itself within the presence's time to live.
+                    eprintln!("could not leave {room} as {name}: {err}");
                 }
             }
         });
@@ -120,44 +148,65 @@ impl ChatServer for ChatService {
         ctx: Context,
         room: String,
         name: String,
+        key: Option<String>,
     ) -> Result<Vec<String>, ChatError> {
         check(&room, MAX_NAME, "a room name is 1 to 32 characters")?;
         check(&name, MAX_NAME, "a name is 1 to 32 characters")?;
-        let newcomer = {
-            let mut rooms = self.0.rooms.lock().expect("rooms lock");
-            let members = rooms.entry(room.clone()).or_default();
-            if members
-                .iter()
-                .any(|(id, taken)| *taken == name && *id != ctx.connection_id())
+        let connection = ctx.connection_id();
+        let holder = match key {
+            Some(key)
+                if key.len() > MAX_KEY || key.contains(char::is_control) || key.is_empty() =>
             {
-                return Err(ChatError::NameTaken { name });
+                return Err(ChatError::Invalid {
+                    what: "a key is 1 to 64 characters".into(),
+                })
             }
-            members.insert(ctx.connection_id(), name.clone()).is_none()
+            Some(key) => format!("key:{key}"),
+            None => format!("{}:{connection}", self.0.node),
         };
-        if newcomer {
-            self.leave_on_close(&ctx, room.clone());
+        let before = self.joined_as(connection, &room);
+        if let Some((old, old_holder)) = before.as_ref().filter(|(old, _)| *old != name) {
+            // Joining again under another name: the old one leaves first.
+            self.0
+                .presence
+                .leave(&room, old, old_holder)
+                .await
+                .map_err(unavailable)?;
         }
-        self.publish(&room, &RoomEvent::Joined { name }).await?;
-        Ok(self.members(&room))
+        let info = RawValue::from_string("{}".to_owned()).expect("valid JSON");
+        match self.0.presence.join(&room, &name, &holder, &info).await {
+            Ok(Joined::Taken) => return Err(ChatError::NameTaken { name }),
+            Ok(_) => {}
+            Err(err) => return Err(unavailable(err)),
+        }
+        let first = {
+            let mut joined = self.0.joined.lock().expect("joined lock");
+            let first = !joined.contains_key(&connection);
+            joined
+                .entry(connection)
+                .or_default()
+                .insert(room.clone(), (name, holder));
+            first
+        };
+        if first {
+            self.leave_on_close(&ctx);
+        }
+        self.members(&room).await
     }
 
     async fn send(&self, ctx: Context, room: String, text: String) -> Result<u64, ChatError> {
         check(&text, MAX_TEXT, "a message is 1 to 2000 characters")?;
-        let from = {
-            let rooms = self.0.rooms.lock().expect("rooms lock");
-            rooms
-                .get(&room)
-                .and_then(|m| m.get(&ctx.connection_id()).cloned())
-        };
-        let from = from.ok_or(ChatError::NotJoined)?;
-        let id = self.0.next_message.fetch_add(1, Ordering::Relaxed);
-        self.publish(&room, &RoomEvent::Message { id, from, text })
-            .await?;
-        Ok(id)
+        let (from, _) = self
+            .joined_as(ctx.connection_id(), &room)
+            .ok_or(ChatError::NotJoined)?;
+        let at = bus::publish(&*self.0.bus, &room, &RoomEvent::Message { from, text })
+            .await
+            .map_err(unavailable)?;
+        Ok(at.offset)
     }
 
     async fn users(&self, room: String) -> Result<Vec<String>, ChatError> {
-        Ok(self.members(&room))
+        self.members(&room).await
     }
 
     async fn events(&self, sink: PendingSubscription<RoomEvent>, room: String) {
@@ -226,31 +275,48 @@ async fn script() -> impl IntoResponse {
     )
 }
 
-/// `--listen ADDR` (default 127.0.0.1:4000) and `--redis URL`.
-fn options() -> Result<(SocketAddr, Option<String>), String> {
+/// The command line: `--listen ADDR` (default 127.0.0.1:4000), `--redis
+/// URL`, and `--presence-ttl SECONDS` (default 15).
+struct Options {
+    listen: SocketAddr,
+    redis: Option<String>,
+    presence_ttl: Duration,
+}
+
+fn options() -> Result<Options, String> {
+    let usage = "usage: chat [--listen ADDR] [--redis URL] [--presence-ttl SECONDS]";
     let mut args = std::env::args().skip(1);
     let mut listen = "127.0.0.1:4000".to_owned();
     let mut redis = None;
+    let mut presence_ttl = Duration::from_secs(15);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listen" => listen = args.next().ok_or("--listen needs an address")?,
             "--redis" => redis = Some(args.next().ok_or("--redis needs a URL")?),
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?}; usage: chat [--listen ADDR] [--redis URL]"
-                ))
+            "--presence-ttl" => {
+                let seconds = args.next().ok_or("--presence-ttl needs seconds")?;
+                let seconds: f64 = seconds
+                    .parse()
+                    .map_err(|err| format!("bad --presence-ttl {seconds:?}: {err}"))?;
+                presence_ttl = Duration::try_from_secs_f64(seconds)
+                    .map_err(|err| format!("bad --presence-ttl {seconds}: {err}"))?;
             }
+            other => return Err(format!("unknown argument {other:?}; {usage}")),
         }
     }
     let listen = listen
         .parse()
         .map_err(|err| format!("bad --listen address {listen:?}: {err}"))?;
-    Ok((listen, redis))
+    Ok(Options {
+        listen,
+        redis,
+        presence_ttl,
+    })
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (addr, redis) = options()?;
+    let options = options()?;
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
@@ -259,11 +325,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let prometheus = PrometheusBuilder::new()
         .set_buckets(&[0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0])?
         .install_recorder()?;
-    let bus: Arc<dyn Bus> = match redis {
-        Some(url) => Arc::new(RedisBus::builder(url).connect().await?),
-        None => Arc::new(InProcessBus::default()),
+    let (bus, presence): (Arc<dyn Bus>, Arc<dyn Presence>) = if let Some(url) = options.redis {
+        let bus = RedisBus::builder(url).connect().await?;
+        let presence = RedisPresence::new(&bus)
+            .ttl(options.presence_ttl)
+            .announce(announce());
+        (Arc::new(bus), Arc::new(presence))
+    } else {
+        let bus: Arc<dyn Bus> = Arc::new(InProcessBus::default());
+        let presence = InProcessPresence::new(bus.clone()).announce(announce());
+        (bus, Arc::new(presence))
     };
-    let mut router = ChatService::new(bus).into_router();
+    let mut router = ChatService::new(bus, presence).into_router();
     router
         .layer(Trace::new())
         .layer(Metrics::new())
@@ -279,7 +352,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .route("/metrics", get(metrics))
                 .with_state(prometheus),
         );
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = tokio::net::TcpListener::bind(options.listen).await?;
     let local = listener.local_addr()?;
     println!("listening on http://{local}/ (JSON-RPC over WebSocket at ws://{local}/rpc)");
     axum::serve(

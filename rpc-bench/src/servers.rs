@@ -189,7 +189,10 @@ impl BenchServiceServer for Bench {
     }
 
     async fn topic(&self, sink: PendingSubscription<u64>) {
-        let topic = self.bus.subscribe("topic").await;
+        let topic = match self.bus.subscribe("topic").await {
+            Ok(topic) => topic,
+            Err(err) => return sink.reject(err),
+        };
         let Ok(sink) = sink.accept() else { return };
         let _ = bus::forward(topic, &sink).await;
     }

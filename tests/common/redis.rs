@@ -104,6 +104,26 @@ impl RedisServer {
         Some(text.lines().next().unwrap_or("").to_owned())
     }
 
+    /// Freezes the process (SIGSTOP): it keeps its connections and data
+    /// but answers nothing until [`RedisServer::resume`].
+    pub(crate) fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused process run again (SIGCONT).
+    pub(crate) fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("a running redis-server").id();
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} {pid} failed");
+    }
+
     /// Stops the process (its data is gone: there is no persistence).
     pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

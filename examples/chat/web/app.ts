@@ -21,6 +21,9 @@ const chat = new ChatClient(
     reconnect: { maxDelay: 5_000 },
   }),
 );
+// This page's own secret: with it the page takes its name again after a
+// reconnect, on whichever node, even before the old connection is gone.
+const key = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 let me: string | null = null;
 let room: string | null = null;
 let wasOpen = false;
@@ -39,14 +42,15 @@ chat.rpc.on("state", (state, detail) => {
   if (open) wasOpen = true;
 });
 
-// Back after a drop: be in the room again under the same name. The server
-// may not have noticed the old connection's end yet, so a taken name is
-// retried for a little while.
+// Back after a drop: be in the room again under the same name (the key
+// says it is this page's). A taken name is still retried for a little
+// while, in case the server is an older one that counts names per
+// connection.
 async function rejoin(): Promise<void> {
   if (room === null || me === null) return;
   for (let tries = 0; tries < 20; tries += 1) {
     try {
-      showUsers(await chat.chatJoin(room, me));
+      showUsers(await chat.chatJoin(room, me, key));
       return;
     } catch (err) {
       if (!(isChatJoinError(err) && err.code === 1002)) {
@@ -91,12 +95,13 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function show(event: RoomEvent): void {
+function show(event: RoomEvent, id: string | undefined): void {
   switch (event.kind) {
     case "message": {
       const div = document.createElement("div");
       div.className = "msg" + (event.from === me ? " mine" : "");
-      div.dataset.id = String(event.id);
+      // The message id is its position in the room.
+      if (id !== undefined) div.dataset.id = id;
       const from = document.createElement("div");
       from.className = "from";
       from.textContent = event.from;
@@ -125,7 +130,7 @@ async function follow(events: Subscription<RoomEvent>): Promise<void> {
   for await (const event of events) {
     switch (event.type) {
       case "item":
-        show(event.item);
+        show(event.item, event.position === undefined ? undefined : String(event.position.offset));
         break;
       case "lagged":
         note(`missed ${event.missed} events`);
@@ -167,7 +172,7 @@ $("join").addEventListener("submit", async (e) => {
   let events: Subscription<RoomEvent> | null = null;
   try {
     events = await chat.chatSubscribe(wanted);
-    const present = await chat.chatJoin(wanted, name);
+    const present = await chat.chatJoin(wanted, name, key);
     me = name;
     room = wanted;
     showUsers(present);

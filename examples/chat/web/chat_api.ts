@@ -8,7 +8,6 @@ import * as wirecall from "@wirecall/client";
  */
 export type RoomEvent = {
   from: string;
-  id: wirecall.Int64;
   kind: "message";
   text: string;
 } | {
@@ -21,6 +20,13 @@ export type RoomEvent = {
 
 /** Methods that are safe to run twice: sent again after a cut. */
 export const CHAT_IDEMPOTENT: readonly string[] = [];
+
+/** Positional params without the trailing ones left undefined. */
+function trimmed(params: unknown[]): unknown[] {
+  let end = params.length;
+  while (end > 0 && params[end - 1] === undefined) end -= 1;
+  return params.slice(0, end);
+}
 
 /**
  * The errors `chat_join` answers with, told apart by `code`.
@@ -64,16 +70,16 @@ export class ChatClient {
   }
 
   /**
-   * Joins `room` as `name` on this connection; answers who is in the room.
+   * Joins `room` as `name` on this connection; answers who is in the room, on every node. A name is taken once per room across nodes; `key`, a secret the page keeps, lets it take its name again after a reconnect (on any node) before the old connection's end is noticed.
    *
    * @throws {@link ChatJoinError} when the server answers with one of its errors
    */
-  chatJoin(room: string, name: string, options?: wirecall.CallOptions): Promise<string[]> {
-    return this.rpc.call("chat_join", [room, name], options);
+  chatJoin(room: string, name: string, key?: string | null, options?: wirecall.CallOptions): Promise<string[]> {
+    return this.rpc.call("chat_join", trimmed([room, name, key]), options);
   }
 
   /**
-   * Says `text` in `room` (joined first); answers the message id.
+   * Says `text` in `room` (joined first); answers the message id, unique in the room across nodes.
    *
    * @throws {@link ChatSendError} when the server answers with one of its errors
    */
@@ -82,7 +88,7 @@ export class ChatClient {
   }
 
   /**
-   * Who is in `room`.
+   * Who is in `room`, on every node.
    *
    * @throws {@link ChatUsersError} when the server answers with one of its errors
    */

@@ -29,18 +29,19 @@ static TOPICS_MADE: AtomicU64 = AtomicU64::new(0);
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let bus = InProcessBus::new(16);
-/// let mut room = bus.subscribe("room-1").await;
+/// let mut room = bus.subscribe("room-1").await?;
 /// bus::publish(&bus, "room-1", &"hello").await.unwrap();
 /// let Some(BusEvent::Item(item, at)) = room.next().await else { panic!() };
 /// assert_eq!((item.get(), at.offset), (r#""hello""#, 1));
 ///
 /// // Later, on another connection: everything after `at`, then live.
 /// bus::publish(&bus, "room-1", &"again").await.unwrap();
-/// let mut resumed = bus.subscribe_from("room-1", Some(&at)).await;
+/// let mut resumed = bus.subscribe_from("room-1", Some(&at)).await?;
 /// assert!(matches!(resumed.next().await, Some(BusEvent::Resumed(Resume::Exact))));
 /// let Some(BusEvent::Item(item, _)) = resumed.next().await else { panic!() };
 /// assert_eq!(item.get(), r#""again""#);
-/// # });
+/// # Ok::<(), wirecall::bus::BusError>(())
+/// # }).unwrap();
 /// # use futures_util::StreamExt;
 /// ```
 #[derive(Debug)]
@@ -131,10 +132,15 @@ impl Topic {
     }
 
     /// How a subscriber that last saw `since` picks up, and the items to
-    /// replay to it.
+    /// replay to it: after a reset, all the topic holds.
     fn replay(&self, since: &Position) -> (Resume, Vec<(u64, Arc<RawValue>)>) {
         if *since.epoch != *self.epoch || since.offset >= self.next {
-            return (Resume::Reset, Vec::new());
+            let all = self
+                .history
+                .iter()
+                .map(|(offset, item, _)| (*offset, item.clone()))
+                .collect();
+            return (Resume::Reset, all);
         }
         let first_kept = self
             .history
@@ -176,8 +182,7 @@ impl Default for InProcessBus {
 
 impl Bus for InProcessBus {
     fn publish_raw(&self, topic: &str, item: Arc<RawValue>) -> super::Publishing<'_> {
-        self.publish_now(topic, item);
-        Box::pin(std::future::ready(Ok(())))
+        Box::pin(std::future::ready(Ok(self.publish_now(topic, item))))
     }
 
     fn subscribe(&self, topic: &str) -> super::Subscribing<'_> {
@@ -185,13 +190,13 @@ impl Bus for InProcessBus {
     }
 
     fn subscribe_from(&self, topic: &str, since: Option<&Position>) -> super::Subscribing<'_> {
-        Box::pin(std::future::ready(self.subscribe_now(topic, since)))
+        Box::pin(std::future::ready(Ok(self.subscribe_now(topic, since))))
     }
 }
 
 impl InProcessBus {
     /// Gives `item` the topic's next offset, keeps it, and sends it live.
-    fn publish_now(&self, topic: &str, item: Arc<RawValue>) {
+    fn publish_now(&self, topic: &str, item: Arc<RawValue>) -> Position {
         let mut topics = self.lock();
         if self.publishes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             self.sweep(&mut topics);
@@ -200,7 +205,22 @@ impl InProcessBus {
             .get(topic)
             .is_some_and(|t| t.sender.receiver_count() > 0);
         if !has_subscribers && self.history_len == 0 {
-            return;
+            // Nobody to tell and nothing kept: the topic is not made, so
+            // the position names an offset no one will ever see.
+            let topic = topics.get_mut(topic);
+            return match topic {
+                Some(topic) => {
+                    topic.next += 1;
+                    Position {
+                        epoch: topic.epoch.clone(),
+                        offset: topic.next - 1,
+                    }
+                }
+                None => Position {
+                    epoch: Arc::from(""),
+                    offset: 0,
+                },
+            };
         }
         let topic = topics
             .entry(topic.to_owned())
@@ -218,6 +238,10 @@ impl InProcessBus {
         }
         // No receiver is fine: history keeps it for those who resume.
         let _ = topic.sender.send((offset, item));
+        Position {
+            epoch: topic.epoch.clone(),
+            offset,
+        }
     }
 
     /// History after `since` (and how the resume goes), then live.
@@ -286,7 +310,7 @@ mod tests {
     #[tokio::test]
     async fn a_slow_subscriber_is_told_what_it_missed() {
         let bus = InProcessBus::new(2);
-        let mut slow = bus.subscribe("t").await;
+        let mut slow = bus.subscribe("t").await.unwrap();
         for n in 0..5 {
             publish(&bus, "t", &n).await.unwrap();
         }
@@ -298,9 +322,9 @@ mod tests {
     #[tokio::test]
     async fn one_publish_reaches_every_subscriber_once() {
         let bus = InProcessBus::default();
-        let mut a = bus.subscribe("room").await;
-        let mut b = bus.subscribe("room").await;
-        let mut other = bus.subscribe("other").await;
+        let mut a = bus.subscribe("room").await.unwrap();
+        let mut b = bus.subscribe("room").await.unwrap();
+        let mut other = bus.subscribe("other").await.unwrap();
         publish(&bus, "room", &"hi").await.unwrap();
         for stream in [&mut a, &mut b] {
             assert_eq!(item_of(stream).await, (r#""hi""#.into(), 1));
@@ -316,13 +340,13 @@ mod tests {
         for n in 1..=5 {
             publish(&bus, "t", &n).await.unwrap();
         }
-        let epoch = bus.subscribe("t").await;
+        let epoch = bus.subscribe("t").await.unwrap();
         drop(epoch);
         let since = Position {
             epoch: bus.lock()["t"].epoch.clone(),
             offset: 3,
         };
-        let mut resumed = bus.subscribe_from("t", Some(&since)).await;
+        let mut resumed = bus.subscribe_from("t", Some(&since)).await.unwrap();
         assert!(matches!(
             resumed.next().await,
             Some(BusEvent::Resumed(Resume::Exact))
@@ -343,7 +367,7 @@ mod tests {
             epoch: bus.lock()["t"].epoch.clone(),
             offset: 4,
         };
-        let mut resumed = bus.subscribe_from("t", Some(&since)).await;
+        let mut resumed = bus.subscribe_from("t", Some(&since)).await.unwrap();
         // 5..=8 are gone; 9 and 10 are kept.
         assert!(matches!(
             resumed.next().await,
@@ -354,18 +378,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn another_epoch_starts_live() {
+    async fn another_epoch_is_a_reset_then_all_the_topic_holds() {
         let bus = InProcessBus::default();
         publish(&bus, "t", &1).await.unwrap();
         let since = Position {
             epoch: Arc::from("an epoch of another bus"),
             offset: 1,
         };
-        let mut resumed = bus.subscribe_from("t", Some(&since)).await;
+        let mut resumed = bus.subscribe_from("t", Some(&since)).await.unwrap();
         assert!(matches!(
             resumed.next().await,
             Some(BusEvent::Resumed(Resume::Reset))
         ));
+        assert_eq!(item_of(&mut resumed).await, ("1".into(), 1));
         publish(&bus, "t", &2).await.unwrap();
         assert_eq!(item_of(&mut resumed).await, ("2".into(), 2));
     }

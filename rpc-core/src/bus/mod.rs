@@ -13,6 +13,7 @@
 
 mod error;
 mod in_process;
+pub mod presence;
 #[cfg(feature = "redis")]
 mod redis;
 mod serve;
@@ -48,16 +49,19 @@ pub enum BusEvent {
 pub type TopicStream = Pin<Box<dyn Stream<Item = BusEvent> + Send>>;
 
 /// A subscription being set up: done once everything published from now
-/// on will reach the stream (and, with a position, once the replay is read).
-pub type Subscribing<'a> = Pin<Box<dyn Future<Output = TopicStream> + Send + 'a>>;
+/// on will reach the stream (and, with a position, once the replay is
+/// read), or with the reason it could not be (a shared bus whose server
+/// did not answer within its time bound).
+pub type Subscribing<'a> = Pin<Box<dyn Future<Output = Result<TopicStream, BusError>> + Send + 'a>>;
 
 /// A publish under way: done once the item has its position (and, for a
-/// shared bus, is stored where every node can reach it).
-pub type Publishing<'a> = Pin<Box<dyn Future<Output = Result<(), BusError>> + Send + 'a>>;
+/// shared bus, is stored where every node can reach it), with that position.
+pub type Publishing<'a> = Pin<Box<dyn Future<Output = Result<Position, BusError>> + Send + 'a>>;
 
 /// The seam between what changes and who is told.
 pub trait Bus: Send + Sync + 'static {
-    /// Delivers `item` (JSON) to every current subscriber of `topic`.
+    /// Delivers `item` (JSON) to every current subscriber of `topic`, and
+    /// answers the position it got there.
     ///
     /// # Errors
     ///
@@ -68,6 +72,9 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Starts receiving what is published on `topic` from the moment the
     /// returned future is done.
+    ///
+    /// A shared bus answers within a bound it documents, with
+    /// [`BusError::Unavailable`] when its server does not answer in time.
     fn subscribe(&self, topic: &str) -> Subscribing<'_>;
 
     /// Starts receiving `topic` after `since`: first a
@@ -76,23 +83,29 @@ pub trait Bus: Send + Sync + 'static {
     /// gap and no duplicate between replay and live. Without `since`, the
     /// same as [`Bus::subscribe`].
     ///
+    /// When `since` is of another epoch (the topic was lost and began
+    /// again), the replay says [`Resume::Reset`] and then gives everything
+    /// the current epoch still holds from its start: the same as a live
+    /// subscriber is given when it sees the epoch change.
+    ///
     /// The default keeps no history: it says [`Resume::Reset`] and goes live.
     fn subscribe_from(&self, topic: &str, since: Option<&Position>) -> Subscribing<'_> {
         let resumed = since.is_some();
         let live = self.subscribe(topic);
         Box::pin(async move {
-            let live = live.await;
+            let live = live.await?;
             if !resumed {
-                return live;
+                return Ok(live);
             }
             let reset = futures_util::stream::iter([BusEvent::Resumed(Resume::Reset)]);
             let stream: TopicStream = Box::pin(futures_util::StreamExt::chain(reset, live));
-            stream
+            Ok(stream)
         })
     }
 }
 
-/// Serializes `item` once and publishes it.
+/// Serializes `item` once and publishes it; answers the position it got,
+/// whose offset is unique within the topic (on every node of a shared bus).
 ///
 /// # Errors
 ///
@@ -102,7 +115,7 @@ pub async fn publish<B: Bus + ?Sized, T: Serialize + ?Sized>(
     bus: &B,
     topic: &str,
     item: &T,
-) -> Result<(), BusError> {
+) -> Result<Position, BusError> {
     let raw = serde_json::value::to_raw_value(item).map_err(BusError::Serialize)?;
     bus.publish_raw(topic, Arc::from(raw)).await
 }
@@ -137,7 +150,10 @@ pub async fn forward<T: Serialize>(
 
 /// Accepts `pending` and forwards `topic` into it, resuming after the
 /// position the client gave, if it gave one: the whole body of a
-/// topic-fed subscription handler.
+/// topic-fed subscription handler. When the bus cannot start the
+/// subscription (a shared bus whose server does not answer within its
+/// bound), the call is refused with
+/// [`BUS_UNAVAILABLE`](crate::protocol::ErrorCode::BUS_UNAVAILABLE).
 ///
 /// # Examples
 ///
@@ -172,7 +188,13 @@ pub async fn follow<B: Bus + ?Sized, T: Serialize>(
 ) {
     // Following before answering: the subscriber gets everything published
     // after its subscribe call is answered.
-    let stream = bus.subscribe_from(topic, pending.resume_from()).await;
+    let stream = match bus.subscribe_from(topic, pending.resume_from()).await {
+        Ok(stream) => stream,
+        Err(err) => {
+            pending.reject(err);
+            return;
+        }
+    };
     let Ok(sink) = pending.accept() else { return };
     let _ = forward(stream, &sink).await;
 }

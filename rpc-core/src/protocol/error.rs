@@ -50,6 +50,7 @@ pub enum ErrorCode {
 /// | -32004 | [`UNSUBSCRIBE_REFUSED`](ErrorCode::UNSUBSCRIBE_REFUSED) | the serving end answered `false` to an unsubscribe | `Subscription::unsubscribe` against a server that refused |
 /// | -32005 | [`RATE_LIMITED`](ErrorCode::RATE_LIMITED) | the connection sent calls faster than its rate limit allows | a call past the burst of `middleware::RateLimit`; `data.retry_after_ms` says when one token is back |
 /// | -32006 | [`TIMED_OUT`](ErrorCode::TIMED_OUT) | the call ran past its time limit and was cancelled | `middleware::Timeout` |
+/// | -32007 | [`BUS_UNAVAILABLE`](ErrorCode::BUS_UNAVAILABLE) | the bus behind the call did not answer in time or is down | a topic subscription, a resume or a presence call while a shared bus's server (Redis) is stopped or gone; `bus::BusError` through `?` |
 impl ErrorCode {
     /// -32000: the serving end finished the subscription.
     pub const SUBSCRIPTION_ENDED: ErrorCode = ErrorCode::ServerError(-32000);
@@ -65,6 +66,8 @@ impl ErrorCode {
     pub const RATE_LIMITED: ErrorCode = ErrorCode::ServerError(-32005);
     /// -32006: the call ran past its time limit; its handler was cancelled.
     pub const TIMED_OUT: ErrorCode = ErrorCode::ServerError(-32006);
+    /// -32007: the bus (Redis, say) did not answer in time or is down.
+    pub const BUS_UNAVAILABLE: ErrorCode = ErrorCode::ServerError(-32007);
 }
 
 impl ErrorCode {

@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 
 use super::scripts::Snapshot;
 use super::{Live, Shared};
-use crate::bus::{BusEvent, Position, Resume, TopicStream};
+use crate::bus::{BusError, BusEvent, Position, Resume, TopicStream};
 
 struct Follower {
     shared: Arc<Shared>,
@@ -29,12 +29,14 @@ struct Follower {
 }
 
 /// The stream `Bus::subscribe_from` gives for a Redis topic, once it
-/// follows the topic's channel and knows where to start.
+/// follows the topic's channel and knows where to start; an error when
+/// Redis does not say where to start within the bus's timeout.
 pub(super) async fn stream(
     shared: Arc<Shared>,
     topic: String,
     since: Option<Position>,
-) -> TopicStream {
+) -> Result<TopicStream, BusError> {
+    let bound = shared.timeout;
     let mut follower = Follower {
         shared,
         topic,
@@ -44,14 +46,16 @@ pub(super) async fn stream(
         last: 0,
         ready: VecDeque::new(),
     };
-    follower.start().await;
-    Box::pin(futures_util::stream::unfold(
+    tokio::time::timeout(bound, follower.start())
+        .await
+        .map_err(|_| BusError::Unavailable(format!("no answer from Redis within {bound:?}")))??;
+    Ok(Box::pin(futures_util::stream::unfold(
         follower,
         |mut follower| async move {
             let event = follower.next().await?;
             Some((event, follower))
         },
-    ))
+    )))
 }
 
 impl Follower {
@@ -77,23 +81,31 @@ impl Follower {
     }
 
     /// Follows the channel first, then reads where to start, so nothing
-    /// published in between is missed.
-    async fn start(&mut self) {
+    /// published in between is missed. Tries once: the caller bounds it.
+    async fn start(&mut self) -> Result<(), BusError> {
         self.receiver = Some(self.shared.follow(&self.topic).await);
         let after = self.since.as_ref().map_or(u64::MAX, |since| since.offset);
-        let snapshot = self.read(after).await;
+        let snapshot = self.read_once(after).await?;
         let Some(since) = self.since.take() else {
             // Live from the head: nothing to replay.
             self.epoch = snapshot.epoch;
             self.last = snapshot.head;
-            return;
+            return Ok(());
         };
         let same_epoch = snapshot.epoch.as_deref() == Some(&*since.epoch);
         if !same_epoch || since.offset > snapshot.head {
+            // Another epoch: what it holds from its start, as a live
+            // follower gets when it sees the epoch change.
             self.ready.push_back(BusEvent::Resumed(Resume::Reset));
-            self.epoch = snapshot.epoch;
-            self.last = snapshot.head;
-            return;
+            self.epoch.clone_from(&snapshot.epoch);
+            self.last = 0;
+            let from_start = self.read_once(0).await?;
+            if from_start.epoch == self.epoch {
+                self.take(from_start);
+            } else {
+                self.catch_up().await;
+            }
+            return Ok(());
         }
         self.epoch.clone_from(&snapshot.epoch);
         self.last = since.offset;
@@ -104,6 +116,7 @@ impl Follower {
             Resume::Gap(missed)
         }));
         self.take(snapshot);
+        Ok(())
     }
 
     async fn on_item(&mut self, offset: u64, epoch: &Arc<str>, item: Arc<RawValue>) {
@@ -184,8 +197,17 @@ impl Follower {
         }
     }
 
-    /// Reads the topic after `after`, retrying while Redis is away (the
-    /// stream waits meanwhile: it cannot know what it missed).
+    /// Reads the topic after `after` once.
+    async fn read_once(&self, after: u64) -> Result<Snapshot, BusError> {
+        self.shared
+            .read(&self.topic, after)
+            .await
+            .map_err(BusError::Unavailable)
+    }
+
+    /// Reads the topic after `after`, retrying while Redis is away: a live
+    /// stream waits meanwhile (it cannot know what it missed) and recovers
+    /// when Redis does.
     async fn read(&self, after: u64) -> Snapshot {
         let mut wait = Duration::from_millis(50);
         loop {

@@ -15,6 +15,8 @@ mod builder;
 mod follower;
 mod link;
 mod listener;
+mod presence;
+mod presence_scripts;
 mod scripts;
 
 use std::collections::HashMap;
@@ -30,6 +32,7 @@ use super::{Bus, BusError, Position, Publishing, Subscribing};
 pub use builder::RedisBusBuilder;
 use builder::Target;
 use link::Commands;
+pub use presence::RedisPresence;
 use scripts::Snapshot;
 
 /// A [`Bus`] whose topics live in Redis, shared by every node connected to
@@ -148,7 +151,7 @@ impl Shared {
         format!("{now:x}-{:x}-{made:x}", std::process::id())
     }
 
-    async fn publish(&self, topic: &str, item: &RawValue) -> Result<(), BusError> {
+    async fn publish(&self, topic: &str, item: &RawValue) -> Result<Position, BusError> {
         let mut invocation = self.publish.prepare_invoke();
         invocation
             .key(self.meta_key(topic))
@@ -161,10 +164,16 @@ impl Shared {
             .arg(self.fresh_epoch())
             .arg(self.commands.publish_command());
         let mut commands = self.commands.clone();
-        let published =
-            tokio::time::timeout(self.timeout, invocation.invoke_async::<u64>(&mut commands)).await;
+        let published = tokio::time::timeout(
+            self.timeout,
+            invocation.invoke_async::<(u64, String)>(&mut commands),
+        )
+        .await;
         match published {
-            Ok(Ok(_offset)) => Ok(()),
+            Ok(Ok((offset, epoch))) => Ok(Position {
+                epoch: Arc::from(epoch),
+                offset,
+            }),
             Ok(Err(err)) => Err(unavailable(err)),
             Err(_) => Err(BusError::Unconfirmed(format!(
                 "no answer from Redis within {:?}",
@@ -211,6 +220,9 @@ impl Bus for RedisBus {
         self.subscribe_from(topic, None)
     }
 
+    /// Answers within the bus's `timeout` (2 s unless set): a Redis that
+    /// does not answer by then refuses the subscription with
+    /// [`BusError::Unavailable`].
     fn subscribe_from(&self, topic: &str, since: Option<&Position>) -> Subscribing<'_> {
         Box::pin(follower::stream(
             self.shared.clone(),

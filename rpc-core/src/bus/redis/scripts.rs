@@ -14,7 +14,8 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 
 /// Gives the item the topic's next offset (starting a new epoch when the
-/// topic has none), keeps it in bounded history, and publishes it.
+/// topic has none), keeps it in bounded history, and publishes it; answers
+/// the offset and the epoch.
 /// KEYS: meta, history. ARGV: item, history length, history ms, meta ms,
 /// channel, a fresh epoch in case the topic has none, and the publish
 /// command (`PUBLISH`, or `SPUBLISH` on a cluster).
@@ -35,7 +36,7 @@ if tonumber(ARGV[2]) > 0 then
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
 end
 redis.call(ARGV[7], ARGV[5], offset .. ':' .. epoch .. ':' .. ARGV[1])
-return offset
+return {offset, epoch}
 ";
 
 /// The topic's epoch and last offset, the time, and the history after an
