@@ -412,3 +412,84 @@ async fn pages_on_two_nodes_share_a_room_and_survive_losing_one() {
     node_b.child.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(profiles);
 }
+
+/// The member list as the page shows it.
+async fn users_shown(browser: &Browser) -> String {
+    browser
+        .find(Locator::Css("#users"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits until the member list satisfies `wanted`.
+async fn users_become(browser: &Browser, wanted: impl Fn(&str) -> bool) -> bool {
+    for _ in 0..200 {
+        if wanted(&users_shown(browser).await) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn pages_on_two_nodes_see_each_other_and_the_leave_of_a_dead_node() {
+    if !browser_available() || !redis::available() {
+        return;
+    }
+    let redis = redis::RedisServer::start();
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--redis",
+        &redis.url(),
+        "--presence-ttl",
+        "1",
+    ];
+    let mut node_a = Running::start("chat", &args);
+    let mut node_b = Running::start("chat", &args);
+    let url_a = format!("http://{}/", node_a.listening_addr().await);
+    let url_b = format!("http://{}/", node_b.listening_addr().await);
+    let (_driver, driver_url) = start_driver().await;
+    let profiles = std::env::temp_dir().join(format!("wirecall-presence-{}", std::process::id()));
+    let ada = open_browser(&driver_url, &profiles.join("ada")).await;
+    let bob = open_browser(&driver_url, &profiles.join("bob")).await;
+    join(&ada, &url_a, "ada").await;
+    join(&bob, &url_b, "bob").await;
+
+    // Each page lists the other, though they are on different nodes.
+    assert!(
+        users_become(&bob, |users| users.contains("ada")
+            && users.contains("bob (you)"))
+        .await,
+        "bob's page (node B) never listed ada (node A): {}",
+        users_shown(&bob).await
+    );
+    assert!(
+        users_become(&ada, |users| users.contains("bob")
+            && users.contains("ada (you)"))
+        .await,
+        "ada's page (node A) never listed bob (node B): {}",
+        users_shown(&ada).await
+    );
+
+    // Node A dies; ada's page has nowhere to go. Bob's page is told she left.
+    node_a.child.kill().await.unwrap();
+    assert!(
+        shows_note(&bob, "ada left").await,
+        "bob's page never said that ada left"
+    );
+    assert!(
+        users_become(&bob, |users| !users.contains("ada")).await,
+        "ada stayed in bob's list: {}",
+        users_shown(&bob).await
+    );
+
+    ada.close().await.unwrap();
+    bob.close().await.unwrap();
+    node_b.child.kill().await.unwrap();
+    let _ = std::fs::remove_dir_all(profiles);
+}
