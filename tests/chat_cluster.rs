@@ -106,15 +106,11 @@ async fn chat_nodes_share_members_names_and_ids_and_tell_a_dead_nodes_leaves() {
     assert_eq!(wait_for(&mut bob_events, &said).await, from_a);
 
     // The same new name on both nodes at once: exactly one gets it.
-    let zed_a_client = Client::connect(&url_a).await.unwrap();
-    let zed_b_client = Client::connect(&url_b).await.unwrap();
-    let (zed_a, zed_b) = (
-        ChatClient::new(&zed_a_client),
-        ChatClient::new(&zed_b_client),
-    );
+    let first_zed = Client::connect(&url_a).await.unwrap();
+    let second_zed = Client::connect(&url_b).await.unwrap();
     let (on_a, on_b) = tokio::join!(
-        zed_a.join("lobby".into(), "zed".into(), None),
-        zed_b.join("lobby".into(), "zed".into(), None)
+        ChatClient::new(&first_zed).join("lobby".into(), "zed".into(), None),
+        ChatClient::new(&second_zed).join("lobby".into(), "zed".into(), None)
     );
     assert!(on_a.is_ok() != on_b.is_ok(), "{on_a:?} / {on_b:?}");
     let zed_on_a = on_a.is_ok();
