@@ -108,10 +108,11 @@ async fn chat_nodes_share_members_names_and_ids_and_tell_a_dead_nodes_leaves() {
     // The same new name on both nodes at once: exactly one gets it.
     let first_zed = Client::connect(&url_a).await.unwrap();
     let second_zed = Client::connect(&url_b).await.unwrap();
-    let (zed_here, zed_there) = (ChatClient::new(&first_zed), ChatClient::new(&second_zed));
+    let (zed_on_node_a, zed_on_node_b) =
+        (ChatClient::new(&first_zed), ChatClient::new(&second_zed));
     let (on_a, on_b) = tokio::join!(
-        zed_here.join("lobby".into(), "zed".into(), None),
-        zed_there.join("lobby".into(), "zed".into(), None)
+        zed_on_node_a.join("lobby".into(), "zed".into(), None),
+        zed_on_node_b.join("lobby".into(), "zed".into(), None)
     );
     assert!(on_a.is_ok() != on_b.is_ok(), "{on_a:?} / {on_b:?}");
     let zed_on_a = on_a.is_ok();
