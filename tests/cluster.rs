@@ -462,3 +462,62 @@ async fn a_hole_history_cannot_fill_is_reported_with_its_exact_size() {
         SubscriptionEvent::Item(999)
     ));
 }
+
+/// Calls of `command` since the last `CONFIG RESETSTAT`.
+fn calls(redis: &RedisServer, command: &str) -> u64 {
+    let stats = redis.info("commandstats");
+    stats
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
+        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_catches_a_topic_up_once_for_all_its_subscribers() {
+    if !redis::available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let bus = RedisBus::builder(redis.url())
+        .timeout(Duration::from_millis(500))
+        .connect()
+        .await
+        .unwrap();
+    let mut streams = Vec::new();
+    for _ in 0..200 {
+        streams.push(bus::Bus::subscribe(&bus, "numbers").await.unwrap());
+    }
+    assert_eq!(redis.command("CONFIG RESETSTAT").as_deref(), Some("+OK"));
+    // The pub/sub connection drops: messages may have been lost, so the
+    // node catches the topic up from history when it is back.
+    assert_eq!(
+        redis.command("CLIENT KILL TYPE pubsub").as_deref(),
+        Some(":1")
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::timeout(Duration::from_secs(20), bus.listening())
+        .await
+        .expect("the pub/sub connection comes back");
+    bus::publish(&bus, "numbers", &7u64).await.unwrap();
+    for stream in &mut streams {
+        let event = tokio::time::timeout(
+            Duration::from_secs(10),
+            futures_util::StreamExt::next(stream),
+        )
+        .await
+        .expect("an item in time")
+        .unwrap();
+        assert!(
+            matches!(&event, bus::BusEvent::Item(item, _) if item.get() == "7"),
+            "{event:?}"
+        );
+    }
+    // One publish, and the node's reads of the topic: a few, not one per
+    // subscriber.
+    let scripts = calls(&redis, "evalsha") + calls(&redis, "eval");
+    println!("{scripts} scripts ran for 200 subscribers");
+    assert!(
+        (2..=5).contains(&scripts),
+        "{scripts} scripts ran for 200 subscribers"
+    );
+}

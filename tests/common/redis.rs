@@ -104,6 +104,32 @@ impl RedisServer {
         Some(text.lines().next().unwrap_or("").to_owned())
     }
 
+    /// The whole reply of `INFO section`.
+    pub(crate) fn info(&self, section: &str) -> String {
+        let mut socket = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        socket
+            .write_all(format!("INFO {section}\r\n").as_bytes())
+            .unwrap();
+        let mut reply = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut chunk).unwrap();
+            reply.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&reply);
+            // `$<len>\r\n<len bytes>\r\n`
+            if let Some((head, body)) = text.split_once("\r\n") {
+                let len: usize = head.trim_start_matches('$').parse().unwrap();
+                if body.len() >= len {
+                    return body[..len].to_owned();
+                }
+            }
+            assert!(n > 0, "INFO reply cut short");
+        }
+    }
+
     /// Freezes the process (SIGSTOP): it keeps its connections and data
     /// but answers nothing until [`RedisServer::resume`].
     pub(crate) fn pause(&self) {

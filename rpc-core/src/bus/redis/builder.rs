@@ -148,6 +148,7 @@ impl RedisBusBuilder {
             timeout,
             live_capacity: self.live_capacity,
             topics: tokio::sync::Mutex::default(),
+            feeds: std::sync::Mutex::default(),
             listening: watch::Sender::new(0),
             sink: std::sync::Mutex::new(None),
             stop: tokio_util::sync::CancellationToken::new(),

@@ -4,14 +4,15 @@
 //! next offset, appends it to the topic's history (a stream bounded by
 //! length, its items by age) and publishes it on the topic's channel, all
 //! at once, so every node sees the same positions. Each node keeps one
-//! pub/sub connection for the topics its subscribers follow, and every
-//! subscriber checks offsets as items arrive: a hole (a dropped message, a
-//! slow subscriber, a pub/sub connection that came back) is filled from the
-//! history, and what history no longer has is reported as an exact lag. A
-//! topic whose epoch changes (Redis lost its data) is reported as a
-//! restart.
+//! pub/sub connection for the topics its subscribers follow, and one feed
+//! per topic that checks offsets as items arrive, once for all the node's
+//! subscribers of it: a hole (a dropped message, a pub/sub connection that
+//! came back) is filled from the history, and what history no longer has
+//! is reported as an exact lag. A topic whose epoch changes (Redis lost its
+//! data) is reported as a restart.
 
 mod builder;
+mod feed;
 mod follower;
 mod link;
 mod listener;
@@ -72,6 +73,8 @@ struct Shared {
     live_capacity: usize,
     /// The topics this node follows, by channel name.
     topics: tokio::sync::Mutex<HashMap<String, listener::Followed>>,
+    /// The node's one feed of each topic its subscribers read, by topic.
+    feeds: std::sync::Mutex<HashMap<String, broadcast::Sender<feed::Checked>>>,
     /// The pub/sub connection's generation: 0 while it is down.
     listening: watch::Sender<u64>,
     /// Where new channels are subscribed, while the pub/sub connection is up.
