@@ -8,7 +8,8 @@ use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use super::sink::{forward, SinkShared};
+use super::forwarder::forward;
+use super::sink::SinkShared;
 use super::sink_config::SinkConfig;
 use super::sink_error::AcceptError;
 use crate::protocol::{ErrorObject, Position};

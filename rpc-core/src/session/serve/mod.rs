@@ -4,6 +4,7 @@
 
 mod accept;
 mod byte_budget;
+mod forwarder;
 mod pending_subscription;
 mod served;
 mod sink;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::value::RawValue;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::byte_budget::ByteBudget;
@@ -162,14 +162,14 @@ pub(crate) struct SinkShared {
     pub(crate) notification: Arc<str>,
     frames: ItemFrames,
     /// The connection's queue, for items that need no buffering.
-    outbound: OutboundSender,
+    pub(super) outbound: OutboundSender,
     counters: ConnectionCounters,
     /// The bytes all of the connection's sinks may buffer together.
     budget: Arc<ByteBudget>,
     config: SinkConfig,
-    state: Mutex<SinkState>,
-    item_ready: Notify,
-    room_ready: Notify,
+    pub(super) state: Mutex<SinkState>,
+    pub(super) item_ready: Notify,
+    pub(super) room_ready: Notify,
     pub(crate) token: CancellationToken,
 }
 
@@ -204,25 +204,25 @@ impl SinkShared {
 }
 
 #[derive(Debug, Default)]
-struct SinkState {
-    items: VecDeque<String>,
+pub(super) struct SinkState {
+    pub(super) items: VecDeque<String>,
     /// The bytes of `items`, counted in the connection's budget too.
     bytes: usize,
-    lagged: u64,
+    pub(super) lagged: u64,
     /// Set once the producer is done: the error notice to send after the items.
-    ending: Option<ErrorObject>,
+    pub(super) ending: Option<ErrorObject>,
     /// Set when nothing more may be sent at all (unsubscribed, connection gone).
-    silenced: bool,
+    pub(super) silenced: bool,
     /// A resuming subscription whose handler has not said how it picks up:
     /// the first thing sent says `Reset`, so the client is never left to
     /// assume nothing was missed.
-    resume_untold: bool,
-    forwarder: Forwarder,
+    pub(super) resume_untold: bool,
+    pub(super) forwarder: Forwarder,
 }
 
 /// Where the forwarder task stands, for items that would skip it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-enum Forwarder {
+pub(super) enum Forwarder {
     /// The subscribe reply is not queued yet: nothing may go out.
     #[default]
     Unreleased,
@@ -244,12 +244,6 @@ impl SinkState {
     }
 }
 
-enum Next {
-    Frame(String),
-    Last(Option<String>),
-    Wait,
-}
-
 impl SinkShared {
     fn item_frame(&self, item: &RawValue) -> String {
         self.frames.item(item)
@@ -262,7 +256,7 @@ impl SinkShared {
         state.items.push_back(frame);
     }
 
-    fn unbuffer_front(&self, state: &mut SinkState) -> Option<String> {
+    pub(super) fn unbuffer_front(&self, state: &mut SinkState) -> Option<String> {
         let frame = state.items.pop_front()?;
         state.bytes -= frame.len();
         self.budget.give_back(frame.len());
@@ -274,7 +268,7 @@ impl SinkShared {
         self.budget.give_back(std::mem::take(&mut state.bytes));
     }
 
-    fn lagged_frame(&self, missed: u64) -> String {
+    pub(super) fn lagged_frame(&self, missed: u64) -> String {
         envelope::lagged(&self.notification, &self.id, missed)
     }
 
@@ -393,37 +387,6 @@ impl SinkShared {
         self.item_ready.notify_one();
         self.room_ready.notify_waiters();
     }
-
-    /// What the forwarder sends next. A frame it takes marks it busy until
-    /// it has queued that frame, so no item queued directly overtakes it.
-    fn next(&self) -> Next {
-        let mut state = self.state.lock().expect("sink lock");
-        if state.silenced {
-            return Next::Last(None);
-        }
-        let has_news = state.lagged > 0 || !state.items.is_empty() || state.ending.is_some();
-        if state.resume_untold && has_news {
-            state.resume_untold = false;
-            state.forwarder = Forwarder::Busy;
-            let reset = envelope::resumed(&self.notification, &self.id, Resume::Reset);
-            return Next::Frame(reset);
-        }
-        if state.lagged > 0 {
-            let lagged = std::mem::take(&mut state.lagged);
-            state.forwarder = Forwarder::Busy;
-            return Next::Frame(self.lagged_frame(lagged));
-        }
-        if let Some(frame) = self.unbuffer_front(&mut state) {
-            state.forwarder = Forwarder::Busy;
-            drop(state);
-            self.room_ready.notify_one();
-            return Next::Frame(frame);
-        }
-        match &state.ending {
-            Some(error) => Next::Last(Some(envelope::ended(&self.notification, &self.id, error))),
-            None => Next::Wait,
-        }
-    }
 }
 
 impl Drop for SinkShared {
@@ -431,33 +394,6 @@ impl Drop for SinkShared {
         let bytes = self.state.get_mut().map_or(0, |state| state.bytes);
         self.budget.give_back(bytes);
     }
-}
-
-/// Moves frames from the sink's buffer to the connection, in order, once the
-/// subscribe reply is queued, until the sink ends or the connection does.
-pub(super) async fn forward(shared: &SinkShared, released: oneshot::Receiver<()>) {
-    if released.await.is_ok() {
-        shared.state.lock().expect("sink lock").forwarder = Forwarder::Idle;
-        loop {
-            let ready = shared.item_ready.notified();
-            match shared.next() {
-                Next::Frame(frame) => {
-                    if shared.outbound.send(Outbound::Text(frame)).await.is_err() {
-                        break;
-                    }
-                    shared.state.lock().expect("sink lock").forwarder = Forwarder::Idle;
-                }
-                Next::Last(notice) => {
-                    if let Some(frame) = notice {
-                        let _ = shared.outbound.send(Outbound::Text(frame)).await;
-                    }
-                    break;
-                }
-                Next::Wait => ready.await,
-            }
-        }
-    }
-    shared.finish_quietly();
 }
 
 #[cfg(test)]

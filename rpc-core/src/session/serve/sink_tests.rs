@@ -8,8 +8,9 @@ use futures_util::FutureExt;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use super::{Next, SendError, SinkShared, SubscriptionSink};
+use super::{SendError, SinkShared, SubscriptionSink};
 use crate::protocol::{ErrorCode, Position, Resume};
+use crate::session::serve::forwarder::Next;
 use crate::session::serve::{accept, OverflowPolicy, PendingRaw, SinkConfig};
 use crate::session::{ConnectionConfig, Session};
 
