@@ -105,6 +105,28 @@ async fn chat_nodes_share_members_names_and_ids_and_tell_a_dead_nodes_leaves() {
     };
     assert_eq!(wait_for(&mut bob_events, &said).await, from_a);
 
+    // A page that moves to the other node takes its name back with its
+    // key; the old connection's end, noticed later, does not take it away.
+    let dora_before = Client::connect(&url_a).await.unwrap();
+    ChatClient::new(&dora_before)
+        .join("lobby".into(), "dora".into(), Some("page-dora".into()))
+        .await
+        .unwrap();
+    let dora_after = Client::connect(&url_b).await.unwrap();
+    ChatClient::new(&dora_after)
+        .join("lobby".into(), "dora".into(), Some("page-dora".into()))
+        .await
+        .unwrap();
+    dora_before.close().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let users = bob.users("lobby".into()).await.unwrap();
+    assert!(users.contains(&"dora".to_owned()), "{users:?}");
+    dora_after.close().await;
+    let dora_left = RoomEvent::Left {
+        name: "dora".into(),
+    };
+    wait_for(&mut bob_events, &dora_left).await;
+
     // The same new name on both nodes at once: exactly one gets it.
     let first_zed = Client::connect(&url_a).await.unwrap();
     let second_zed = Client::connect(&url_b).await.unwrap();

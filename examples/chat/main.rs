@@ -39,7 +39,9 @@ use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::value::RawValue;
 use tracing_subscriber::EnvFilter;
-use wirecall::bus::presence::{Announce, InProcessPresence, Joined, Presence, RedisPresence};
+use wirecall::bus::presence::{
+    Announce, Claim, InProcessPresence, Joined, Presence, RedisPresence,
+};
 use wirecall::bus::{self, Bus, BusError, InProcessBus, RedisBus};
 use wirecall::middleware::{Metrics, RateLimit, Trace};
 use wirecall::server::{http, Server};
@@ -49,8 +51,8 @@ const MAX_NAME: usize = 32;
 const MAX_TEXT: usize = 2000;
 const MAX_KEY: usize = 64;
 
-/// A connection's names by room, each with the holder presence knows it by.
-type Names = HashMap<String, (String, String)>;
+/// A connection's names by room, each with the claim its join holds.
+type Names = HashMap<String, (String, Claim)>;
 
 /// The rooms' events go through the bus; who is in them, through presence
 /// (shared by every node on one Redis). Each connection's own names are
@@ -103,8 +105,8 @@ impl ChatService {
         Ok(members.into_iter().map(|member| member.name).collect())
     }
 
-    /// This connection's name and holder in `room`, if it joined.
-    fn joined_as(&self, connection: u64, room: &str) -> Option<(String, String)> {
+    /// This connection's name and claim in `room`, if it joined.
+    fn joined_as(&self, connection: u64, room: &str) -> Option<(String, Claim)> {
         let joined = self.0.joined.lock().expect("joined lock");
         joined.get(&connection)?.get(room).cloned()
     }
@@ -125,8 +127,9 @@ impl ChatService {
                 .expect("joined lock")
                 .remove(&connection)
                 .unwrap_or_default();
-            for (room, (name, holder)) in rooms {
-                if let Err(err) = service.0.presence.leave(&room, &name, &holder).await {
+            for (room, (name, claim)) in rooms {
+                // A no-op when the page has joined again elsewhere since.
+                if let Err(err) = service.0.presence.leave(&room, &name, &claim).await {
                     // The member expires by itself within the presence's time to live.
                     eprintln!("could not leave {room} as {name}: {err}");
                 }
@@ -164,30 +167,27 @@ impl ChatServer for ChatService {
             Some(key) => format!("key:{key}"),
             None => format!("{}:{connection}", self.0.node),
         };
-        let before = self.joined_as(connection, &room);
-        if let Some((old, old_holder)) = before.as_ref().filter(|(old, _)| *old != name) {
-            // Joining again under another name: the old one leaves first.
-            self.0
-                .presence
-                .leave(&room, old, old_holder)
-                .await
-                .map_err(unavailable)?;
-        }
         let info = RawValue::from_string("{}".to_owned()).expect("valid JSON");
-        match self.0.presence.join(&room, &name, &holder, &info).await {
+        let claim = match self.0.presence.join(&room, &name, &holder, &info).await {
             Ok(Joined::Taken) => return Err(ChatError::NameTaken { name }),
-            Ok(_) => {}
+            Ok(joined) => joined.claim().cloned().expect("a join that was not taken"),
             Err(err) => return Err(unavailable(err)),
-        }
-        let first = {
+        };
+        let (first, before) = {
             let mut joined = self.0.joined.lock().expect("joined lock");
             let first = !joined.contains_key(&connection);
-            joined
+            let before = joined
                 .entry(connection)
                 .or_default()
-                .insert(room.clone(), (name, holder));
-            first
+                .insert(room.clone(), (name.clone(), claim));
+            (first, before)
         };
+        if let Some((old, old_claim)) = before.filter(|(old, _)| *old != name) {
+            // Joined again under another name: the old one leaves.
+            if let Err(err) = self.0.presence.leave(&room, &old, &old_claim).await {
+                eprintln!("could not leave {room} as {old}: {err}");
+            }
+        }
         if first {
             self.leave_on_close(&ctx);
         }

@@ -105,7 +105,9 @@ pub trait Bus: Send + Sync + 'static {
 }
 
 /// Serializes `item` once and publishes it; answers the position it got,
-/// whose offset is unique within the topic (on every node of a shared bus).
+/// whose offset is unique within the topic's epoch (on every node of a
+/// shared bus). An in-process bus that keeps no history and has no
+/// subscriber for the topic keeps no topic either, and answers offset 0.
 ///
 /// # Errors
 ///

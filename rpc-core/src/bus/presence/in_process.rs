@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::value::RawValue;
 
-use super::{Announce, Joined, Member, Presence, PresenceCall};
+use super::{Announce, Claim, Joined, Member, Presence, PresenceCall};
 use crate::bus::{Bus, BusError};
 
 /// Members of each topic, kept in this process.
@@ -22,9 +22,11 @@ use crate::bus::{Bus, BusError};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let presence = InProcessPresence::new(Arc::new(InProcessBus::default()));
 /// let info = to_raw_value(&"on a phone").unwrap();
-/// assert_eq!(presence.join("room-1", "ada", "page-1", &info).await?, Joined::New);
+/// let joined = presence.join("room-1", "ada", "page-1", &info).await?;
+/// assert!(matches!(joined, Joined::New(_)));
 /// assert_eq!(presence.join("room-1", "ada", "page-2", &info).await?, Joined::Taken);
 /// assert_eq!(presence.members("room-1").await?.len(), 1);
+/// assert!(presence.leave("room-1", "ada", joined.claim().unwrap()).await?);
 /// # Ok::<(), wirecall::bus::BusError>(())
 /// # }).unwrap();
 /// ```
@@ -32,10 +34,14 @@ pub struct InProcessPresence {
     bus: Arc<dyn Bus>,
     announce: Announce,
     topics: Mutex<HashMap<String, BTreeMap<String, Held>>>,
+    /// Tells joins apart.
+    joins: std::sync::atomic::AtomicU64,
 }
 
 struct Held {
     holder: String,
+    /// The join that holds the name.
+    token: String,
     info: Arc<RawValue>,
 }
 
@@ -47,6 +53,7 @@ impl InProcessPresence {
             bus,
             announce: Announce::default(),
             topics: Mutex::default(),
+            joins: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -63,11 +70,11 @@ impl InProcessPresence {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Removes `name` from `topic` if `holder` has it; its info if so.
-    fn take(&self, topic: &str, name: &str, holder: &str) -> Option<Arc<RawValue>> {
+    /// Removes `name` from `topic` if join `token` holds it; its info if so.
+    fn take(&self, topic: &str, name: &str, token: &str) -> Option<Arc<RawValue>> {
         let mut topics = self.lock();
         let members = topics.get_mut(topic)?;
-        if members.get(name)?.holder != holder {
+        if members.get(name)?.token != token {
             return None;
         }
         let held = members.remove(name)?;
@@ -91,6 +98,10 @@ impl Presence for InProcessPresence {
                 name: name.to_owned(),
                 info: Arc::from(info.to_owned()),
             };
+            let token = self
+                .joins
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                .to_string();
             {
                 let mut topics = self.lock();
                 let members = topics.entry(topic.to_owned()).or_default();
@@ -98,11 +109,13 @@ impl Presence for InProcessPresence {
                     Some(held) if held.holder != holder => return Ok(Joined::Taken),
                     Some(held) => {
                         held.info = member.info.clone();
-                        return Ok(Joined::Again);
+                        held.token.clone_from(&token);
+                        return Ok(Joined::Again(Claim::new(token)));
                     }
                     None => {
                         let held = Held {
                             holder: holder.to_owned(),
+                            token: token.clone(),
                             info: member.info.clone(),
                         };
                         members.insert(name.to_owned(), held);
@@ -115,10 +128,10 @@ impl Presence for InProcessPresence {
             };
             if let Err(err) = told {
                 // Not told, so not in: the join leaves nothing behind.
-                self.take(topic, name, holder);
+                self.take(topic, name, &token);
                 return Err(err);
             }
-            Ok(Joined::New)
+            Ok(Joined::New(Claim::new(token)))
         })
     }
 
@@ -126,10 +139,10 @@ impl Presence for InProcessPresence {
         &'a self,
         topic: &'a str,
         name: &'a str,
-        holder: &'a str,
+        claim: &'a Claim,
     ) -> PresenceCall<'a, bool> {
         Box::pin(async move {
-            let Some(info) = self.take(topic, name, holder) else {
+            let Some(info) = self.take(topic, name, &claim.token()) else {
                 return Ok(false);
             };
             let member = Member {

@@ -152,7 +152,7 @@ impl RedisBusBuilder {
             listening: watch::Sender::new(0),
             sink: std::sync::Mutex::new(None),
             stop: tokio_util::sync::CancellationToken::new(),
-            publish: redis::Script::new(scripts::PUBLISH),
+            publish: redis::Script::new(&scripts::publish()),
             read: redis::Script::new(scripts::READ),
             epochs_made: AtomicU64::new(0),
         });

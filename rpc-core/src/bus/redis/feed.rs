@@ -171,7 +171,9 @@ impl Feed {
     /// Hands on what history holds after the last offset; what it no
     /// longer holds is lost; another epoch is a reset.
     async fn catch_up(&mut self, shared: &Shared) {
-        let snapshot = read(shared, &self.topic, self.last).await;
+        let Some(snapshot) = self.read(shared, self.last).await else {
+            return;
+        };
         if snapshot.epoch != self.epoch {
             self.epoch.clone_from(&snapshot.epoch);
             self.last = 0;
@@ -180,9 +182,10 @@ impl Feed {
                 return;
             }
             // Everything of the new epoch that is still kept.
-            let snapshot = read(shared, &self.topic, 0).await;
-            if snapshot.epoch == self.epoch {
-                self.take(snapshot);
+            if let Some(snapshot) = self.read(shared, 0).await {
+                if snapshot.epoch == self.epoch {
+                    self.take(snapshot);
+                }
             }
             return;
         }
@@ -194,6 +197,15 @@ impl Feed {
             self.lost(self.last + 1, first_kept - 1);
         }
         self.take(snapshot);
+    }
+
+    /// Reads the topic after `after`, retrying while Redis is away, as
+    /// long as anyone on this node still reads the feed.
+    async fn read(&self, shared: &Shared, after: u64) -> Option<Snapshot> {
+        read_while(shared, &self.topic, after, || {
+            self.sender.receiver_count() > 0
+        })
+        .await
     }
 
     fn lost(&mut self, from: u64, to: u64) {
@@ -227,16 +239,24 @@ impl Feed {
     }
 }
 
-/// Reads `topic` after `after`, retrying while Redis is away: a live feed
-/// waits meanwhile (it cannot know what it missed) and recovers when Redis
-/// does.
-pub(super) async fn read(shared: &Shared, topic: &str, after: u64) -> Snapshot {
+/// Reads `topic` after `after`, retrying while Redis is away and `wanted`
+/// says the answer is still wanted: a live stream waits meanwhile (it
+/// cannot know what it missed) and recovers when Redis does.
+pub(super) async fn read_while(
+    shared: &Shared,
+    topic: &str,
+    after: u64,
+    wanted: impl Fn() -> bool,
+) -> Option<Snapshot> {
     let mut wait = Duration::from_millis(50);
     loop {
         match shared.read(topic, after).await {
-            Ok(snapshot) => return snapshot,
+            Ok(snapshot) => return Some(snapshot),
             Err(err) => {
                 tracing::debug!(topic, %err, "reading a topic's history failed; retrying");
+                if !wanted() || shared.stop.is_cancelled() {
+                    return None;
+                }
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(2));
             }

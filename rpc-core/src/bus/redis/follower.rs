@@ -126,8 +126,10 @@ impl Follower {
     }
 
     fn on_item(&mut self, item: Arc<serde_json::value::RawValue>, position: Position) {
-        if self.epoch.is_none() && self.last == 0 {
-            // The topic's first epoch since this subscriber started.
+        if self.epoch.is_none() && self.last == 0 && position.offset == 1 {
+            // The topic had no epoch when this subscriber started: its
+            // next epoch begins at 1. An item further on is of an epoch
+            // lost before that, still on its way through the feed.
             self.epoch = Some(position.epoch.clone());
         }
         // An item of another epoch is stale: the feed says `Reset` first.
@@ -140,16 +142,21 @@ impl Follower {
     /// Delivers what history holds after the last offset; what it no longer
     /// holds is a lag; another epoch is a restart, then its items.
     async fn catch_up(&mut self) {
-        let snapshot = feed::read(&self.shared, &self.topic, self.last).await;
+        // Its owner reads it: wanted until dropped, which ends this future.
+        let Some(snapshot) = feed::read_while(&self.shared, &self.topic, self.last, || true).await
+        else {
+            return;
+        };
         if snapshot.epoch != self.epoch {
             if self.epoch.is_some() {
                 self.ready.push_back(BusEvent::Resumed(Resume::Reset));
             }
             self.epoch = snapshot.epoch;
             self.last = 0;
-            let snapshot = feed::read(&self.shared, &self.topic, 0).await;
-            if snapshot.epoch == self.epoch {
-                self.take(snapshot);
+            if let Some(snapshot) = feed::read_while(&self.shared, &self.topic, 0, || true).await {
+                if snapshot.epoch == self.epoch {
+                    self.take(snapshot);
+                }
             }
             return;
         }

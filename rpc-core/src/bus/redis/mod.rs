@@ -154,18 +154,30 @@ impl Shared {
         format!("{now:x}-{:x}-{made:x}", std::process::id())
     }
 
+    /// The keys and args every script that publishes on `topic` takes
+    /// first (see `scripts::PUBLISH_FN`).
+    fn publishing(&self, topic: &str) -> ([String; 2], [String; 6]) {
+        (
+            [self.meta_key(topic), self.history_key(topic)],
+            [
+                self.history_len.to_string(),
+                millis(self.history_age).to_string(),
+                millis(self.meta_age.max(self.history_age)).to_string(),
+                self.channel(topic),
+                self.fresh_epoch(),
+                self.commands.publish_command().to_owned(),
+            ],
+        )
+    }
+
     async fn publish(&self, topic: &str, item: &RawValue) -> Result<Position, BusError> {
         let mut invocation = self.publish.prepare_invoke();
-        invocation
-            .key(self.meta_key(topic))
-            .key(self.history_key(topic))
-            .arg(item.get())
-            .arg(self.history_len)
-            .arg(millis(self.history_age))
-            .arg(millis(self.meta_age.max(self.history_age)))
-            .arg(self.channel(topic))
-            .arg(self.fresh_epoch())
-            .arg(self.commands.publish_command());
+        let ([meta, history], args) = self.publishing(topic);
+        invocation.key(meta).key(history);
+        for arg in args {
+            invocation.arg(arg);
+        }
+        invocation.arg(item.get());
         let mut commands = self.commands.clone();
         let published = tokio::time::timeout(
             self.timeout,

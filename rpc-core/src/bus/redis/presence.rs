@@ -1,7 +1,8 @@
 //! Presence kept in Redis and shared by every node on it (feature `redis`).
-//! The scripts are in `presence_scripts.rs`; this side runs them within the
-//! bus's time bound, tells joins and leaves on the topic, and keeps its own
-//! members alive with a heartbeat.
+//! The scripts are in `presence_scripts.rs` and tell joins and leaves on
+//! the topic themselves; this side runs them within the bus's time bound,
+//! cancels joins that got no answer, and keeps its own members alive with
+//! a heartbeat, claiming again any that were lost.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,16 +14,18 @@ use redis::FromRedisValue;
 use serde_json::value::RawValue;
 
 use super::{presence_scripts, RedisBus};
-use crate::bus::presence::{Announce, Joined, Member, Presence, PresenceCall};
-use crate::bus::{Bus, BusError};
+use crate::bus::presence::{Announce, Claim, Joined, Member, Presence, PresenceCall};
+use crate::bus::BusError;
 
 /// Members of topics kept in Redis, shared by every node on it.
 ///
 /// Each node refreshes its own members every third of the time to live;
 /// the members of a node that dies expire within the time to live (15 s
 /// unless set), and the first node to sweep the topic after that — its
-/// heartbeat, or a [`Presence::members`] call — tells their leaves. Every
-/// call answers within the bus's timeout, or fails with
+/// heartbeat, or a [`Presence::members`] call — tells their leaves, in the
+/// same script that removes them. A member the node finds lost (Redis lost
+/// its data, or a late heartbeat let another node sweep it) is claimed
+/// again. Every call answers within the bus's timeout, or fails with
 /// [`BusError::Unavailable`] and leaves nothing behind.
 ///
 /// # Examples
@@ -36,7 +39,7 @@ use crate::bus::{Bus, BusError};
 /// let bus = RedisBus::builder("redis://127.0.0.1:6379/").connect().await?;
 /// let presence = RedisPresence::new(&bus).ttl(Duration::from_secs(10));
 /// let info = serde_json::value::to_raw_value(&"on a phone")?;
-/// if presence.join("room-1", "ada", "page-7f3a", &info).await? == Joined::Taken {
+/// if let Joined::Taken = presence.join("room-1", "ada", "page-7f3a", &info).await? {
 ///     println!("ada is someone else here");
 /// }
 /// # Ok(()) }
@@ -49,15 +52,26 @@ struct Inner {
     bus: RedisBus,
     announce: Announce,
     ttl: Duration,
-    /// The members joined through this node, by topic: name → holder.
-    held: Mutex<HashMap<String, HashMap<String, String>>>,
+    /// The members joined through this node: topic → name → member.
+    held: Mutex<HashMap<String, HashMap<String, Held>>>,
     heartbeat: Once,
+    /// Tells this presence's joins apart from every other's.
+    id: String,
     tokens: AtomicU64,
     join: redis::Script,
     cancel: redis::Script,
     leave: redis::Script,
     refresh: redis::Script,
     members: redis::Script,
+}
+
+/// A member this node keeps alive, with what it takes to claim it again.
+struct Held {
+    holder: String,
+    claim: Claim,
+    info: String,
+    joined: String,
+    left: String,
 }
 
 /// How long a cancelled join's mark stays, for a join still on its way.
@@ -75,6 +89,7 @@ impl RedisPresence {
                 ttl: Duration::from_secs(15),
                 held: Mutex::default(),
                 heartbeat: Once::new(),
+                id: unique_id(),
                 tokens: AtomicU64::new(0),
                 join: redis::Script::new(&presence_scripts::join()),
                 cancel: redis::Script::new(&presence_scripts::cancel()),
@@ -109,39 +124,60 @@ impl RedisPresence {
     }
 }
 
+/// What a join script answered.
+#[derive(Debug, PartialEq, Eq)]
+enum Answer {
+    New,
+    Again,
+    Taken,
+}
+
 impl Inner {
-    fn keys(&self, topic: &str) -> (String, String) {
-        let prefix = &self.bus.shared.prefix;
-        (
-            format!("{prefix}:{{{topic}}}:members"),
-            format!("{prefix}:{{{topic}}}:expiry"),
+    fn ttl_ms(&self) -> String {
+        super::millis(self.ttl).to_string()
+    }
+
+    fn token(&self) -> String {
+        format!(
+            "{}-{:x}",
+            self.id,
+            self.tokens.fetch_add(1, Ordering::Relaxed)
         )
     }
 
-    fn ttl_ms(&self) -> u64 {
-        super::millis(self.ttl)
+    fn mark_key(&self, topic: &str, token: &str) -> String {
+        format!("{}:{{{topic}}}:cancelled:{token}", self.bus.shared.prefix)
     }
 
-    /// Runs `script` with `topic`'s keys (and `extra` keys) and `args`,
-    /// within the bus's timeout.
+    /// Runs `script` on `topic` (with a cancel mark key for `join` and
+    /// `cancel`) and `args`, within the bus's timeout.
     async fn run<T: FromRedisValue>(
         &self,
         script: &redis::Script,
         topic: &str,
-        extra: Option<String>,
+        mark: Option<String>,
         args: &[&str],
     ) -> Result<T, BusError> {
-        let (members, expiry) = self.keys(topic);
+        let shared = &self.bus.shared;
+        let prefix = &shared.prefix;
+        let ([meta, history], publishing) = shared.publishing(topic);
         let mut invocation = script.prepare_invoke();
-        invocation.key(members).key(expiry);
-        if let Some(key) = extra {
-            invocation.key(key);
+        invocation
+            .key(format!("{prefix}:{{{topic}}}:members"))
+            .key(format!("{prefix}:{{{topic}}}:expiry"))
+            .key(meta)
+            .key(history);
+        if let Some(mark) = mark {
+            invocation.key(mark);
+        }
+        for arg in publishing {
+            invocation.arg(arg);
         }
         for arg in args {
             invocation.arg(*arg);
         }
-        let mut commands = self.bus.shared.commands.clone();
-        let timeout = self.bus.shared.timeout;
+        let mut commands = shared.commands.clone();
+        let timeout = shared.timeout;
         match tokio::time::timeout(timeout, invocation.invoke_async::<T>(&mut commands)).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(err)) => Err(BusError::Unavailable(err.to_string())),
@@ -151,8 +187,41 @@ impl Inner {
         }
     }
 
-    fn cancel_key(&self, topic: &str, token: &str) -> String {
-        format!("{}:{{{topic}}}:cancelled:{token}", self.bus.shared.prefix)
+    /// Runs the join script under `token`; a join with no answer is
+    /// cancelled in the background, whenever Redis runs it.
+    async fn claim(
+        self: &Arc<Self>,
+        topic: &str,
+        name: &str,
+        held: &Held,
+        token: &str,
+    ) -> Result<Answer, BusError> {
+        let ttl = self.ttl_ms();
+        let args = [
+            name,
+            held.holder.as_str(),
+            token,
+            held.info.as_str(),
+            ttl.as_str(),
+            held.joined.as_str(),
+            held.left.as_str(),
+        ];
+        let mark = self.mark_key(topic, token);
+        let answer: String = match self.run(&self.join, topic, Some(mark), &args).await {
+            Ok(answer) => answer,
+            Err(err) => {
+                self.cancel_in_background(topic, name, token.to_owned());
+                return Err(err);
+            }
+        };
+        match answer.as_str() {
+            "new" => Ok(Answer::New),
+            "again" => Ok(Answer::Again),
+            "taken" => Ok(Answer::Taken),
+            other => Err(BusError::Unavailable(format!(
+                "unexpected answer {other:?}"
+            ))),
+        }
     }
 
     /// Undoes the join `token` made or is making, in the background, trying
@@ -163,7 +232,7 @@ impl Inner {
             let mark = super::millis(CANCEL_MARK).to_string();
             let give_up = tokio::time::Instant::now() + CANCEL_MARK;
             let mut wait = Duration::from_millis(100);
-            let key = inner.cancel_key(&topic, &token);
+            let key = inner.mark_key(&topic, &token);
             loop {
                 let args = [name.as_str(), token.as_str(), mark.as_str()];
                 let cancelled: Result<u64, _> = inner
@@ -178,64 +247,28 @@ impl Inner {
         });
     }
 
-    /// Tells the topic that these members (name, info pairs) left.
-    async fn tell_left(&self, topic: &str, gone: Vec<(String, String)>) {
-        for (name, info) in gone {
-            let Ok(info) = RawValue::from_string(info) else {
-                continue;
-            };
-            let member = Member {
-                name,
-                info: Arc::from(info),
-            };
-            let told = match self.announce.left(&member) {
-                Ok(item) => self.bus.publish_raw(topic, item).await.map(drop),
-                Err(err) => Err(err),
-            };
-            if let Err(err) = told {
-                tracing::warn!(topic, name = %member.name, %err, "a leave was not told");
-            }
-        }
-    }
-
-    fn hold(&self, topic: &str, name: &str, holder: &str) {
-        self.held
-            .lock()
-            .expect("presence lock")
-            .entry(topic.to_owned())
-            .or_default()
-            .insert(name.to_owned(), holder.to_owned());
-    }
-
-    fn release(&self, topic: &str, name: &str) {
-        let mut held = self.held.lock().expect("presence lock");
-        if let Some(names) = held.get_mut(topic) {
-            names.remove(name);
-            if names.is_empty() {
-                held.remove(topic);
-            }
-        }
-    }
-
-    /// One heartbeat: keeps this node's members alive, and sweeps their
-    /// topics, telling the leaves of members that expired.
-    async fn beat(&self) {
+    /// One heartbeat: keeps this node's members alive and sweeps their
+    /// topics; claims again the members found lost.
+    async fn beat(self: &Arc<Self>) {
         let topics: Vec<(String, Vec<(String, String)>)> = self
             .held
             .lock()
             .expect("presence lock")
             .iter()
             .map(|(topic, names)| {
-                let names = names.iter().map(|(n, h)| (n.clone(), h.clone())).collect();
+                let names = names
+                    .iter()
+                    .map(|(name, held)| (name.clone(), held.claim.token()))
+                    .collect();
                 (topic.clone(), names)
             })
             .collect();
-        let ttl = self.ttl_ms().to_string();
+        let ttl = self.ttl_ms();
         for (topic, names) in topics {
             let mut args = vec![ttl.as_str()];
-            for (name, holder) in &names {
+            for (name, token) in &names {
                 args.push(name);
-                args.push(holder);
+                args.push(token);
             }
             match self
                 .run::<Vec<String>>(&self.refresh, &topic, None, &args)
@@ -243,41 +276,70 @@ impl Inner {
             {
                 Ok(lost) => {
                     for name in lost {
-                        tracing::warn!(
-                            topic,
-                            name,
-                            "a member of this node expired before its heartbeat"
-                        );
-                        self.release(&topic, &name);
+                        self.claim_again(&topic, &name).await;
                     }
                 }
                 Err(err) => tracing::debug!(topic, %err, "presence heartbeat failed"),
             }
-            if let Ok((gone, _)) = self.members_of(&topic).await {
-                self.tell_left(&topic, gone).await;
-            }
         }
     }
 
-    /// Sweeps `topic`: the members that expired now, and those left.
-    async fn members_of(
-        &self,
-        topic: &str,
-    ) -> Result<(Vec<(String, String)>, Vec<(String, String)>), BusError> {
-        let (gone, members): (Vec<String>, Vec<String>) =
-            self.run(&self.members, topic, None, &[]).await?;
-        Ok((pairs(gone), pairs(members)))
+    /// Claims a lost member again under a new token, as a new join.
+    async fn claim_again(self: &Arc<Self>, topic: &str, name: &str) {
+        let token = self.token();
+        let held = {
+            let held = self.held.lock().expect("presence lock");
+            let Some(member) = held.get(topic).and_then(|names| names.get(name)) else {
+                return;
+            };
+            Held {
+                holder: member.holder.clone(),
+                claim: member.claim.clone(),
+                info: member.info.clone(),
+                joined: member.joined.clone(),
+                left: member.left.clone(),
+            }
+        };
+        match self.claim(topic, name, &held, &token).await {
+            Ok(Answer::New | Answer::Again) => {
+                tracing::warn!(topic, name, "a member of this node was lost; claimed again");
+                held.claim.renew(token);
+            }
+            Ok(Answer::Taken) => {
+                tracing::warn!(
+                    topic,
+                    name,
+                    "a member of this node was lost and its name taken"
+                );
+                self.release(topic, name, &held.claim);
+            }
+            Err(err) => tracing::debug!(topic, name, %err, "claiming a lost member failed"),
+        }
+    }
+
+    /// Stops keeping `name` alive, if `claim` is still what this node holds.
+    fn release(&self, topic: &str, name: &str, claim: &Claim) {
+        let mut held = self.held.lock().expect("presence lock");
+        if let Some(names) = held.get_mut(topic) {
+            if names.get(name).is_some_and(|member| member.claim == *claim) {
+                names.remove(name);
+            }
+            if names.is_empty() {
+                held.remove(topic);
+            }
+        }
     }
 }
 
-/// `[a, b, c, d]` as `[(a, b), (c, d)]`.
-fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
-    let mut flat = flat.into_iter();
-    let mut pairs = Vec::new();
-    while let (Some(a), Some(b)) = (flat.next(), flat.next()) {
-        pairs.push((a, b));
-    }
-    pairs
+/// An id no other presence, in this process or another, has: the clock,
+/// the process and a count of presences made here.
+fn unique_id() -> String {
+    static MADE: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    let made = MADE.fetch_add(1, Ordering::Relaxed);
+    format!("{now:x}-{:x}-{made:x}", std::process::id())
 }
 
 /// Beats every third of the time to live until the presence is gone.
@@ -310,57 +372,34 @@ impl Presence for RedisPresence {
             inner.heartbeat.call_once(|| {
                 tokio::spawn(heartbeat(Arc::downgrade(inner), inner.ttl / 3));
             });
-            let token = format!(
-                "{:x}-{:x}",
-                std::process::id(),
-                inner.tokens.fetch_add(1, Ordering::Relaxed)
-            );
-            let ttl = inner.ttl_ms().to_string();
-            let args = [name, holder, token.as_str(), info.get(), ttl.as_str()];
-            let key = inner.cancel_key(topic, &token);
-            let answer: Result<Vec<String>, _> =
-                inner.run(&inner.join, topic, Some(key), &args).await;
-            let answer = match answer {
-                Ok(answer) => answer,
-                Err(err) => {
-                    // It may still run when Redis answers again: undo it then.
-                    inner.cancel_in_background(topic, name, token);
-                    return Err(err);
-                }
-            };
-            match answer.first().map(String::as_str) {
-                Some("taken") => return Ok(Joined::Taken),
-                Some("again") => {
-                    inner.hold(topic, name, holder);
-                    return Ok(Joined::Again);
-                }
-                Some("new") => {}
-                _ => {
-                    return Err(BusError::Unavailable(format!(
-                        "unexpected answer {answer:?}"
-                    )))
-                }
-            }
-            if let Some(gone) = answer.get(1).filter(|gone| !gone.is_empty()) {
-                inner
-                    .tell_left(topic, vec![(name.to_owned(), gone.clone())])
-                    .await;
-            }
             let member = Member {
                 name: name.to_owned(),
                 info: Arc::from(info.to_owned()),
             };
-            let told = match inner.announce.joined(&member) {
-                Ok(item) => inner.bus.publish_raw(topic, item).await.map(drop),
-                Err(err) => Err(err),
+            let token = inner.token();
+            let held = Held {
+                holder: holder.to_owned(),
+                claim: Claim::new(token.clone()),
+                info: info.get().to_owned(),
+                joined: inner.announce.joined(&member)?.get().to_owned(),
+                left: inner.announce.left(&member)?.get().to_owned(),
             };
-            if let Err(err) = told {
-                // Not told, so not in.
-                inner.cancel_in_background(topic, name, token);
-                return Err(err);
+            let answer = inner.claim(topic, name, &held, &token).await?;
+            if answer == Answer::Taken {
+                return Ok(Joined::Taken);
             }
-            inner.hold(topic, name, holder);
-            Ok(Joined::New)
+            let claim = held.claim.clone();
+            inner
+                .held
+                .lock()
+                .expect("presence lock")
+                .entry(topic.to_owned())
+                .or_default()
+                .insert(name.to_owned(), held);
+            Ok(match answer {
+                Answer::New => Joined::New(claim),
+                _ => Joined::Again(claim),
+            })
         })
     }
 
@@ -368,41 +407,36 @@ impl Presence for RedisPresence {
         &'a self,
         topic: &'a str,
         name: &'a str,
-        holder: &'a str,
+        claim: &'a Claim,
     ) -> PresenceCall<'a, bool> {
         Box::pin(async move {
             let inner = &self.inner;
-            let held = inner
-                .held
-                .lock()
-                .expect("presence lock")
-                .get(topic)
-                .and_then(|names| names.get(name))
-                .is_some_and(|had| had == holder);
-            inner.release(topic, name);
-            // The member expires at once; whoever sweeps first tells it.
-            let gone: Vec<String> = inner
-                .run(&inner.leave, topic, None, &[name, holder])
+            let token = claim.token();
+            // The member expires at once and the same script tells its leave.
+            let had: u64 = inner
+                .run(&inner.leave, topic, None, &[name, &token])
                 .await?;
-            inner.tell_left(topic, pairs(gone)).await;
-            Ok(held)
+            inner.release(topic, name, claim);
+            Ok(had == 1)
         })
     }
 
     fn members<'a>(&'a self, topic: &'a str) -> PresenceCall<'a, Vec<Member>> {
         Box::pin(async move {
-            let (gone, members) = self.inner.members_of(topic).await?;
-            self.inner.tell_left(topic, gone).await;
-            let mut members: Vec<Member> = members
-                .into_iter()
-                .filter_map(|(name, info)| {
-                    let info = RawValue::from_string(info).ok()?;
-                    Some(Member {
+            let flat: Vec<String> = self
+                .inner
+                .run(&self.inner.members, topic, None, &[])
+                .await?;
+            let mut members = Vec::with_capacity(flat.len() / 2);
+            let mut flat = flat.into_iter();
+            while let (Some(name), Some(info)) = (flat.next(), flat.next()) {
+                if let Ok(info) = RawValue::from_string(info) {
+                    members.push(Member {
                         name,
                         info: Arc::from(info),
-                    })
-                })
-                .collect();
+                    });
+                }
+            }
             members.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(members)
         })

@@ -1,5 +1,5 @@
-//! The two Lua scripts that make a topic's positions in Redis, and what
-//! they answer. Each runs atomically, so offsets never repeat or skip and a
+//! The Lua scripts that make a topic's positions in Redis, and what they
+//! answer. Each runs atomically, so offsets never repeat or skip and a
 //! reader sees history and the topic's head from the same instant.
 //!
 //! Per topic `t` (the braces keep a topic's keys on one cluster slot):
@@ -13,31 +13,50 @@ use std::sync::Arc;
 
 use serde_json::value::RawValue;
 
-/// Gives the item the topic's next offset (starting a new epoch when the
-/// topic has none), keeps it in bounded history, and publishes it; answers
-/// the offset and the epoch.
-/// KEYS: meta, history. ARGV: item, history length, history ms, meta ms,
-/// channel, a fresh epoch in case the topic has none, and the publish
-/// command (`PUBLISH`, or `SPUBLISH` on a cluster).
-pub(super) const PUBLISH: &str = r"
-local epoch = redis.call('HGET', KEYS[1], 'e')
-if not epoch then
-  -- A new epoch: history left from a lost one must not pass for it.
-  epoch = ARGV[6]
-  redis.call('HSET', KEYS[1], 'e', epoch)
-  redis.call('DEL', KEYS[2])
-end
-local offset = redis.call('HINCRBY', KEYS[1], 's', 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if tonumber(ARGV[2]) > 0 then
-  local now = redis.call('TIME')
-  local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], offset .. '-0', 'd', ARGV[1], 't', ms)
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
-end
-redis.call(ARGV[7], ARGV[5], offset .. ':' .. epoch .. ':' .. ARGV[1])
-return {offset, epoch}
+/// Redis's clock in ms, as `now`.
+pub(super) const NOW: &str = r"
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 ";
+
+/// `publish(item)`: gives the item the topic's next offset (starting a new
+/// epoch when the topic has none), keeps it in bounded history, publishes
+/// it, and answers the offset and the epoch. A script that uses it first
+/// names the topic's meta and history keys `META` and `HISTORY`, and takes
+/// ARGV 1 to 6 as `Shared::publishing` gives them: history length, history
+/// ms, meta ms, channel, a fresh epoch in case the topic has none, and the
+/// publish command (`PUBLISH`, or `SPUBLISH` on a cluster).
+pub(super) const PUBLISH_FN: &str = r"
+local function publish(item)
+  local epoch = redis.call('HGET', META, 'e')
+  if not epoch then
+    -- A new epoch: history left from a lost one must not pass for it.
+    epoch = ARGV[5]
+    redis.call('HSET', META, 'e', epoch)
+    redis.call('DEL', HISTORY)
+  end
+  local offset = redis.call('HINCRBY', META, 's', 1)
+  redis.call('PEXPIRE', META, ARGV[3])
+  if tonumber(ARGV[1]) > 0 then
+    redis.call('XADD', HISTORY, 'MAXLEN', ARGV[1], offset .. '-0', 'd', item, 't', now)
+    redis.call('PEXPIRE', HISTORY, ARGV[2])
+  end
+  redis.call(ARGV[6], ARGV[4], offset .. ':' .. epoch .. ':' .. item)
+  return offset, epoch
+end
+";
+
+/// Publishes one item. KEYS: meta, history. ARGV 1 to 6: see
+/// [`PUBLISH_FN`]; ARGV[7]: the item.
+pub(super) fn publish() -> String {
+    format!(
+        "local META, HISTORY = KEYS[1], KEYS[2]{NOW}{PUBLISH_FN}{}",
+        r"
+local offset, epoch = publish(ARGV[7])
+return {offset, epoch}
+"
+    )
+}
 
 /// The topic's epoch and last offset, the time, and the history after an
 /// offset. KEYS: meta, history. ARGV: the offset to read after.
