@@ -91,17 +91,30 @@ async fn an_old_version_gets_426_naming_version_13() {
 }
 
 #[tokio::test]
-async fn plain_http_requests_get_426_with_a_body() {
+async fn plain_http_requests_are_served_as_http() {
     let server = start(Server::builder()).await;
-    for request in [
-        "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    // A GET that asks for no upgrade: 405, naming what is allowed.
+    let (status, head) = exchange(&server, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
+    assert_eq!(status, 405, "{head}");
+    assert!(head.contains("allow: get, post, options"), "{head}");
+    // A POST without a JSON content type: 415.
+    let (status, head) = exchange(
+        &server,
         "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\n{}",
-    ] {
-        let (status, head) = exchange(&server, request).await;
-        assert_eq!(status, 426, "{request:?}: {head}");
-        assert!(head.contains("upgrade: websocket"), "{head}");
-        assert!(!head.contains("content-length: 0\r\n"), "{head}");
-    }
+    )
+    .await;
+    assert_eq!(status, 415, "{head}");
+    // A JSON call: answered.
+    let call = r#"{"jsonrpc":"2.0","method":"ping","id":1}"#;
+    let (status, head) = exchange(
+        &server,
+        &format!(
+            "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{call}",
+            call.len()
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{head}");
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
 
 use super::request::{self, Prefixed, Refused};
-use super::{Rejection, Server, Shared};
+use super::{plain_http, Rejection, Server, Shared};
 use crate::io::Connection;
 use crate::router::Extensions;
 use crate::session::Peer;
@@ -110,11 +110,17 @@ where
     };
     let timeout = shared.builder.handshake_timeout;
     let upgraded = tokio::time::timeout(timeout, async {
-        let (request, rest) = request::read(&mut stream).await.inspect_err(|refused| {
+        let (request, head, rest) = request::read(&mut stream).await.inspect_err(|refused| {
             if matches!(refused, Refused::Http(_)) {
                 telemetry::connection_refused("request");
             }
         })?;
+        if !request::asks_for_websocket(&request) {
+            // Plain HTTP: hyper reads this request again, and the next.
+            let mut read = head;
+            read.extend_from_slice(&rest);
+            return Ok(Route::Http(read));
+        }
         let Some(slot) = Slot::take(&shared) else {
             request::check(&request, shared.builder.path.as_deref())
                 .inspect_err(|_| telemetry::connection_refused("request"))
@@ -128,11 +134,15 @@ where
         request::answer(&mut stream, &response.map(|()| []))
             .await
             .map_err(Refused::Io)?;
-        Ok((slot, extensions, rest))
+        Ok(Route::WebSocket(slot, extensions, rest))
     })
     .await;
     let refusal = match upgraded {
-        Ok(Ok((slot, extensions, rest))) => {
+        Ok(Ok(Route::Http(read))) => {
+            let stream = Prefixed::new(stream, read);
+            return plain_http::serve_connection(server, stream, remote_addr).await;
+        }
+        Ok(Ok(Route::WebSocket(slot, extensions, rest))) => {
             let socket = WebSocketStream::from_raw_socket(
                 Prefixed::new(stream, rest),
                 Role::Server,
@@ -154,6 +164,14 @@ where
         stream.shutdown().await
     });
     let _ = answered.await;
+}
+
+/// Where a connection's first request goes.
+enum Route {
+    /// Upgraded: the engine runs on the rest of the stream.
+    WebSocket(Slot, Extensions, Vec<u8>),
+    /// Plain HTTP, with the bytes read so far.
+    Http(Vec<u8>),
 }
 
 /// Runs the engine on an upgraded socket and keeps the slot until it ends.

@@ -4,6 +4,7 @@
 mod accept;
 mod builder;
 mod handshake;
+mod plain_http;
 mod request;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use builder::ServerBuilder;
 pub use handshake::{HandshakeHook, HandshakeRequest, Rejection};
+pub use plain_http::HttpBody;
 
 use crate::router::{Extensions, Router};
 use crate::session::{ConnectionConfig, Peer};

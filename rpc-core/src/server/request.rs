@@ -16,11 +16,12 @@ const MAX_HEAD: usize = 16 << 10;
 /// Headers parsed at most; more are refused with 431.
 const MAX_HEADERS: usize = 64;
 
-/// Reads one request head. Returns it and whatever the client sent after
-/// it (the start of the WebSocket stream, if it did not wait for the 101).
+/// Reads one request head. Returns it, its bytes, and whatever the client
+/// sent after it (the start of the WebSocket stream, if it did not wait
+/// for the 101, or a body).
 pub(super) async fn read<S: AsyncRead + Unpin>(
     stream: &mut S,
-) -> Result<(http::Request<()>, Vec<u8>), Refused> {
+) -> Result<(http::Request<()>, Vec<u8>, Vec<u8>), Refused> {
     let mut buffer = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
@@ -33,7 +34,7 @@ pub(super) async fn read<S: AsyncRead + Unpin>(
         if let Some(end) = find_end(&buffer[searched_from..]) {
             let end = searched_from + end;
             let rest = buffer.split_off(end);
-            return parse(&buffer).map(|request| (request, rest));
+            return parse(&buffer).map(|request| (request, buffer, rest));
         }
         if buffer.len() > MAX_HEAD {
             return Err(Refused::Http(Rejection::new(
@@ -42,6 +43,21 @@ pub(super) async fn read<S: AsyncRead + Unpin>(
             )));
         }
     }
+}
+
+/// Whether a request asks for a WebSocket upgrade (`Upgrade: websocket`);
+/// any other goes to plain HTTP.
+pub(super) fn asks_for_websocket(request: &http::Request<()>) -> bool {
+    request
+        .headers()
+        .get_all(http::header::UPGRADE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| {
+            value
+                .split(',')
+                .any(|token| token.trim().eq_ignore_ascii_case("websocket"))
+        })
 }
 
 /// Where the head ends (just past its blank line), if it does.
@@ -272,7 +288,7 @@ mod tests {
         let mut sent = upgrade("").into_bytes();
         sent.extend_from_slice(&[0x81, 0x05]);
         client.write_all(&sent).await.unwrap();
-        let (_, rest) = read(&mut server).await.unwrap();
+        let (_, _, rest) = read(&mut server).await.unwrap();
         let mut prefixed = Prefixed::new(server, rest);
         let mut first = [0u8; 2];
         prefixed.read_exact(&mut first).await.unwrap();
