@@ -17,6 +17,8 @@ mod follower;
 mod link;
 mod listener;
 mod presence;
+mod presence_heartbeat;
+mod presence_node;
 mod presence_scripts;
 mod scripts;
 
