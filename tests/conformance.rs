@@ -11,6 +11,9 @@ mod spec_service;
 #[path = "common/cases.rs"]
 mod table;
 
+#[path = "common/http.rs"]
+mod http;
+
 use spec_service::SpecServer;
 use table::{cases, check};
 
@@ -42,6 +45,29 @@ async fn every_case_over_a_real_socket() {
         .await
         .unwrap();
     table::run_over_socket(&format!("ws://{}/", server.local_addr())).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_case_over_http() {
+    let server = wirecall::Server::builder()
+        .build(spec_service::SpecService.into_router())
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    for case in &cases() {
+        let (status, body) = http::post_json(server.local_addr(), &case.request).await;
+        // An answer is a 200 with it; nothing due is a 204 with nothing.
+        let reply = match status {
+            200 => Some(body),
+            204 => {
+                assert!(body.is_empty(), "{}: 204 with {body}", case.name);
+                None
+            }
+            other => panic!("{}: HTTP {other}: {body}", case.name),
+        };
+        check(case, reply);
+    }
     server.shutdown().await;
 }
 
