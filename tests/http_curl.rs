@@ -29,12 +29,19 @@ fn curl_available() -> bool {
 /// Runs curl with `args` (at most 20 s), printing the status line and
 /// headers before the body (`-i`).
 fn curl(args: &[&str]) -> String {
+    curl_exited(args).0
+}
+
+/// As [`curl`], with whether curl finished cleanly (a stream that does not
+/// end runs into the time limit, and curl exits with 28).
+fn curl_exited(args: &[&str]) -> (String, bool) {
     let output: Output = Command::new("curl")
         .args(["-s", "-i", "--max-time", "20"])
         .args(args)
         .output()
         .expect("curl runs");
-    String::from_utf8_lossy(&output.stdout).replace("\r\n", "\n")
+    let text = String::from_utf8_lossy(&output.stdout).replace("\r\n", "\n");
+    (text, output.status.success())
 }
 
 fn status(response: &str) -> u16 {
@@ -212,7 +219,7 @@ async fn curl_reads_a_subscription_as_server_sent_events() {
         return;
     }
     let (_server, url) = spec_server().await;
-    let events = curl(&[
+    let (events, ended) = curl_exited(&[
         "-N",
         "-X",
         "POST",
@@ -241,4 +248,38 @@ async fn curl_reads_a_subscription_as_server_sent_events() {
         assert_eq!(item["params"]["result"], n, "{events}");
     }
     assert_eq!(data[4]["params"]["ended"], true, "{events}");
+    assert!(
+        ended,
+        "the stream did not end after its end notice: {events}"
+    );
+
+    // A handler that calls the client during an event-stream call is
+    // answered -32601 at once, and the stream ends with its answer.
+    let (asked, ended) = curl_exited(&[
+        "-N",
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-H",
+        "Accept: text/event-stream",
+        "--data-binary",
+        r#"{"jsonrpc":"2.0","method":"ask_client","params":["ready?"],"id":2}"#,
+        &url,
+    ]);
+    assert!(ended, "{asked}");
+    let answer: serde_json::Value = serde_json::from_str(
+        body(&asked)
+            .lines()
+            .find_map(|line| line.strip_prefix("data: "))
+            .expect("an answer event"),
+    )
+    .unwrap();
+    assert_eq!(answer["id"], 2, "{asked}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not possible over HTTP")),
+        "{asked}"
+    );
 }

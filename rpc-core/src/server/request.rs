@@ -12,9 +12,9 @@ use tokio_tungstenite::tungstenite::http;
 use super::Rejection;
 
 /// The longest request head read; a longer one is refused with 431.
-const MAX_HEAD: usize = 16 << 10;
+pub(super) const MAX_HEAD: usize = 16 << 10;
 /// Headers parsed at most; more are refused with 431.
-const MAX_HEADERS: usize = 64;
+pub(super) const MAX_HEADERS: usize = 64;
 
 /// Reads one request head. Returns it, its bytes, and whatever the client
 /// sent after it (the start of the WebSocket stream, if it did not wait

@@ -30,8 +30,9 @@ pub(super) fn check_origin<B>(
     }
 }
 
-/// The answer to an `OPTIONS` preflight.
-pub(super) fn preflight() -> h::Response<HttpBody> {
+/// The answer to an `OPTIONS` preflight: the methods a call uses, and the
+/// headers the browser asks for (a hook may read one of its own).
+pub(super) fn preflight<B>(request: &h::Request<B>) -> h::Response<HttpBody> {
     let mut response = h::Response::new(empty());
     *response.status_mut() = h::StatusCode::NO_CONTENT;
     let headers = response.headers_mut();
@@ -39,10 +40,14 @@ pub(super) fn preflight() -> h::Response<HttpBody> {
         "access-control-allow-methods",
         h::HeaderValue::from_static("POST, OPTIONS"),
     );
-    headers.insert(
-        "access-control-allow-headers",
-        h::HeaderValue::from_static("content-type, accept, last-event-id, authorization"),
-    );
+    let asked = request
+        .headers()
+        .get("access-control-request-headers")
+        .cloned()
+        .unwrap_or_else(|| {
+            h::HeaderValue::from_static("content-type, accept, last-event-id, authorization")
+        });
+    headers.insert("access-control-allow-headers", asked);
     headers.insert("access-control-max-age", h::HeaderValue::from_static("600"));
     headers.insert(
         h::header::ALLOW,

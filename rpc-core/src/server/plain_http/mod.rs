@@ -38,19 +38,31 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let header_timeout = server.shared.builder.handshake_timeout;
+    let drain = server.shared.drain.clone();
     let service = hyper::service::service_fn(move |request| {
         let server = server.clone();
         async move { Ok::<_, Infallible>(server.serve_http(request, Some(remote_addr)).await) }
     });
-    let outcome = hyper::server::conn::http1::Builder::new()
+    let connection = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
         // A keep-alive connection's next request head arrives in time, or
-        // the connection closes (slow senders hold nothing for long).
+        // the connection closes (slow senders hold nothing for long), and
+        // is as small as the first one must be.
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(header_timeout)
+        .max_buf_size(super::request::MAX_HEAD)
+        .max_headers(super::request::MAX_HEADERS)
         .serve_connection(TokioIo::new(io), service)
-        .with_upgrades()
-        .await;
+        .with_upgrades();
+    tokio::pin!(connection);
+    let outcome = tokio::select! {
+        outcome = connection.as_mut() => outcome,
+        () = drain.cancelled() => {
+            // Shutting down: the request under way finishes, no other starts.
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
     if let Err(err) = outcome {
         tracing::debug!(%err, %remote_addr, "an HTTP connection ended with an error");
     }
@@ -68,6 +80,12 @@ impl Server {
         remote_addr: Option<SocketAddr>,
     ) -> h::Response<HttpBody> {
         let builder = &self.shared.builder;
+        if self.shared.drain.is_cancelled() {
+            return plain(
+                h::StatusCode::SERVICE_UNAVAILABLE,
+                "the server is shutting down",
+            );
+        }
         if let Some(path) = builder.path.as_deref() {
             if request.uri().path() != path {
                 return plain(h::StatusCode::NOT_FOUND, "no JSON-RPC endpoint here");
@@ -78,7 +96,7 @@ impl Server {
             Err(refusal) => return refusal.into_response(),
         };
         let mut response = match *request.method() {
-            h::Method::OPTIONS => cors::preflight(),
+            h::Method::OPTIONS => cors::preflight(&request),
             h::Method::POST => post::answer(self, request, remote_addr).await,
             h::Method::GET if is_upgrade(&request) => self.upgrade(request, remote_addr),
             _ => {
@@ -133,9 +151,14 @@ impl Server {
 fn is_upgrade<B>(request: &h::Request<B>) -> bool {
     request
         .headers()
-        .get(h::header::UPGRADE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.eq_ignore_ascii_case("websocket"))
+        .get_all(h::header::UPGRADE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| {
+            value
+                .split(',')
+                .any(|token| token.trim().eq_ignore_ascii_case("websocket"))
+        })
 }
 
 /// A request refused, with the status and the reason to answer.

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use super::super::accept::Slot;
 use super::super::handshake;
 use super::{body, full, h, plain, sse, HttpBody, Server};
+use crate::protocol::{encode, ErrorCode, ErrorObject, Id, Message};
 use crate::router::Context;
 use crate::telemetry;
 
@@ -65,6 +66,17 @@ pub(super) async fn answer(
     if wants_events {
         return sse::stream(server, &head, &text, extensions, remote_addr, slot);
     }
+    // The same bound on a batch as over WebSocket.
+    if let Message::Batch(items) = Message::parse(&text) {
+        let max = shared.connection.max_batch_len;
+        if items.len() > max {
+            let refusal = ErrorObject::new(
+                ErrorCode::InvalidRequest,
+                format!("a batch holds at most {max} entries"),
+            );
+            return json(encode::response_err(&Id::Null, &refusal));
+        }
+    }
     let ctx = Context::new(extensions, remote_addr);
     let answer = shared.router.handle_with(&text, &ctx).await;
     drop(slot);
@@ -74,6 +86,10 @@ pub(super) async fn answer(
         *response.status_mut() = h::StatusCode::NO_CONTENT;
         return response;
     };
+    json(frame)
+}
+
+fn json(frame: String) -> h::Response<HttpBody> {
     let mut response = h::Response::new(full(frame));
     response.headers_mut().insert(
         h::header::CONTENT_TYPE,

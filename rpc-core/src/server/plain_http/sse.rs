@@ -68,6 +68,7 @@ pub(super) fn stream(
         call: Some(frame),
         done: false,
         heartbeat: tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT),
+        early: std::collections::VecDeque::new(),
         _slot: slot,
     };
     let body = futures_util::stream::unfold(events, |mut events| async move {
@@ -108,6 +109,8 @@ struct Events {
     call: Option<String>,
     done: bool,
     heartbeat: tokio::time::Interval,
+    /// Events the session queued while the call was being answered.
+    early: std::collections::VecDeque<Bytes>,
     /// The stream holds a connection's place while it lasts.
     _slot: Slot,
 }
@@ -121,8 +124,12 @@ impl Events {
         if let Some(call) = self.call.take() {
             return Some(self.subscribe(&call).await);
         }
+        if let Some(event) = self.early.pop_front() {
+            return Some(event);
+        }
         loop {
             tokio::select! {
+                biased;
                 queued = self.outbound.recv() => match queued {
                     Some(Outbound::Text(frame)) => {
                         if let Some(event) = self.event(&frame) {
@@ -131,6 +138,7 @@ impl Events {
                     }
                     Some(Outbound::Close(_)) | None => return None,
                 },
+                () = self.session.token().cancelled() => return None,
                 _ = self.heartbeat.tick() => return Some(Bytes::from_static(b": alive\n\n")),
                 () = self.server.shared.drain.cancelled() => return None,
             }
@@ -140,10 +148,28 @@ impl Events {
     /// Makes the subscribe call; its answer is the first event.
     async fn subscribe(&mut self, call: &str) -> Bytes {
         let router = self.server.shared.router.clone();
-        let mut started = prepare_message(&router, Message::parse(call), &self.ctx);
+        let ctx = self.ctx.clone();
+        let mut started = prepare_message(&router, Message::parse(call), &ctx);
         let reply = match started.poll_now() {
             std::task::Poll::Ready(reply) => reply,
-            std::task::Poll::Pending => started.finish().await,
+            std::task::Poll::Pending => {
+                // Meanwhile the handler may call the client: refused at once.
+                let finish = started.finish();
+                tokio::pin!(finish);
+                loop {
+                    tokio::select! {
+                        reply = &mut finish => break reply,
+                        queued = self.outbound.recv() => match queued {
+                            Some(Outbound::Text(frame)) => {
+                                if let Some(event) = self.event(&frame) {
+                                    self.early.push_back(event);
+                                }
+                            }
+                            Some(Outbound::Close(_)) | None => break finish.await,
+                        },
+                    }
+                }
+            }
         };
         let Some(reply) = reply else {
             self.done = true;
@@ -164,14 +190,27 @@ impl Events {
     /// The event for a frame the session queued; `None` for a call to the
     /// client, which is refused on the spot.
     fn event(&mut self, frame: &str) -> Option<Bytes> {
-        if let Message::Single(Incoming::Request(call)) = Message::parse(frame) {
+        let calls: Vec<_> = match Message::parse(frame) {
+            Message::Single(Incoming::Request(call)) => vec![call.id],
+            Message::Batch(items) => items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Incoming::Request(call) => Some(call.id),
+                    _ => None,
+                })
+                .collect(),
+            Message::Single(_) => Vec::new(),
+        };
+        if !calls.is_empty() {
             let refusal = ErrorObject::new(
                 ErrorCode::MethodNotFound,
                 "calls to the client are not possible over HTTP",
             );
-            let answer = encode::response_err(&call.id, &refusal);
-            if let Message::Single(incoming) = Message::parse(&answer) {
-                let _ = take_own(&self.session, incoming);
+            for id in calls {
+                let answer = encode::response_err(&id, &refusal);
+                if let Message::Single(incoming) = Message::parse(&answer) {
+                    let _ = take_own(&self.session, incoming);
+                }
             }
             return None;
         }
@@ -204,7 +243,8 @@ fn data(id: Option<&str>, frame: &str) -> Bytes {
         event.push_str(id);
         event.push('\n');
     }
-    for line in frame.lines() {
+    // Every line break SSE knows (CR, LF, CRLF) starts a new data line.
+    for line in frame.split(['\r', '\n']).filter(|line| !line.is_empty()) {
         event.push_str("data: ");
         event.push_str(line);
         event.push('\n');
