@@ -3,28 +3,14 @@
 //! 415, 413), a CORS preflight, and a subscription read as Server-Sent
 //! Events with `curl -N`.
 
+#[path = "common/curl.rs"]
+mod curl;
 #[path = "common/process.rs"]
 mod process;
 
 use std::process::{Command, Output};
 
 use process::Running;
-
-/// `curl` is part of the machine CI runs on (.ci/run installs it if not).
-fn curl_available() -> bool {
-    let found = Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "curl must be installed under CI (.ci/run installs it)"
-        );
-        println!("skipped: curl is not installed");
-    }
-    found
-}
 
 /// Runs curl with `args` (at most 20 s), printing the status line and
 /// headers before the body (`-i`).
@@ -42,6 +28,22 @@ fn curl_exited(args: &[&str]) -> (String, bool) {
         .expect("curl runs");
     let text = String::from_utf8_lossy(&output.stdout).replace("\r\n", "\n");
     (text, output.status.success())
+}
+
+/// Posts `call` asking for an event stream, and reads it to its end.
+fn read_events(url: &str, call: &str) -> (String, bool) {
+    curl_exited(&[
+        "-N",
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-H",
+        "Accept: text/event-stream",
+        "--data-binary",
+        call,
+        url,
+    ])
 }
 
 fn status(response: &str) -> u16 {
@@ -76,7 +78,7 @@ async fn spec_server() -> (Running, String) {
 
 #[tokio::test]
 async fn curl_calls_batches_and_notifies_over_http() {
-    if !curl_available() {
+    if !curl::available() {
         return;
     }
     let (_server, url) = spec_server().await;
@@ -141,7 +143,7 @@ async fn curl_calls_batches_and_notifies_over_http() {
 
 #[tokio::test]
 async fn curl_gets_http_refusals_and_cors() {
-    if !curl_available() {
+    if !curl::available() {
         return;
     }
     let (_server, url) = spec_server().await;
@@ -215,22 +217,14 @@ async fn curl_gets_http_refusals_and_cors() {
 
 #[tokio::test]
 async fn curl_reads_a_subscription_as_server_sent_events() {
-    if !curl_available() {
+    if !curl::available() {
         return;
     }
     let (_server, url) = spec_server().await;
-    let (events, ended) = curl_exited(&[
-        "-N",
-        "-X",
-        "POST",
-        "-H",
-        "Content-Type: application/json",
-        "-H",
-        "Accept: text/event-stream",
-        "--data-binary",
-        r#"{"jsonrpc":"2.0","method":"subscribe_counter","params":[3],"id":1}"#,
+    let (events, ended) = read_events(
         &url,
-    ]);
+        r#"{"jsonrpc":"2.0","method":"subscribe_counter","params":[3],"id":1}"#,
+    );
     assert_eq!(status(&events), 200, "{events}");
     assert!(
         events.contains("content-type: text/event-stream"),
@@ -255,18 +249,10 @@ async fn curl_reads_a_subscription_as_server_sent_events() {
 
     // A handler that calls the client during an event-stream call is
     // answered -32601 at once, and the stream ends with its answer.
-    let (asked, ended) = curl_exited(&[
-        "-N",
-        "-X",
-        "POST",
-        "-H",
-        "Content-Type: application/json",
-        "-H",
-        "Accept: text/event-stream",
-        "--data-binary",
-        r#"{"jsonrpc":"2.0","method":"ask_client","params":["ready?"],"id":2}"#,
+    let (asked, ended) = read_events(
         &url,
-    ]);
+        r#"{"jsonrpc":"2.0","method":"ask_client","params":["ready?"],"id":2}"#,
+    );
     assert!(ended, "{asked}");
     let answer: serde_json::Value = serde_json::from_str(
         body(&asked)

@@ -3,6 +3,8 @@
 //! `Last-Event-ID`, and every one of 10 000 items arrives exactly once, in
 //! order, each resume saying nothing was missed.
 
+#[path = "common/curl.rs"]
+mod curl;
 #[path = "common/proxy.rs"]
 mod proxy;
 
@@ -18,21 +20,6 @@ use wirecall::{Router, Server};
 
 const ITEMS: u64 = 10_000;
 const CUTS: u64 = 10;
-
-fn curl_available() -> bool {
-    let found = std::process::Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "curl must be installed under CI (.ci/run installs it)"
-        );
-        println!("skipped: curl is not installed");
-    }
-    found
-}
 
 /// What one curl run read before its link was cut or the items ran out.
 struct Segment {
@@ -101,7 +88,7 @@ async fn read_segment(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_items_over_sse_through_ten_cuts_arrive_once_in_order() {
-    if !curl_available() {
+    if !curl::available() {
         return;
     }
     let topic = Arc::new(InProcessBus::default().with_history(20_000, Duration::from_secs(600)));

@@ -47,7 +47,7 @@ pub(super) async fn read<S: AsyncRead + Unpin>(
 
 /// Whether a request asks for a WebSocket upgrade (`Upgrade: websocket`);
 /// any other goes to plain HTTP.
-pub(super) fn asks_for_websocket(request: &http::Request<()>) -> bool {
+pub(super) fn asks_for_websocket<B>(request: &http::Request<B>) -> bool {
     request
         .headers()
         .get_all(http::header::UPGRADE)

@@ -98,7 +98,9 @@ impl Server {
         let mut response = match *request.method() {
             h::Method::OPTIONS => cors::preflight(&request),
             h::Method::POST => post::answer(self, request, remote_addr).await,
-            h::Method::GET if is_upgrade(&request) => self.upgrade(request, remote_addr),
+            h::Method::GET if super::request::asks_for_websocket(&request) => {
+                self.upgrade(request, remote_addr)
+            }
             _ => {
                 let mut refused = plain(
                     h::StatusCode::METHOD_NOT_ALLOWED,
@@ -146,19 +148,6 @@ impl Server {
             }
         }
     }
-}
-
-fn is_upgrade<B>(request: &h::Request<B>) -> bool {
-    request
-        .headers()
-        .get_all(h::header::UPGRADE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .any(|value| {
-            value
-                .split(',')
-                .any(|token| token.trim().eq_ignore_ascii_case("websocket"))
-        })
 }
 
 /// A request refused, with the status and the reason to answer.

@@ -44,7 +44,7 @@ pub type OutgoingRunning =
 
 /// Middleware around outgoing calls and notifications (not subscribe calls
 /// or batches), set per connection in
-/// [`ConnectionConfig::outgoing`](super::ConnectionConfig::outgoing).
+/// [`ConnectionConfig::outgoing`](crate::session::ConnectionConfig::outgoing).
 /// Layers run in the order they were
 /// added: the first sees a call first and its outcome last.
 ///

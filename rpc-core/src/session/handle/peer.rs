@@ -276,7 +276,7 @@ impl Peer {
     }
 
     /// Frames queued for the I/O task right now (bounded by
-    /// [`ConnectionConfig::outbound_capacity`](super::ConnectionConfig::outbound_capacity)).
+    /// [`ConnectionConfig::outbound_capacity`](crate::session::ConnectionConfig::outbound_capacity)).
     pub fn queued_frames(&self) -> usize {
         self.link.current().map_or(0, |session| session.queued())
     }
@@ -289,7 +289,7 @@ impl Peer {
     }
 
     /// The most items any one served subscription has buffered right now
-    /// (bounded by its [`SinkConfig::buffer`](super::SinkConfig::buffer)).
+    /// (bounded by its [`SinkConfig::buffer`](crate::session::SinkConfig::buffer)).
     pub fn max_subscription_backlog(&self) -> usize {
         self.link
             .current()

@@ -103,7 +103,7 @@ impl<T> Subscription<T> {
 
     /// The position of the last item read, when the serving end sends
     /// positions (topic-fed subscriptions do): give it to
-    /// [`Peer::subscribe_from`](super::Peer::subscribe_from) on a new
+    /// [`Peer::subscribe_from`](crate::session::Peer::subscribe_from) on a new
     /// connection to carry on from there.
     pub fn position(&self) -> Option<Position> {
         self.at.as_ref().map(|at| Position {

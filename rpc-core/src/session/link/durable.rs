@@ -1,5 +1,5 @@
 //! A line of connections that outlives each of them: what a reconnecting
-//! client's [`Peer`](super::Peer) holds. The io layer's reconnect task puts
+//! client's [`Peer`](crate::session::Peer) holds. The io layer's reconnect task puts
 //! a new session in as each connection drops. Here calls wait for the next
 //! connection, calls lost in flight are sent again only when idempotent,
 //! and received subscriptions are bound again to every new connection,

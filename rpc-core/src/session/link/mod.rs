@@ -1,4 +1,4 @@
-//! Reconnection in one room. [`Link`] is what a [`Peer`](super::Peer)
+//! Reconnection in one room. [`Link`] is what a [`Peer`](crate::session::Peer)
 //! reaches: one connection for its whole life, or a [`DurableLink`] — a line
 //! of connections that a reconnecting client holds, kept up by
 //! `keep_connected` under a [`ReconnectPolicy`], with subscriptions bound
