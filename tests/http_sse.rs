@@ -152,3 +152,56 @@ async fn ten_thousand_items_over_sse_through_ten_cuts_arrive_once_in_order() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_stream_its_client_stops_reading_ends_after_the_write_timeout() {
+    use tokio::io::AsyncWriteExt;
+    use wirecall::{ConnectionConfig, Context, Params, PendingSubscription, SinkConfig};
+
+    // A subscription that sends as fast as the stream takes its items.
+    let mut router = Router::new();
+    router
+        .subscription(
+            "flood",
+            "flood_item",
+            "unflood",
+            SinkConfig::default(),
+            |_: Params<'_>, _: &Context, pending: PendingSubscription<String>| {
+                Ok(async move {
+                    let Ok(sink) = pending.accept() else { return };
+                    let item = "x".repeat(1000);
+                    while sink.send(&item).await.is_ok() {}
+                })
+            },
+        )
+        .unwrap();
+    let config = ConnectionConfig::default().write_timeout(Duration::from_millis(300));
+    let server = Server::builder()
+        .connection_config(config)
+        .build(router)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let mut stubborn = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    let call = r#"{"jsonrpc":"2.0","method":"flood","id":1}"#;
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: {}\r\n\r\n{call}",
+        call.len()
+    );
+    stubborn.write_all(request.as_bytes()).await.unwrap();
+    // The stream holds a connection's place while it runs; the client never
+    // reads, so its writes stall, and past the write timeout it ends.
+    let mut held = false;
+    for _ in 0..300 {
+        let open = server.server().connection_count();
+        held |= open == 1;
+        if held && open == 0 {
+            drop(stubborn);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the stalled event stream still holds its place (held: {held})");
+}

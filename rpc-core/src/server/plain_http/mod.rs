@@ -13,6 +13,7 @@
 
 mod body;
 mod cors;
+mod deadline;
 mod post;
 mod sse;
 
@@ -39,6 +40,7 @@ where
 {
     let header_timeout = server.shared.builder.handshake_timeout;
     let drain = server.shared.drain.clone();
+    let write_timeout = server.shared.connection.write_timeout;
     let service = hyper::service::service_fn(move |request| {
         let server = server.clone();
         async move { Ok::<_, Infallible>(server.serve_http(request, Some(remote_addr)).await) }
@@ -52,7 +54,10 @@ where
         .header_read_timeout(header_timeout)
         .max_buf_size(super::request::MAX_HEAD)
         .max_headers(super::request::MAX_HEADERS)
-        .serve_connection(TokioIo::new(io), service)
+        .serve_connection(
+            TokioIo::new(deadline::WriteDeadline::new(io, write_timeout)),
+            service,
+        )
         .with_upgrades();
     tokio::pin!(connection);
     let outcome = tokio::select! {
