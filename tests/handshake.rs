@@ -158,3 +158,49 @@ async fn accept_upgrade_makes_the_same_checks() {
         .insert("sec-websocket-version", http::HeaderValue::from_static("8"));
     assert_eq!(status(&old), 426);
 }
+
+#[tokio::test]
+async fn one_keep_alive_connection_carries_a_post_then_a_websocket() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let server = start(Server::builder()).await;
+    let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+    let call = r#"{"jsonrpc":"2.0","method":"ping","id":1}"#;
+    let post = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{call}",
+        call.len()
+    );
+    tcp.write_all(post.as_bytes()).await.unwrap();
+    // Read exactly the answer (its head, then Content-Length bytes).
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\r\n\r\n") {
+        tcp.read_exact(&mut byte).await.unwrap();
+        answer.push(byte[0]);
+    }
+    let head = String::from_utf8(answer).unwrap().to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut body = vec![0u8; length];
+    tcp.read_exact(&mut body).await.unwrap();
+    assert!(String::from_utf8(body).unwrap().contains("pong"));
+
+    // The same connection asks for an upgrade, and speaks WebSocket.
+    let url = format!("ws://{}/", server.local_addr());
+    let (mut socket, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
+    socket.send(Message::text(call)).await.unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(5), socket.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(reply.to_text().unwrap().contains("pong"), "{reply:?}");
+    assert_eq!(server.server().connection_count(), 1);
+}

@@ -19,7 +19,7 @@ use crate::session::Peer;
 use crate::telemetry;
 
 /// One place among `max_connections`, given back when dropped.
-pub(super) struct Slot {
+pub(crate) struct Slot {
     shared: Arc<Shared>,
     /// The connection's entry in the server's peer list, once it has one.
     key: Option<u64>,

@@ -162,6 +162,22 @@ impl Server {
         self.admit(request, remote_addr)
     }
 
+    /// Serves an upgraded stream in a place already taken.
+    pub(crate) async fn serve_upgraded_in<S>(
+        &self,
+        slot: Slot,
+        io: S,
+        remote_addr: Option<SocketAddr>,
+        extensions: Extensions,
+    ) -> Peer
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let socket =
+            WebSocketStream::from_raw_socket(io, Role::Server, Some(self.shared.ws_config)).await;
+        serve(slot, socket, remote_addr, extensions)
+    }
+
     /// The checks of an upgrade after the connection limit.
     fn admit(
         &self,

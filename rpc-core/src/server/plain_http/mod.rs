@@ -27,6 +27,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::accept::Slot;
 use super::http as h;
 use super::Server;
 
@@ -130,15 +131,28 @@ impl Server {
     ) -> h::Response<HttpBody> {
         let (parts, body) = request.into_parts();
         let head = h::Request::from_parts(parts.clone(), ());
-        match self.accept_upgrade(&head, remote_addr) {
-            Ok((response, extensions)) => {
+        let admitted = self
+            .accept_upgrade(&head, remote_addr)
+            .and_then(|admitted| {
+                // The place is taken now, so a burst of upgrades cannot pass the limit.
+                let slot = Slot::take(&self.shared)
+                    .ok_or_else(|| super::Rejection::too_many("too many connections"))?;
+                Ok((admitted, slot))
+            });
+        match admitted {
+            Ok(((response, extensions), slot)) => {
                 let server = self.clone();
                 let request = h::Request::from_parts(parts, body);
                 tokio::spawn(async move {
                     match hyper::upgrade::on(request).await {
                         Ok(upgraded) => drop(
                             server
-                                .serve_upgraded(TokioIo::new(upgraded), remote_addr, extensions)
+                                .serve_upgraded_in(
+                                    slot,
+                                    TokioIo::new(upgraded),
+                                    remote_addr,
+                                    extensions,
+                                )
                                 .await,
                         ),
                         Err(err) => tracing::debug!(%err, "an HTTP upgrade failed"),
