@@ -32,7 +32,12 @@ fn the_typescript_client_against_real_servers() {
         return;
     }
     let mut node = std::process::Command::new("node")
-        .args(["--test", "--test-concurrency=1", "tests/typescript/"])
+        .args([
+            "--test",
+            "--test-concurrency=1",
+            "--test-force-exit",
+            "tests/typescript/",
+        ])
         .current_dir(root)
         .env("WIRECALL_SPEC_SERVER", process::example("spec_server"))
         .env("WIRECALL_TICKER", process::example("ticker"))
