@@ -127,10 +127,9 @@ impl Server {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let socket =
-            WebSocketStream::from_raw_socket(io, Role::Server, Some(self.shared.ws_config)).await;
         let slot = Slot::take_unchecked(self.shared.clone());
-        serve(slot, socket, remote_addr, extensions)
+        self.serve_upgraded_in(slot, io, remote_addr, extensions)
+            .await
     }
 
     /// Checks an upgrade request that another HTTP stack received — the
