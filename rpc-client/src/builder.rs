@@ -3,15 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::handshake::client::Request;
-use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Error as WsError;
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
-use wirecall_core::io::{Connection, ReconnectPolicy};
+use std::future::Future;
+
+use wirecall_core::io::{Connection, ReconnectPolicy, Socket};
 use wirecall_core::{ConnectionConfig, ConnectionEvent, Router};
 
+use crate::error::with_causes;
+use crate::http::HttpDialer;
+use crate::websocket::{default_tls, WebSocket, WsDialer};
 use crate::{Client, ConnectError};
 
 /// Configures a [`Client`] before connecting.
@@ -33,14 +32,15 @@ use crate::{Client, ConnectError};
 /// ```
 #[derive(Clone)]
 pub struct ClientBuilder {
-    connect_timeout: Duration,
-    max_message_size: usize,
-    config: ConnectionConfig,
-    headers: Vec<(String, String)>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) max_message_size: usize,
+    pub(crate) config: ConnectionConfig,
+    pub(crate) headers: Vec<(String, String)>,
     router: Router,
     tls: Option<Arc<rustls::ClientConfig>>,
     reconnect: Option<ReconnectPolicy>,
     on_event: Option<EventHook>,
+    pub(crate) http_connections: usize,
 }
 
 /// What `on_connection_event` is given.
@@ -55,6 +55,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("headers", &self.headers.len())
             .field("tls", &self.tls.is_some())
             .field("reconnect", &self.reconnect)
+            .field("http_connections", &self.http_connections)
             .finish_non_exhaustive()
     }
 }
@@ -70,6 +71,7 @@ impl Default for ClientBuilder {
             tls: None,
             reconnect: None,
             on_event: None,
+            http_connections: 32,
         }
     }
 }
@@ -123,6 +125,16 @@ impl ClientBuilder {
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Over `http://`: requests in flight at once, each on a keep-alive
+    /// connection of its own (kept for the next request); further calls
+    /// wait their turn. Default 32. Subscriptions' event streams hold a
+    /// connection each besides.
+    #[must_use]
+    pub fn http_connections(mut self, max: usize) -> Self {
+        self.http_connections = max.max(1);
         self
     }
 
@@ -184,14 +196,38 @@ impl ClientBuilder {
         self
     }
 
-    /// Connects to `url` (`ws://` or `wss://`).
+    /// Connects to `url`: `ws://` or `wss://` for a WebSocket, `http://` or
+    /// `https://` for plain HTTP (each call a `POST`, each subscription a
+    /// Server-Sent Events stream; see [the crate docs](crate#over-plain-http)).
     ///
     /// # Errors
     ///
     /// [`ConnectError`].
     pub async fn connect(self, url: &str) -> Result<Client, ConnectError> {
-        let dialer = Arc::new(Dialer::new(&self, url)?);
+        if is_http(url) {
+            let dialer = Arc::new(HttpDialer::new(&self, url)?);
+            let socket = dialer.dial().await?;
+            return Ok(self.start(socket, move || {
+                let dialer = dialer.clone();
+                async move { dialer.dial().await.map_err(|err| with_causes(&err)) }
+            }));
+        }
+        let dialer = Arc::new(WsDialer::new(&self, url)?);
         let socket = dialer.dial().await?;
+        Ok(self.start(socket, move || {
+            let dialer = dialer.clone();
+            async move { dialer.dial().await.map_err(|err| with_causes(&err)) }
+        }))
+    }
+
+    /// Runs the session on `socket`; a reconnecting client opens the next
+    /// one with `redial`.
+    fn start<S, F, Fut>(self, socket: S, redial: F) -> Client
+    where
+        S: Socket,
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<S, String>> + Send + 'static,
+    {
         let mut connection = Connection::new(self.router).config(self.config);
         let peer = match self.reconnect {
             None => connection.spawn(socket),
@@ -199,13 +235,15 @@ impl ClientBuilder {
                 if let Some(hook) = self.on_event {
                     connection = connection.on_connection_event(move |event| hook(event));
                 }
-                connection.spawn_reconnecting(socket, policy, move || {
-                    let dialer = dialer.clone();
-                    async move { dialer.dial().await.map_err(|err| with_causes(&err)) }
-                })
+                connection.spawn_reconnecting(socket, policy, redial)
             }
         };
-        Ok(Client::from_peer(peer))
+        Client::from_peer(peer)
+    }
+
+    /// The TLS settings for `wss://` and `https://`.
+    pub(crate) fn tls_config(&self) -> Arc<rustls::ClientConfig> {
+        self.tls.clone().unwrap_or_else(default_tls)
     }
 
     /// Opens the WebSocket the way [`connect`](Self::connect) does (headers,
@@ -217,113 +255,14 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`ConnectError`].
+    /// [`ConnectError`] (`InvalidRequest` for an `http://` URL).
     pub async fn open_socket(self, url: &str) -> Result<WebSocket, ConnectError> {
-        Dialer::new(&self, url)?.dial().await
+        WsDialer::new(&self, url)?.dial().await
     }
 }
 
-/// A WebSocket opened by [`ClientBuilder::open_socket`].
-pub type WebSocket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// An error and its causes on one line, for a connection event. Many
-/// errors already print their cause in their own message (an I/O error
-/// inside tungstenite's), so a cause already told is not told again.
-fn with_causes(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(inner) = cause {
-        let said = inner.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        cause = inner.source();
-    }
-    text
-}
-
-/// Everything needed to open the connection again: the upgrade request
-/// with its headers, limits and TLS.
-struct Dialer {
-    request: Request,
-    ws_config: WebSocketConfig,
-    connector: Connector,
-    timeout: Duration,
-}
-
-impl Dialer {
-    fn new(builder: &ClientBuilder, url: &str) -> Result<Dialer, ConnectError> {
-        let mut request = url
-            .into_client_request()
-            .map_err(|err| ConnectError::InvalidRequest(err.to_string()))?;
-        for (name, value) in &builder.headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|err| {
-                ConnectError::InvalidRequest(format!("header name {name:?}: {err}"))
-            })?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|err| ConnectError::InvalidRequest(format!("header {name}: {err}")))?;
-            request.headers_mut().append(name, value);
-        }
-        let mut ws_config = WebSocketConfig::default();
-        ws_config.max_message_size = Some(builder.max_message_size);
-        ws_config.max_frame_size = Some(builder.max_message_size);
-        let connector = if request.uri().scheme_str() == Some("wss") {
-            Connector::Rustls(builder.tls.clone().unwrap_or_else(default_tls))
-        } else {
-            Connector::Plain
-        };
-        Ok(Dialer {
-            request,
-            ws_config,
-            connector,
-            timeout: builder.connect_timeout,
-        })
-    }
-
-    async fn dial(&self) -> Result<WebSocket, ConnectError> {
-        let connecting = tokio_tungstenite::connect_async_tls_with_config(
-            self.request.clone(),
-            Some(self.ws_config),
-            true,
-            Some(self.connector.clone()),
-        );
-        match tokio::time::timeout(self.timeout, connecting).await {
-            Ok(Ok((socket, _response))) => Ok(socket),
-            Ok(Err(WsError::Http(response))) => Err(ConnectError::Refused {
-                status: response.status().as_u16(),
-            }),
-            Ok(Err(err)) => Err(ConnectError::Handshake(err)),
-            Err(_) => Err(ConnectError::Timeout(self.timeout)),
-        }
-    }
-}
-
-fn default_tls() -> Arc<rustls::ClientConfig> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    // ring builds with no C toolchain; rustls 0.23.48 deprecates its
-    // provider only for lacking post-quantum key exchange (aws-lc-rs has it).
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Arc::new(config)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_causes;
-    use crate::ConnectError;
-
-    #[test]
-    fn a_cause_already_in_the_message_is_not_repeated() {
-        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        let err = ConnectError::Handshake(tokio_tungstenite::tungstenite::Error::Io(refused));
-        assert_eq!(with_causes(&err), "connecting failed: IO error: refused");
-    }
+/// Whether `url` names plain HTTP rather than a WebSocket.
+fn is_http(url: &str) -> bool {
+    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+    scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
 }

@@ -17,11 +17,14 @@
 
 mod builder;
 mod error;
+mod http;
+mod websocket;
 
-pub use builder::{ClientBuilder, WebSocket};
+pub use builder::ClientBuilder;
 pub use error::ConnectError;
 /// The WebSocket library the client runs on, for [`WebSocket`]'s frames.
 pub use tokio_tungstenite as tungstenite;
+pub use websocket::WebSocket;
 pub use wirecall_core::io::ReconnectPolicy;
 pub use wirecall_core::{ConnectionEvent, ConnectionState};
 

@@ -51,6 +51,7 @@ pub enum ErrorCode {
 /// | -32005 | [`RATE_LIMITED`](ErrorCode::RATE_LIMITED) | the connection sent calls faster than its rate limit allows | a call past the burst of `middleware::RateLimit`; `data.retry_after_ms` says when one token is back |
 /// | -32006 | [`TIMED_OUT`](ErrorCode::TIMED_OUT) | the call ran past its time limit and was cancelled | `middleware::Timeout` |
 /// | -32007 | [`BUS_UNAVAILABLE`](ErrorCode::BUS_UNAVAILABLE) | the bus behind the call did not answer in time or is down | a topic subscription, a resume or a presence call while a shared bus's server (Redis) is stopped or gone; `bus::BusError` through `?` |
+/// | -32008 | [`HTTP_REFUSED`](ErrorCode::HTTP_REFUSED) | an HTTP server answered a call with an HTTP error status instead of JSON-RPC; `data.status` holds it | made by the client over `http://`: 413 for a body over the limit, 429 at the connection limit, 401/403 from the auth hook |
 impl ErrorCode {
     /// -32000: the serving end finished the subscription.
     pub const SUBSCRIPTION_ENDED: ErrorCode = ErrorCode::ServerError(-32000);
@@ -68,6 +69,9 @@ impl ErrorCode {
     pub const TIMED_OUT: ErrorCode = ErrorCode::ServerError(-32006);
     /// -32007: the bus (Redis, say) did not answer in time or is down.
     pub const BUS_UNAVAILABLE: ErrorCode = ErrorCode::ServerError(-32007);
+    /// -32008: an HTTP client's request was answered with an HTTP error
+    /// status (`data.status`) instead of JSON-RPC; made by the client.
+    pub const HTTP_REFUSED: ErrorCode = ErrorCode::ServerError(-32008);
 }
 
 impl ErrorCode {

@@ -362,7 +362,10 @@ fn never_answered() -> ErrorObject {
 }
 
 fn no_connection() -> ErrorObject {
-    ErrorObject::internal_error("subscriptions need a live connection")
+    ErrorObject::internal_error(
+        "a subscription needs a connection to carry its items: a WebSocket, \
+         or over HTTP a POST that accepts text/event-stream",
+    )
 }
 
 /// Starts a plain method (`entry` is what `method` names, if anything),

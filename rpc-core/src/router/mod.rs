@@ -184,6 +184,13 @@ impl Router {
         self.entries.get(name)
     }
 
+    /// Whether a call to `method` starts a subscription (`rpc.resume` does).
+    #[cfg(feature = "server")]
+    pub(crate) fn opens_stream(&self, method: &str) -> bool {
+        method == crate::protocol::envelope::RESUME_METHOD
+            || matches!(self.entry(method), Some(Entry::Subscribe(_)))
+    }
+
     /// Processes one frame end to end, outside any connection: returns the
     /// frame to send back, or `None` when nothing must be sent (notifications,
     /// a batch of notifications, a stray response).

@@ -1,14 +1,16 @@
 //! A `POST`: its checks (content type, size, time, the connection limit,
 //! the hook), then the call or batch through the router, answered as JSON,
 //! or 204 when nothing is due; or, asked for an event stream, a
-//! subscription (`sse.rs`).
+//! subscription (`sse.rs`). A client that accepts both JSON and an event
+//! stream gets a stream only for a call that subscribes, so one client can
+//! post every call the same way.
 
 use std::net::SocketAddr;
 
 use super::super::accept::Slot;
 use super::super::handshake;
 use super::{body, full, h, plain, sse, HttpBody, Server};
-use crate::protocol::{encode, ErrorCode, ErrorObject, Id, Message};
+use crate::protocol::{encode, ErrorCode, ErrorObject, Id, Incoming, Message};
 use crate::router::Context;
 use crate::telemetry;
 
@@ -50,7 +52,8 @@ pub(super) async fn answer(
             return plain(status, rejection.reason());
         }
     };
-    let wants_events = accepts_events(&head);
+    let events = accepts(&head, "text/event-stream");
+    let json_too = accepts(&head, "application/json");
     let body = match body::read(
         request,
         shared.builder.max_message_size,
@@ -63,7 +66,8 @@ pub(super) async fn answer(
     };
     // Not UTF-8 is not JSON: the router answers it with -32700.
     let text = String::from_utf8_lossy(&body);
-    if wants_events {
+    // A client that takes either gets a stream only for a subscription.
+    if events && (!json_too || opens_stream(server, &text)) {
         return sse::stream(server, &head, &text, extensions, remote_addr, slot);
     }
     // The same bound on a batch as over WebSocket.
@@ -108,8 +112,16 @@ fn is_json<B>(request: &h::Request<B>) -> bool {
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// Whether the client asks for `text/event-stream`.
-fn accepts_events<B>(request: &h::Request<B>) -> bool {
+/// Whether `frame` is one call that starts a subscription.
+fn opens_stream(server: &Server, frame: &str) -> bool {
+    match Message::parse(frame) {
+        Message::Single(Incoming::Request(call)) => server.shared.router.opens_stream(&call.method),
+        _ => false,
+    }
+}
+
+/// Whether the client's `Accept` lists `mime`.
+fn accepts<B>(request: &h::Request<B>, mime: &str) -> bool {
     request
         .headers()
         .get_all(h::header::ACCEPT)
@@ -119,6 +131,6 @@ fn accepts_events<B>(request: &h::Request<B>) -> bool {
         .any(|kind| {
             kind.split(';')
                 .next()
-                .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("text/event-stream"))
+                .is_some_and(|kind| kind.trim().eq_ignore_ascii_case(mime))
         })
 }

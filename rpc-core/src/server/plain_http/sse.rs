@@ -32,6 +32,19 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Ids for event-stream sessions, apart from WebSocket connections'.
 static STREAMS: AtomicU64 = AtomicU64::new(1 << 62);
 
+/// Where this process's event streams number their subscriptions from:
+/// each stream is a session of its own, and one client may hold many
+/// streams, so their ids must differ. A random start keeps the ids of
+/// nodes behind one address apart as well.
+static SUBSCRIPTION_IDS: std::sync::LazyLock<AtomicU64> = std::sync::LazyLock::new(|| {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    // Room to count up for ever without wrapping.
+    AtomicU64::new((random >> 4) | 1)
+});
+
 /// Answers a subscribe call (`call`, a JSON-RPC request) as an event stream.
 pub(super) fn stream(
     server: &Server,
@@ -57,6 +70,9 @@ pub(super) fn stream(
     };
     let shared = &server.shared;
     let (session, outbound) = Session::new(shared.connection.clone());
+    session
+        .subscriptions()
+        .number_from(SUBSCRIPTION_IDS.fetch_add(1, Ordering::Relaxed));
     let peer = Peer::fixed(session.clone());
     let id = STREAMS.fetch_add(1, Ordering::Relaxed);
     let ctx = Context::with_peer(extensions, remote_addr, Some(peer), id);

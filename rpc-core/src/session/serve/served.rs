@@ -15,6 +15,8 @@ use crate::telemetry;
 pub(crate) struct SubscriptionTable {
     sinks: Mutex<HashMap<Box<str>, Arc<SinkShared>>>,
     next: AtomicU64,
+    /// The first id given out (ids below it were never this table's).
+    first: AtomicU64,
     limit: usize,
 }
 
@@ -23,8 +25,18 @@ impl SubscriptionTable {
         SubscriptionTable {
             sinks: Mutex::default(),
             next: AtomicU64::new(1),
+            first: AtomicU64::new(1),
             limit,
         }
+    }
+
+    /// Numbers the ids this table gives out from `first` on (ids of
+    /// streams that each hold one subscription stay apart).
+    #[cfg(feature = "server")]
+    pub(crate) fn number_from(&self, first: u64) {
+        let first = first.max(1);
+        self.first.store(first, Ordering::Relaxed);
+        self.next.store(first, Ordering::Relaxed);
     }
 
     /// `Err` when the table is at its limit.
@@ -72,7 +84,9 @@ impl SubscriptionTable {
         id.strip_prefix('"')
             .and_then(|id| id.strip_suffix('"'))
             .and_then(|hex| u64::from_str_radix(hex, 16).ok())
-            .is_some_and(|n| n >= 1 && n < self.next.load(Ordering::Relaxed))
+            .is_some_and(|n| {
+                n >= self.first.load(Ordering::Relaxed) && n < self.next.load(Ordering::Relaxed)
+            })
     }
 
     pub(crate) fn len(&self) -> usize {
