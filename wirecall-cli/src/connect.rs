@@ -20,7 +20,8 @@ pub(crate) struct Options {
     pub(crate) timeout: Duration,
     /// Whether to ask the server for its OpenRPC document before a call.
     pub(crate) discover: bool,
-    /// A PEM file whose certificates are the only ones trusted for wss://.
+    /// A PEM file whose certificates are the only ones trusted for wss://
+    /// and https://.
     pub(crate) cacert: Option<PathBuf>,
 }
 
@@ -48,10 +49,17 @@ fn trusting(file: &Path) -> Result<Arc<rustls::ClientConfig>, Failure> {
     Ok(Arc::new(config))
 }
 
+/// Whether `source` is a URL this command connects to.
+pub(crate) fn is_url(source: &str) -> bool {
+    ["ws://", "wss://", "http://", "https://"]
+        .iter()
+        .any(|scheme| source.starts_with(scheme))
+}
+
 fn builder(options: &Options, url: &str) -> Result<ClientBuilder, Failure> {
-    if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+    if !is_url(url) {
         return Err(Failure::Usage(format!(
-            "bad URL `{url}`: use ws://HOST:PORT/PATH or wss://…"
+            "bad URL `{url}`: use ws://HOST:PORT/PATH (or wss://, http://, https://)"
         )));
     }
     let mut builder = Client::builder()
@@ -81,6 +89,12 @@ pub(crate) async fn client(options: &Options, url: &str) -> Result<Client, Failu
 
 /// The bare WebSocket to `url`, for `--raw`.
 pub(crate) async fn socket(options: &Options, url: &str) -> Result<WebSocket, Failure> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        return Err(Failure::Usage(format!(
+            "--raw shows WebSocket frames as they came; over HTTP the answer is the \
+             response body (curl -d '<json>' -H 'Content-Type: application/json' {url})"
+        )));
+    }
     builder(options, url)?
         .open_socket(url)
         .await

@@ -95,9 +95,21 @@ pub(crate) fn connect_failure(url: &str, err: ConnectError) -> Failure {
             Failure::Timeout(format!("no connection to {url} within {after:?}"))
         }
         other => {
-            let cause = std::error::Error::source(&other)
-                .map_or_else(|| other.to_string(), ToString::to_string);
-            Failure::Connection(format!("cannot connect to {url}: {cause}"))
+            // The causes say what failed ("tcp connect error: Connection
+            // refused"); "connecting failed" above them says nothing more.
+            let mut causes = Vec::new();
+            let mut cause = std::error::Error::source(&other);
+            while let Some(inner) = cause {
+                let said = inner.to_string();
+                if !causes.iter().any(|told: &String| told.contains(&said)) {
+                    causes.push(said);
+                }
+                cause = inner.source();
+            }
+            if causes.is_empty() {
+                causes.push(other.to_string());
+            }
+            Failure::Connection(format!("cannot connect to {url}: {}", causes.join(": ")))
         }
     }
 }

@@ -17,7 +17,8 @@ use clap::{ArgAction, CommandFactory, Parser, Subcommand};
 
 use failure::{Failure, EXIT_CODES};
 
-/// Talk to a JSON-RPC 2.0 server over WebSocket (ws:// or wss://).
+/// Talk to a JSON-RPC 2.0 server over WebSocket (ws://, wss://) or plain
+/// HTTP (http://, https://; subscriptions as Server-Sent Events).
 ///
 /// Call arguments are JSON values sent by position (`42`, `'"text"'`,
 /// `'[1,2]'`), or `key=value` and `key:=json` sent by name. When the server
@@ -29,7 +30,8 @@ use failure::{Failure, EXIT_CODES};
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// An HTTP header for the WebSocket upgrade, as `Name: value` (repeatable).
+    /// An HTTP header for the WebSocket upgrade, or for every request over
+    /// HTTP, as `Name: value` (repeatable).
     #[arg(long = "header", short = 'H', value_name = "K:V", global = true)]
     headers: Vec<String>,
     /// Seconds to wait for the connection and for each answer.
@@ -38,7 +40,7 @@ struct Cli {
     /// Do not ask the server for its document: send arguments unchecked.
     #[arg(long, global = true)]
     no_discover: bool,
-    /// For wss://: trust the certificates in this PEM file (and no others),
+    /// For wss:// and https://: trust the certificates in this PEM file (and no others),
     /// e.g. a server's self-signed one.
     #[arg(long, value_name = "FILE", global = true)]
     cacert: Option<std::path::PathBuf>,
@@ -51,13 +53,14 @@ enum Command {
     /// document.
     #[command(disable_help_flag = true)]
     Call {
-        /// The server, e.g. ws://127.0.0.1:4000/.
+        /// The server, e.g. ws://127.0.0.1:4000/ or http://127.0.0.1:4000/.
         url: Option<String>,
         method: Option<String>,
         /// JSON values by position, or key=value / key:=json by name.
         #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
-        /// Print the whole response frame as the server sent it.
+        /// Print the whole response frame as the server sent it (over
+        /// WebSocket only).
         #[arg(long)]
         raw: bool,
         /// Print help; after METHOD, that method's params.
@@ -87,7 +90,8 @@ enum Command {
         /// The file, or `-` for stdin.
         #[arg(short = 'f', long = "file", value_name = "FILE")]
         file: String,
-        /// Print the whole response frame as the server sent it.
+        /// Print the whole response frame as the server sent it (over
+        /// WebSocket only).
         #[arg(long)]
         raw: bool,
     },
@@ -112,7 +116,8 @@ enum Command {
         /// The language to write.
         #[arg(value_enum)]
         language: Language,
-        /// A ws:// or wss:// URL (its rpc.discover), or a JSON file holding
+        /// A ws://, wss://, http:// or https:// URL (its rpc.discover), or a
+        /// JSON file holding
         /// an OpenRPC document.
         source: String,
         /// The file to write, or `-` for stdout.

@@ -337,6 +337,40 @@ async fn wss_with_a_certificate_given_by_cacert() {
 }
 
 #[tokio::test]
+async fn every_command_takes_an_http_url() {
+    let (_server, url, _) = serve().await;
+    let url = url.replace("ws://", "http://");
+    let called = run(&["call", &url, "subtract", "subtrahend:=23", "minuend:=42"]).await;
+    assert_eq!(text(&called.stdout), "19", "{called:?}");
+    let notified = run(&["notify", &url, "notify_hello", "7"]).await;
+    assert_eq!(notified.status.code(), Some(0), "{notified:?}");
+    let file = std::env::temp_dir().join(format!("wirecall-http-{}.json", std::process::id()));
+    std::fs::write(
+        &file,
+        r#"[{"method": "sum", "params": [1, 2], "id": 1}, {"method": "notify_hello", "params": [7]}]"#,
+    )
+    .unwrap();
+    let batch = run(&["batch", &url, "-f", file.to_str().unwrap()]).await;
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(text(&batch.stdout), r#"[{"id":1,"result":3}]"#, "{batch:?}");
+    let items = run(&["subscribe", &url, "watch", "5", "--count", "3"]).await;
+    assert_eq!(items.status.code(), Some(0), "{items:?}");
+    assert_eq!(text(&items.stdout), "0\n1\n2");
+    let listed = run(&["discover", &url]).await;
+    assert!(text(&listed.stdout).contains("subtract"), "{listed:?}");
+    let raw = run(&["call", &url, "sum", "1", "--raw"]).await;
+    assert_eq!(raw.status.code(), Some(2), "{raw:?}");
+    assert!(text(&raw.stderr).contains("over HTTP"), "{raw:?}");
+    let nobody = run(&["call", "http://127.0.0.1:1/", "sum", "1"]).await;
+    assert_eq!(nobody.status.code(), Some(3), "{nobody:?}");
+    let said = text(&nobody.stderr);
+    assert!(
+        said.contains("cannot connect to http://127.0.0.1:1/: tcp connect error"),
+        "{said}"
+    );
+}
+
+#[tokio::test]
 async fn each_failure_has_its_exit_code_and_one_line() {
     let (_server, url, _) = serve().await;
     let cases: [(&[&str], i32, &str); 16] = [
@@ -345,7 +379,7 @@ async fn each_failure_has_its_exit_code_and_one_line() {
             2,
             "argument 1 (`hello`) is not JSON",
         ),
-        (&["call", "http://host/", "m"], 2, "bad URL `http://host/`"),
+        (&["call", "ftp://host/", "m"], 2, "bad URL `ftp://host/`"),
         (
             &["call", &url, "m", "-H", "no-colon"],
             2,

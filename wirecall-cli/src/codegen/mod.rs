@@ -13,7 +13,7 @@ use crate::connect::{self, Options};
 use crate::document;
 use crate::failure::Failure;
 
-/// Writes the TypeScript client for `source` (a `ws://`/`wss://` URL or a
+/// Writes the TypeScript client for `source` (a server's URL or a
 /// JSON file) to `out` (`-` for stdout), importing the runtime from `import`.
 pub(crate) async fn typescript(
     options: &Options,
@@ -32,7 +32,7 @@ pub(crate) async fn typescript(
 }
 
 async fn load(options: &Options, source: &str) -> Result<Document, Failure> {
-    if source.starts_with("ws://") || source.starts_with("wss://") {
+    if connect::is_url(source) {
         let client = connect::client(options, source).await?;
         let found = document::fetch(&client).await;
         client.close().await;
