@@ -3,7 +3,8 @@
 //! `cargo run --release -p rpc-bench -- all` runs every scenario against
 //! each server in a child process on 127.0.0.1 and prints one line per
 //! scenario and server, then the ratios against the targets. The plain
-//! scenarios drive every server with the same bare WebSocket client, so they
+//! scenarios drive every server with the same bare WebSocket client (the
+//! `http-` ones with the same bare HTTP/1.1 keep-alive client), so they
 //! compare servers; the `-client` scenarios use each library's own client
 //! end to end and are printed apart. Every answer and item is checked: a
 //! wrong or missing one fails the run. `--runs N` interleaves N runs,
@@ -25,6 +26,7 @@
 mod bare;
 mod cluster;
 mod frames;
+mod http;
 mod idle;
 mod instructions;
 mod measure;
@@ -149,11 +151,14 @@ impl Drop for ServerProcess {
 
 /// Every scenario, in the order they run: first the servers compared with
 /// one bare client, then each library's own client.
-pub(crate) const SCENARIOS: [&str; 13] = [
+pub(crate) const SCENARIOS: [&str; 16] = [
     "seq",
     "concurrent",
     "multi-conn",
     "batch",
+    "http-seq",
+    "http-multi-conn",
+    "http-batch",
     "subscription",
     "fan-out",
     "idle-small",
@@ -169,6 +174,8 @@ pub(crate) const SCENARIOS: [&str; 13] = [
 fn kinds(scenario: &str) -> &'static [Kind] {
     match scenario {
         "subscription" | "fan-out" => &[Kind::Jsonrpsee, Kind::Wirecall],
+        // The echo speaks only WebSocket.
+        s if s.starts_with("http-") => &[Kind::Jsonrpsee, Kind::Wirecall],
         s if s.ends_with("-client") => &[Kind::Jsonrpsee, Kind::Wirecall],
         _ => &[Kind::Raw, Kind::Jsonrpsee, Kind::Wirecall],
     }
@@ -185,6 +192,9 @@ async fn run_once(kind: Kind, scenario: &str, sizes: &Sizes) -> Result<Outcome, 
         "concurrent" => bare::calls(kind, &url, 1, 64, sizes.concurrent, 1).await,
         "multi-conn" => bare::calls(kind, &url, 32, 16, sizes.multi, 1).await,
         "batch" => bare::calls(kind, &url, 1, 1, sizes.batches, 100).await,
+        "http-seq" => http::calls(server.addr, 1, sizes.seq, 1).await,
+        "http-multi-conn" => http::calls(server.addr, 32, sizes.multi / 16, 1).await,
+        "http-batch" => http::calls(server.addr, 1, sizes.batches, 100).await,
         "subscription" => bare::subscription(&url, sizes.items).await,
         "fan-out" => bare::fan_out(&url, sizes.fan_conns, sizes.fan_subs).await,
         "idle-small" => idle::idle_memory(kind, server.addr, pid, sizes.idle[0]).await,

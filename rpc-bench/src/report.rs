@@ -94,8 +94,14 @@ pub(crate) fn ratios(results: &Results<'_>) {
             );
         }
     }
-    if let Some((w, j)) = pair("batch", Jsonrpsee) {
-        check("batch: calls/s vs jsonrpsee", w.rate / j.rate, None);
+    for scenario in ["batch", "http-seq", "http-multi-conn", "http-batch"] {
+        if let Some((w, j)) = pair(scenario, Jsonrpsee) {
+            check(
+                &format!("{scenario}: calls/s vs jsonrpsee"),
+                w.rate / j.rate,
+                None,
+            );
+        }
     }
     if let Some((w, j)) = pair("subscription", Jsonrpsee) {
         check(

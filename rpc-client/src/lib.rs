@@ -1,4 +1,4 @@
-//! wirecall's WebSocket client.
+//! wirecall's client, over WebSocket or plain HTTP.
 //!
 //! [`Client::connect`] opens one multiplexed connection; the client is a
 //! cheap clone-able handle, usable from many tasks at once, that derefs to
@@ -12,6 +12,37 @@
 //! let client = wirecall::Client::connect("ws://127.0.0.1:4000/").await?;
 //! let sum: i64 = client.call("sum", [1, 2, 4]).await?;
 //! assert_eq!(sum, 7);
+//! # Ok(()) }
+//! ```
+//!
+//! # Over plain HTTP
+//!
+//! An `http://` or `https://` URL runs the same session over HTTP/1.1, so
+//! everything above works unchanged, generated clients included:
+//!
+//! - each call, batch and notification is a `POST` (`Content-Type:
+//!   application/json`) on a pool of keep-alive connections; at most
+//!   [`ClientBuilder::http_connections`] are in flight, and further calls
+//!   wait;
+//! - a call is posted accepting JSON or an event stream, and a wirecall
+//!   server answers a subscribe call with a Server-Sent Events stream whose
+//!   events are the subscription's notifications; unsubscribing (or
+//!   dropping the [`Subscription`](wirecall_core::Subscription)) closes it;
+//! - a request that cannot reach the server, or a stream cut before its
+//!   subscription ended, counts as a dropped connection: in-flight calls
+//!   fail with `CallError::Disconnected`, and a client built with
+//!   [`reconnect`](ClientBuilder::reconnect) carries on, resuming each
+//!   subscription from its last position;
+//! - an HTTP error status (413, 429, 401…) fails only the calls it
+//!   answered, with [`ErrorCode::HTTP_REFUSED`](wirecall_core::ErrorCode::HTTP_REFUSED)
+//!   (-32008) and the status in `data.status`;
+//! - the server cannot call the client over HTTP: give the builder a
+//!   router only for WebSocket URLs.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = wirecall::Client::connect("http://127.0.0.1:4000/").await?;
+//! let sum: i64 = client.call("sum", [1, 2, 4]).await?;
 //! # Ok(()) }
 //! ```
 
