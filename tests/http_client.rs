@@ -286,3 +286,39 @@ async fn a_subscription_over_http_resumes_through_cuts_with_every_item_once() {
     assert_eq!(sum, 5);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_server_mounted_on_hyper_serves_the_http_client() {
+    use hyper_util::rt::TokioIo;
+    let server = Server::builder().build(Arc::new(ShopService::default()).into_router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api", listener.local_addr().unwrap());
+    // Another stack's accept loop: hyper serves the connection, and every
+    // request goes to wirecall.
+    tokio::spawn(async move {
+        loop {
+            let (tcp, remote) = listener.accept().await.unwrap();
+            let server = server.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let server = server.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(
+                            server.serve_http(request, Some(remote)).await,
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    });
+    let shop = ShopClient::new(Client::connect(&url).await.unwrap());
+    assert_eq!(shop.price("tea".into()).await.unwrap().cents, 250);
+    let mut prices = shop.watch("tea".into(), 2).await.unwrap();
+    assert!(matches!(next(&mut prices).await, SubscriptionEvent::Item(p) if p.cents == 0));
+    assert!(matches!(next(&mut prices).await, SubscriptionEvent::Item(p) if p.cents == 1));
+    assert!(matches!(next(&mut prices).await, SubscriptionEvent::Ended));
+}
