@@ -30,8 +30,12 @@ pub use wirecall_client as client;
 #[doc(inline)]
 pub use wirecall_core::server;
 
+// Topics, positions and presence are for servers: not in the browser.
+#[cfg(not(target_arch = "wasm32"))]
 #[doc(inline)]
-pub use wirecall_core::{bus, io, middleware, openrpc, protocol, telemetry};
+pub use wirecall_core::bus;
+#[doc(inline)]
+pub use wirecall_core::{io, middleware, openrpc, protocol, telemetry};
 
 #[doc(hidden)]
 pub mod __private;

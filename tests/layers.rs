@@ -10,26 +10,31 @@ use std::path::Path;
 use sources::rust_files;
 
 /// The layers from the bottom up, each with the layers it may use.
-const LAYERS: [(&str, &[&str]); 9] = [
+const LAYERS: [(&str, &[&str]); 10] = [
     // The metric names and the calls that record them: used at every level.
     ("telemetry", &[]),
+    // Tasks, timers and the clock, from tokio or the browser: used at every level.
+    ("rt", &[]),
     ("protocol", &[]),
     // The service description, beside the protocol.
     ("openrpc", &["protocol"]),
-    ("session", &["protocol", "telemetry"]),
-    ("router", &["protocol", "openrpc", "session", "telemetry"]),
+    ("session", &["protocol", "telemetry", "rt"]),
+    (
+        "router",
+        &["protocol", "openrpc", "session", "telemetry", "rt"],
+    ),
     // The shipped per-call layers, beside the engine.
     (
         "middleware",
-        &["protocol", "session", "router", "telemetry"],
+        &["protocol", "session", "router", "telemetry", "rt"],
     ),
-    ("io", &["protocol", "session", "router", "telemetry"]),
+    ("io", &["protocol", "session", "router", "telemetry", "rt"]),
     (
         "server",
-        &["protocol", "session", "router", "io", "telemetry"],
+        &["protocol", "session", "router", "io", "telemetry", "rt"],
     ),
     // Beside the stack: topics feed subscription sinks, registered on a router.
-    ("bus", &["protocol", "session", "router", "telemetry"]),
+    ("bus", &["protocol", "session", "router", "telemetry", "rt"]),
 ];
 
 /// The rooms of `session`, each with the rooms it may use besides the

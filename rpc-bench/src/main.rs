@@ -17,8 +17,9 @@
 //! reconnecting subscribers and reports how fast they resume and what they
 //! lost (see `reconnect.rs`). `rpc-bench cluster-fanout [--subscriptions N]`
 //! fans one topic out over two nodes sharing it through Redis, beside one
-//! node with the in-process bus (see `cluster.rs`). `rpc-bench serve KIND`
-//! is the child.
+//! node with the in-process bus (see `cluster.rs`). `rpc-bench wasm-size`
+//! weighs a minimal browser app on each library's wasm client (see
+//! `wasm_size.rs`). `rpc-bench serve KIND` is the child.
 
 // Measurements count far below 2^52 and convert to f64 for rates.
 #![allow(clippy::cast_precision_loss, clippy::cast_sign_loss)]
@@ -35,6 +36,7 @@ mod reconnect;
 mod report;
 mod servers;
 mod soak;
+mod wasm_size;
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -366,12 +368,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .block_on(cluster::run(subscriptions))
                 .map_err(|failure| format!("cluster-fanout failed: {failure}").into())
         }
+        Some("wasm-size") => Ok(wasm_size::run()?),
         Some("reconnect") => {
             let (clients, lose_history) = reconnect_options(&args[1..])?;
             runtime
                 .block_on(reconnect::run(clients, lose_history))
                 .map_err(|failures| format!("the reconnect run broke invariants:\n{failures}").into())
         }
-        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] | rpc-bench instructions [--quick] [--keep] | rpc-bench soak [--minutes N] [--clients N] | rpc-bench reconnect [--clients N] [--lose-history] | rpc-bench cluster-fanout [--subscriptions N] | rpc-bench serve raw|jsonrpsee|wirecall".into()),
+        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] | rpc-bench instructions [--quick] [--keep] | rpc-bench soak [--minutes N] [--clients N] | rpc-bench reconnect [--clients N] [--lose-history] | rpc-bench cluster-fanout [--subscriptions N] | rpc-bench wasm-size | rpc-bench serve raw|jsonrpsee|wirecall".into()),
     }
 }

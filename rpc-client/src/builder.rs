@@ -8,8 +8,12 @@ use std::future::Future;
 use wirecall_core::io::{Connection, ReconnectPolicy, Socket};
 use wirecall_core::{ConnectionConfig, ConnectionEvent, Router};
 
+#[cfg(target_arch = "wasm32")]
+use crate::browser::BrowserDialer;
 use crate::error::with_causes;
+#[cfg(not(target_arch = "wasm32"))]
 use crate::http::HttpDialer;
+#[cfg(not(target_arch = "wasm32"))]
 use crate::websocket::{default_tls, WebSocket, WsDialer};
 use crate::{Client, ConnectError};
 
@@ -37,6 +41,7 @@ pub struct ClientBuilder {
     pub(crate) config: ConnectionConfig,
     pub(crate) headers: Vec<(String, String)>,
     router: Router,
+    #[cfg(not(target_arch = "wasm32"))]
     tls: Option<Arc<rustls::ClientConfig>>,
     reconnect: Option<ReconnectPolicy>,
     on_event: Option<EventHook>,
@@ -53,7 +58,6 @@ impl std::fmt::Debug for ClientBuilder {
             .field("max_message_size", &self.max_message_size)
             .field("config", &self.config)
             .field("headers", &self.headers.len())
-            .field("tls", &self.tls.is_some())
             .field("reconnect", &self.reconnect)
             .field("http_connections", &self.http_connections)
             .finish_non_exhaustive()
@@ -68,6 +72,7 @@ impl Default for ClientBuilder {
             config: ConnectionConfig::default(),
             headers: Vec::new(),
             router: Router::new(),
+            #[cfg(not(target_arch = "wasm32"))]
             tls: None,
             reconnect: None,
             on_event: None,
@@ -128,7 +133,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Over `http://`: requests in flight at once, each on a keep-alive
+    /// Over `http://` (not in the browser): requests in flight at once, each on a keep-alive
     /// connection of its own (kept for the next request); further calls
     /// wait their turn. Default 32. Subscriptions' event streams hold a
     /// connection each besides.
@@ -145,8 +150,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The rustls configuration for `wss://` (for example with a private
-    /// root certificate). Default: the Mozilla roots of `webpki-roots`.
+    /// The rustls configuration for `wss://` and `https://` (for example
+    /// with a private root certificate). Default: the Mozilla roots of
+    /// `webpki-roots`. Not in the browser, whose own TLS is used.
+    #[cfg(not(target_arch = "wasm32"))]
     #[must_use]
     pub fn tls(mut self, config: Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(config);
@@ -203,6 +210,7 @@ impl ClientBuilder {
     /// # Errors
     ///
     /// [`ConnectError`].
+    #[cfg(not(target_arch = "wasm32"))]
     pub async fn connect(self, url: &str) -> Result<Client, ConnectError> {
         if is_http(url) {
             let dialer = Arc::new(HttpDialer::new(&self, url)?);
@@ -213,6 +221,23 @@ impl ClientBuilder {
             }));
         }
         let dialer = Arc::new(WsDialer::new(&self, url)?);
+        let socket = dialer.dial().await?;
+        Ok(self.start(socket, move || {
+            let dialer = dialer.clone();
+            async move { dialer.dial().await.map_err(|err| with_causes(&err)) }
+        }))
+    }
+
+    /// Connects to `url` (`ws://` or `wss://`) through the browser's
+    /// WebSocket. Headers cannot be set there: [`header`](Self::header)
+    /// makes this fail; pass credentials in the URL's query or a cookie.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError`].
+    #[cfg(target_arch = "wasm32")]
+    pub async fn connect(self, url: &str) -> Result<Client, ConnectError> {
+        let dialer = Arc::new(BrowserDialer::new(&self, url)?);
         let socket = dialer.dial().await?;
         Ok(self.start(socket, move || {
             let dialer = dialer.clone();
@@ -242,6 +267,7 @@ impl ClientBuilder {
     }
 
     /// The TLS settings for `wss://` and `https://`.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn tls_config(&self) -> Arc<rustls::ClientConfig> {
         self.tls.clone().unwrap_or_else(default_tls)
     }
@@ -256,12 +282,14 @@ impl ClientBuilder {
     /// # Errors
     ///
     /// [`ConnectError`] (`InvalidRequest` for an `http://` URL).
+    #[cfg(not(target_arch = "wasm32"))]
     pub async fn open_socket(self, url: &str) -> Result<WebSocket, ConnectError> {
         WsDialer::new(&self, url)?.dial().await
     }
 }
 
 /// Whether `url` names plain HTTP rather than a WebSocket.
+#[cfg(not(target_arch = "wasm32"))]
 fn is_http(url: &str) -> bool {
     let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
     scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")

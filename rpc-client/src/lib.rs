@@ -46,15 +46,20 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(target_arch = "wasm32")]
+mod browser;
 mod builder;
 mod error;
+#[cfg(not(target_arch = "wasm32"))]
 mod http;
+#[cfg(not(target_arch = "wasm32"))]
 mod websocket;
 
 pub use builder::ClientBuilder;
 pub use error::ConnectError;
 /// The WebSocket library the client runs on, for [`WebSocket`]'s frames.
 pub use tokio_tungstenite as tungstenite;
+#[cfg(not(target_arch = "wasm32"))]
 pub use websocket::WebSocket;
 pub use wirecall_core::io::ReconnectPolicy;
 pub use wirecall_core::{ConnectionEvent, ConnectionState};

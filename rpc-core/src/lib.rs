@@ -18,12 +18,14 @@
 //! daily; what a middleware layer is written with is in
 //! `wirecall::middleware`.
 
+#[cfg(not(target_arch = "wasm32"))]
 pub mod bus;
 pub mod io;
 pub mod middleware;
 pub mod openrpc;
 pub mod protocol;
 mod router;
+mod rt;
 #[cfg(feature = "server")]
 pub mod server;
 mod session;

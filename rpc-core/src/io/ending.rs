@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
-use tokio::task::JoinSet;
+use crate::rt::{self, TaskSet};
 
 use super::writer;
 use crate::session::{Closed, ConnectionConfig, OutboundReceiver, Session};
@@ -42,7 +42,7 @@ where
         ));
     }
     if config.ping_interval.is_some_and(|every| silent >= every) {
-        let ping = tokio::time::timeout(
+        let ping = rt::timeout(
             config.write_timeout,
             ws.send(WsMessage::Ping(
                 tokio_tungstenite::tungstenite::Bytes::default(),
@@ -89,7 +89,7 @@ where
 pub(super) async fn drain<W>(
     ws: &mut W,
     queue: &mut OutboundReceiver,
-    tasks: &mut JoinSet<()>,
+    tasks: &mut TaskSet<()>,
     session: &Session,
     deadline: Duration,
 ) -> Closed
@@ -97,7 +97,7 @@ where
     W: Sink<WsMessage, Error = WsError> + Unpin,
 {
     let write_timeout = session.config.write_timeout;
-    let deadline = tokio::time::Instant::now() + deadline;
+    let deadline = rt::Instant::now() + deadline;
     loop {
         tokio::select! {
             joined = tasks.join_next() => if joined.is_none() { break },
@@ -106,7 +106,7 @@ where
                     break;
                 }
             }
-            () = tokio::time::sleep_until(deadline) => {
+            () = rt::sleep_until(deadline) => {
                 tracing::warn!("calls still running at the shutdown deadline were cancelled");
                 break;
             }

@@ -192,7 +192,7 @@ impl Connection {
                 on_end();
             }
         });
-        tokio::spawn(fut);
+        crate::rt::spawn(fut);
         Peer::fixed(session)
     }
 
@@ -234,13 +234,13 @@ impl Connection {
                 None,
                 socket,
             );
-            tokio::spawn(task);
+            crate::rt::spawn(task);
             session
         };
         let first = start(socket);
         let link = DurableLink::new(first.config.clone(), first.clone(), on_event);
         let keep = keep_connected(link.clone(), first, policy, dial, start);
-        tokio::spawn(async move {
+        crate::rt::spawn(async move {
             keep.await;
             if let Some(on_end) = on_end {
                 on_end();

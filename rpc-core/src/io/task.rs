@@ -12,11 +12,10 @@ use std::pin::Pin;
 
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Instant;
 
+use crate::rt::{self, Instant, TaskSet};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_util::sync::CancellationToken;
 
@@ -38,7 +37,7 @@ pub(super) struct IoTask {
     /// loop would register and unregister a waiter on every wake.
     stop: Pin<Box<dyn Future<Output = Event> + Send + Sync>>,
     permits: Arc<Semaphore>,
-    tasks: JoinSet<()>,
+    tasks: TaskSet<()>,
     last_heard: Instant,
     /// Request frames that found no free permit, with their weights, in
     /// order. With one parked the task keeps reading (answers to calls its
@@ -98,7 +97,7 @@ impl IoTask {
             ctx,
             stop: Box::pin(stop_asked(drain, session_token)),
             permits,
-            tasks: JoinSet::new(),
+            tasks: TaskSet::new(),
             last_heard: Instant::now(),
             parked: VecDeque::new(),
             outbox: Vec::new(),
@@ -133,7 +132,7 @@ impl IoTask {
                 End::Closed(closed) => {
                     self.tasks.abort_all();
                     // Flushes a close reply tungstenite may have queued.
-                    let _ = Box::pin(tokio::time::timeout(write_timeout, ws.close())).await;
+                    let _ = Box::pin(rt::timeout(write_timeout, ws.close())).await;
                     closed
                 }
                 End::Drain => Box::pin(self.drain(&mut ws, &mut queue, drain_deadline)).await,
@@ -166,7 +165,7 @@ impl IoTask {
             .ping_interval
             .or(config.idle_timeout)
             .unwrap_or(std::time::Duration::from_secs(3600));
-        let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
+        let mut keepalive = rt::interval_at(Instant::now() + tick, tick);
         // Writing and everything else take turns when both are ready, so a
         // queue that never empties (subscriptions streaming at full speed)
         // cannot starve reading, and a peer that never stops sending cannot
@@ -240,7 +239,7 @@ impl IoTask {
 
     /// Waits for anything but the outbound queue: a stop, a freed permit
     /// for a parked frame, a finished call, a frame to read, a keep-alive tick.
-    async fn next_event<W>(&mut self, ws: &mut W, keepalive: &mut tokio::time::Interval) -> Event
+    async fn next_event<W>(&mut self, ws: &mut W, keepalive: &mut rt::Interval) -> Event
     where
         W: Stream<Item = Result<WsMessage, WsError>> + Unpin,
     {

@@ -26,7 +26,7 @@ pub(crate) async fn write_queued<W>(
 where
     W: Sink<Message, Error = WsError> + Unpin,
 {
-    let written = tokio::time::timeout(timeout, async {
+    let written = crate::rt::timeout(timeout, async {
         let mut next = Some(first);
         let mut count = 0;
         let mut bytes = 0;
@@ -70,7 +70,7 @@ where
     W: Sink<Message, Error = WsError> + Unpin,
     I: IntoIterator<Item = String>,
 {
-    let written = tokio::time::timeout(timeout, async {
+    let written = crate::rt::timeout(timeout, async {
         let mut bytes = 0;
         for frame in frames {
             bytes += frame.len();
@@ -94,7 +94,7 @@ where
     W: Sink<Message, Error = WsError> + Unpin,
 {
     let closed = Closed::new(Some(u16::from(frame.code)), frame.reason.to_string());
-    let _ = tokio::time::timeout(timeout, ws.send(Message::Close(Some(frame)))).await;
+    let _ = crate::rt::timeout(timeout, ws.send(Message::Close(Some(frame)))).await;
     closed
 }
 

@@ -1,6 +1,6 @@
 //! Per-call metrics through the `metrics` facade.
 
-use std::time::Instant;
+use crate::rt::Instant;
 
 use metrics::{counter, gauge, histogram, SharedString};
 

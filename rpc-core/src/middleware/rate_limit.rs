@@ -1,7 +1,7 @@
 //! A token bucket per connection: calls per second with a burst.
 
+use crate::rt::Instant;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
 
 use serde_json::json;
 

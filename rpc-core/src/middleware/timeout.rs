@@ -45,7 +45,7 @@ impl Layer for Timeout {
             .unwrap_or(self.default);
         let running = next.run();
         Box::pin(async move {
-            tokio::time::timeout(limit, running)
+            crate::rt::timeout(limit, running)
                 .await
                 .unwrap_or_else(|_| {
                     Err(ErrorObject::new(

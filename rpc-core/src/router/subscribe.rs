@@ -120,7 +120,7 @@ pub(crate) fn start(
     // Runs in the subscribe call's span, when a layer made one.
     let span = tracing::Span::current();
     let cancel = token.clone();
-    tokio::spawn(tracing::Instrument::instrument(
+    crate::rt::spawn(tracing::Instrument::instrument(
         async move {
             let mut running = std::pin::pin!(futures_util::FutureExt::catch_unwind(
                 AssertUnwindSafe(future)
@@ -135,7 +135,7 @@ pub(crate) fn start(
             let outcome = if let Some(outcome) = outcome {
                 outcome
             } else {
-                let Ok(outcome) = tokio::time::timeout(CLEANUP_GRACE, running).await else {
+                let Ok(outcome) = crate::rt::timeout(CLEANUP_GRACE, running).await else {
                     tracing::warn!(
                     "a subscription handler ran on {CLEANUP_GRACE:?} after its sink closed; dropped"
                 );

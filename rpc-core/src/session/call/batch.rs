@@ -130,7 +130,7 @@ impl BatchResponse {
 pub(crate) async fn send(
     session: &Session,
     batch: &Batch,
-    deadline: tokio::time::Instant,
+    deadline: crate::rt::Instant,
 ) -> Result<BatchResponse, CallError> {
     let mut waiters = Vec::with_capacity(batch.calls);
     let mut frames = Vec::with_capacity(batch.entries.len());

@@ -29,7 +29,7 @@ impl Session {
         &self,
         method: &str,
         params: Option<&RawValue>,
-        deadline: tokio::time::Instant,
+        deadline: crate::rt::Instant,
     ) -> CallReply {
         let span = tracing::debug_span!(
             "jsonrpc.client_call",
@@ -62,7 +62,7 @@ impl Session {
         params: Option<&RawValue>,
         unsubscribe: &Arc<str>,
         queue: Arc<EventQueue>,
-        deadline: tokio::time::Instant,
+        deadline: crate::rt::Instant,
     ) -> Result<ClientSubscriptionKey, CallError> {
         let _permit = self.acquire_call_permit().await?;
         let (reply, answer) = oneshot::channel();
@@ -77,8 +77,8 @@ impl Session {
     }
 
     /// When an outgoing call started now must have its answer.
-    pub(crate) fn deadline(&self) -> tokio::time::Instant {
-        tokio::time::Instant::now() + self.config.call_timeout
+    pub(crate) fn deadline(&self) -> crate::rt::Instant {
+        crate::rt::Instant::now() + self.config.call_timeout
     }
 
     /// Registers a waiter under a fresh id, unless the connection has ended.
@@ -111,9 +111,9 @@ impl Session {
     pub(crate) async fn await_answer<T>(
         &self,
         answer: oneshot::Receiver<T>,
-        deadline: tokio::time::Instant,
+        deadline: crate::rt::Instant,
     ) -> Result<T, CallError> {
-        match tokio::time::timeout_at(deadline, answer).await {
+        match crate::rt::timeout_at(deadline, answer).await {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(_)) => Err(CallError::Disconnected(self.closed_reason())),
             Err(_) => Err(CallError::Timeout(self.config.call_timeout)),
@@ -166,14 +166,13 @@ impl Session {
                 return;
             }
         };
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let session = self.clone();
-            runtime.spawn(async move {
-                if session.send_frame(frame).await.is_err() {
-                    session.pending.remove(id);
-                }
-            });
-        } else {
+        let session = self.clone();
+        let sending = async move {
+            if session.send_frame(frame).await.is_err() {
+                session.pending.remove(id);
+            }
+        };
+        if !crate::rt::try_spawn(sending) {
             self.pending.remove(id);
             tracing::warn!(id = %key.id.get(), "could not send unsubscribe outside a runtime");
         }

@@ -10,9 +10,9 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
+use crate::rt::Instant;
 use serde_json::value::RawValue;
 use tokio::sync::watch;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::connection_state::{ConnectionEvent, ConnectionState, EventHook};
@@ -116,7 +116,7 @@ impl DurableLink {
                 LinkState::Gone(closed) => return Err(CallError::Closed(closed.clone())),
                 _ => {}
             }
-            match tokio::time::timeout_at(deadline, state.changed()).await {
+            match crate::rt::timeout_at(deadline, state.changed()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return Err(CallError::Closed(gone())),
                 Err(_) => return Err(CallError::Timeout(self.config.call_timeout)),
@@ -147,7 +147,7 @@ impl DurableLink {
                 outcome => return outcome,
             }
             // The connection is ending; let the reconnect task see it.
-            tokio::task::yield_now().await;
+            crate::rt::yield_now().await;
         }
     }
 
@@ -159,7 +159,7 @@ impl DurableLink {
             if session.send_frame(frame.to_owned()).await.is_ok() {
                 return Ok(());
             }
-            tokio::task::yield_now().await;
+            crate::rt::yield_now().await;
         }
     }
 

@@ -58,7 +58,7 @@ pub(crate) async fn keep_connected<S, D, F, E>(
             link.emit(&ConnectionEvent::Reconnecting { attempt, delay });
             let dialed = tokio::select! {
                 dialed = async {
-                    tokio::time::sleep(delay).await;
+                    crate::rt::sleep(delay).await;
                     dial().await.map_err(|err| err.to_string())
                 } => dialed,
                 () = stop.cancelled() => {

@@ -82,7 +82,7 @@ impl Link {
                 loop {
                     let session = link.session_until(deadline).await?;
                     match batch::send(&session, batch, deadline).await {
-                        Err(CallError::Closed(_)) => tokio::task::yield_now().await,
+                        Err(CallError::Closed(_)) => crate::rt::yield_now().await,
                         outcome => return outcome,
                     }
                 }

@@ -97,8 +97,8 @@ impl ReconnectPolicy {
 fn random_unit() -> f64 {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
+        crate::rt::SystemTime::now()
+            .duration_since(crate::rt::UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos(),
     );

@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::rt::Instant;
 use serde_json::value::RawValue;
-use tokio::time::Instant;
 
 use super::durable::{Bound, DurableLink, DurableSubscription};
 use crate::protocol::{envelope, ErrorCode, ErrorObject};
@@ -50,7 +50,7 @@ impl DurableLink {
             let session = self.session_until(deadline).await?;
             match self.bind(&subscription, &session, deadline).await {
                 Err(CallError::Closed(_) | CallError::Disconnected(_)) => {
-                    tokio::task::yield_now().await;
+                    crate::rt::yield_now().await;
                 }
                 Err(err) => return Err(err),
                 Ok(()) => break,

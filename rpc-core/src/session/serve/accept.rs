@@ -83,7 +83,7 @@ pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
         return Err(AcceptError::Closed);
     }
     let forwarded = shared.clone();
-    tokio::spawn(async move {
+    crate::rt::spawn(async move {
         forward(&forwarded, released).await;
         session
             .subscriptions()
