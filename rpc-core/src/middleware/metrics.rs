@@ -1,10 +1,12 @@
 //! Per-call metrics through the `metrics` facade.
 
-use crate::rt::Instant;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use metrics::{counter, gauge, histogram, SharedString};
+use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram, SharedString};
 
 use crate::router::{Call, Layer, Next, Running};
+use crate::rt::Instant;
 use crate::telemetry::{CALLS, CALLS_IN_FLIGHT, CALL_DURATION, CALL_ERRORS};
 
 /// Records every call: how many by method, kind and outcome, errors by
@@ -14,11 +16,13 @@ use crate::telemetry::{CALLS, CALLS_IN_FLIGHT, CALL_DURATION, CALL_ERRORS};
 /// cannot grow the number of series.
 ///
 /// The library installs no recorder: the application picks one (for
-/// example `metrics-exporter-prometheus`). Without one, recording costs a
-/// look-up per metric and nothing is kept.
+/// example `metrics-exporter-prometheus`). Each method's handles are looked
+/// up once and kept (per method and kind, so their number is bounded by the
+/// router's methods); a recorder installed later is noticed and the
+/// handles are looked up again from it.
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
-    _private: (),
+    handles: Arc<Mutex<Handles>>,
 }
 
 impl Metrics {
@@ -26,50 +30,111 @@ impl Metrics {
     pub fn new() -> Metrics {
         Metrics::default()
     }
+
+    /// The handles for `method` called as `kind`, from the recorder in
+    /// force now.
+    fn handles(&self, method: &str, kind: &'static str) -> (Arc<MethodHandles>, Gauge) {
+        let recorder = recorder_identity();
+        let mut handles = self.handles.lock().expect("metrics handles lock");
+        if handles.recorder != Some(recorder) {
+            // The first call, or a recorder installed since: start afresh.
+            *handles = Handles {
+                recorder: Some(recorder),
+                in_flight: Some(gauge!(CALLS_IN_FLIGHT)),
+                methods: HashMap::new(),
+            };
+        }
+        let in_flight = handles
+            .in_flight
+            .get_or_insert_with(|| gauge!(CALLS_IN_FLIGHT))
+            .clone();
+        let of_kind = handles.methods.entry(kind).or_default();
+        if let Some(found) = of_kind.get(method) {
+            return (found.clone(), in_flight);
+        }
+        let made = Arc::new(MethodHandles::new(method, kind));
+        of_kind.insert(method.into(), made.clone());
+        (made, in_flight)
+    }
+}
+
+/// The handles of one recorder.
+#[derive(Debug, Default)]
+struct Handles {
+    /// Which recorder they came from.
+    recorder: Option<usize>,
+    in_flight: Option<Gauge>,
+    /// By kind of call, then by method.
+    methods: HashMap<&'static str, HashMap<Box<str>, Arc<MethodHandles>>>,
+}
+
+/// One method's series, for one kind of call.
+#[derive(Debug)]
+struct MethodHandles {
+    method: SharedString,
+    duration: Histogram,
+    ok: Counter,
+    failed: Counter,
+}
+
+impl MethodHandles {
+    fn new(method: &str, kind: &'static str) -> MethodHandles {
+        let method = SharedString::from(method.to_owned());
+        MethodHandles {
+            duration: histogram!(CALL_DURATION, "method" => method.clone()),
+            ok: counter!(CALLS, "method" => method.clone(), "kind" => kind, "outcome" => "ok"),
+            failed: counter!(CALLS, "method" => method.clone(), "kind" => kind, "outcome" => "error"),
+            method,
+        }
+    }
+}
+
+/// Tells one recorder from another (the global one, or a thread's own).
+fn recorder_identity() -> usize {
+    metrics::with_recorder(|recorder| {
+        std::ptr::from_ref::<dyn metrics::Recorder>(recorder).cast::<()>() as usize
+    })
 }
 
 /// Counts a call in flight until it is done or dropped.
-struct InFlight;
+struct InFlight(Gauge);
 
 impl InFlight {
-    fn start() -> InFlight {
-        gauge!(CALLS_IN_FLIGHT).increment(1.0);
-        InFlight
+    fn start(gauge: Gauge) -> InFlight {
+        gauge.increment(1.0);
+        InFlight(gauge)
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        gauge!(CALLS_IN_FLIGHT).decrement(1.0);
+        self.0.decrement(1.0);
     }
 }
 
 impl Layer for Metrics {
     fn handle(&self, call: &Call<'_>, next: Next<'_>) -> Running {
-        let method: SharedString = if call.is_known() {
-            call.method().to_owned().into()
+        let method = if call.is_known() {
+            call.method()
         } else {
-            SharedString::const_str("unknown")
+            "unknown"
         };
-        let kind = call.kind().as_str();
-        let in_flight = InFlight::start();
+        let (handles, in_flight) = self.handles(method, call.kind().as_str());
+        let in_flight = InFlight::start(in_flight);
         let started = Instant::now();
         let running = next.run();
         Box::pin(async move {
             let outcome = running.await;
             drop(in_flight);
-            histogram!(CALL_DURATION, "method" => method.clone())
-                .record(started.elapsed().as_secs_f64());
+            handles.duration.record(started.elapsed().as_secs_f64());
             match &outcome {
-                Ok(_) => {
-                    counter!(CALLS, "method" => method, "kind" => kind, "outcome" => "ok")
-                        .increment(1);
-                }
+                Ok(_) => handles.ok.increment(1),
                 Err(err) => {
+                    // Errors are rare, and their codes many: looked up each time.
                     let code = err.code.code().to_string();
-                    counter!(CALL_ERRORS, "method" => method.clone(), "code" => code).increment(1);
-                    counter!(CALLS, "method" => method, "kind" => kind, "outcome" => "error")
+                    counter!(CALL_ERRORS, "method" => handles.method.clone(), "code" => code)
                         .increment(1);
+                    handles.failed.increment(1);
                 }
             }
             outcome
