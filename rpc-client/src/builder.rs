@@ -53,14 +53,16 @@ type EventHook = Arc<dyn Fn(&ConnectionEvent) + Send + Sync>;
 
 impl std::fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("connect_timeout", &self.connect_timeout)
+        let mut out = f.debug_struct("ClientBuilder");
+        out.field("connect_timeout", &self.connect_timeout)
             .field("max_message_size", &self.max_message_size)
             .field("config", &self.config)
             .field("headers", &self.headers.len())
             .field("reconnect", &self.reconnect)
-            .field("http_connections", &self.http_connections)
-            .finish_non_exhaustive()
+            .field("http_connections", &self.http_connections);
+        #[cfg(not(target_arch = "wasm32"))]
+        out.field("tls", &self.tls.is_some());
+        out.finish_non_exhaustive()
     }
 }
 
@@ -133,10 +135,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Over `http://` (not in the browser): requests in flight at once, each on a keep-alive
-    /// connection of its own (kept for the next request); further calls
-    /// wait their turn. Default 32. Subscriptions' event streams hold a
-    /// connection each besides.
+    /// Over `http://` (not in the browser): requests in flight at once,
+    /// each on a keep-alive connection of its own (kept for the next
+    /// request); further calls wait their turn. Default 32. Subscriptions'
+    /// event streams hold a connection each besides.
     #[must_use]
     pub fn http_connections(mut self, max: usize) -> Self {
         self.http_connections = max.max(1);
