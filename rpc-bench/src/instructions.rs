@@ -107,8 +107,19 @@ pub(crate) async fn run(ops: Ops) -> Result<(), String> {
 async fn count_server(kind: Kind, ops: &Ops, dir: &Path) -> Result<[Option<f64>; 4], String> {
     let out = dir.join(format!("{}.%p", kind.name()));
     let out_flag = format!("--callgrind-out-file={}", out.display());
-    let server =
-        ServerProcess::start_with(kind, &["valgrind", "-q", "--tool=callgrind", &out_flag]);
+    // Each dump names its functions in full, so one dump alone can be
+    // read by callgrind_annotate (compressed names refer back to the
+    // first dump that used them).
+    let server = ServerProcess::start_with(
+        kind,
+        &[
+            "valgrind",
+            "-q",
+            "--tool=callgrind",
+            "--compress-strings=no",
+            &out_flag,
+        ],
+    );
     let url = format!("ws://{}/", server.addr);
     let counter = Counter {
         pid: server.child.id(),

@@ -22,8 +22,6 @@
 //! {"missed":n}` (n items are gone from history; the rest follow) or
 //! `"resumed":{"reset":true}` (the position's epoch is gone: live from now).
 
-use std::fmt::Write as _;
-
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -175,13 +173,26 @@ impl ItemFrames {
 
     /// An item with its position: the plain item plus a `"position"` member.
     pub(crate) fn item_at(&self, item: &RawValue, position: &Position) -> String {
-        let mut frame = String::with_capacity(self.prefix.len() + item.get().len() + 64);
+        const POSITION: &str = r#","position":{"epoch":"#;
+        const OFFSET: &str = r#","offset":"#;
+        // Sized once: each delivery of a fan-out builds one of these, and
+        // growing it would copy it again.
+        let mut frame = String::with_capacity(
+            self.prefix.len()
+                + item.get().len()
+                + POSITION.len()
+                + position.epoch.len()
+                + 2
+                + OFFSET.len()
+                + 20
+                + 3,
+        );
         frame.push_str(&self.prefix);
         frame.push_str(item.get());
-        frame.push_str(r#","position":{"epoch":"#);
+        frame.push_str(POSITION);
         push_json_string(&mut frame, &position.epoch);
-        frame.push_str(r#","offset":"#);
-        let _ = write!(frame, "{}", position.offset);
+        frame.push_str(OFFSET);
+        frame.push_str(itoa::Buffer::new().format(position.offset));
         frame.push_str("}}}");
         frame
     }
