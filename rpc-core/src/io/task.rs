@@ -50,6 +50,8 @@ pub(super) struct IoTask {
     read_gate: WakeGate,
     /// Skips `stop` until a token has woken the task.
     stop_gate: WakeGate,
+    /// Skips the keep-alive timer until it has fired.
+    tick_gate: WakeGate,
     /// Payload bytes read since the last wake, reported once per wake.
     bytes_in: usize,
 }
@@ -103,6 +105,7 @@ impl IoTask {
             outbox: Vec::new(),
             read_gate: WakeGate::new(),
             stop_gate: WakeGate::new(),
+            tick_gate: WakeGate::new(),
             bytes_in: 0,
         }
     }
@@ -254,7 +257,7 @@ impl IoTask {
             next = std::future::poll_fn(|cx| self.read_gate.poll(cx, |cx| ws.poll_next_unpin(cx))), if self.parked.len() < PARK_MAX => {
                 Event::Read(next)
             }
-            _ = keepalive.tick() => Event::Tick,
+            _ = std::future::poll_fn(|cx| self.tick_gate.poll(cx, |cx| keepalive.poll_tick(cx))) => Event::Tick,
         }
     }
 

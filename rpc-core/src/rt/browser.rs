@@ -71,27 +71,44 @@ pub(crate) async fn yield_now() {
 }
 
 /// Ticks every `period`, the first time at `start`.
-#[derive(Debug)]
 pub(crate) struct Interval {
     next: Instant,
     period: Duration,
+    /// The wait for `next`, once asked for.
+    waiting: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl std::fmt::Debug for Interval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interval")
+            .field("next", &self.next)
+            .field("period", &self.period)
+            .finish_non_exhaustive()
+    }
 }
 
 pub(crate) fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval {
         next: start,
         period,
+        waiting: None,
     }
 }
 
 impl Interval {
-    /// Waits for the next tick. Dropped while waiting, it waits for the
-    /// same tick next time.
-    pub(crate) async fn tick(&mut self) -> Instant {
-        sleep_until(self.next).await;
+    /// Ready at the next tick.
+    pub(crate) fn poll_tick(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Instant> {
+        let next = self.next;
+        let waiting = self
+            .waiting
+            .get_or_insert_with(|| Box::pin(sleep_until(next)));
+        if waiting.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.waiting = None;
         let now = Instant::now();
         self.next = (self.next + self.period).max(now);
-        now
+        Poll::Ready(now)
     }
 }
 
