@@ -46,11 +46,10 @@ pub(super) struct IoTask {
     parked: VecDeque<(String, u32)>,
     /// Answers computed in this task, written before the next read.
     outbox: Vec<Reply>,
-    /// Skips reading until the socket has woken the task.
+    /// Skip reading, `stop` and the keep-alive timer until each has woken
+    /// the task (the socket, a token, the timer firing).
     read_gate: WakeGate,
-    /// Skips `stop` until a token has woken the task.
     stop_gate: WakeGate,
-    /// Skips the keep-alive timer until it has fired.
     tick_gate: WakeGate,
     /// Payload bytes read since the last wake, reported once per wake.
     bytes_in: usize,
