@@ -268,6 +268,22 @@ impl ClientBuilder {
         Client::from_peer(peer)
     }
 
+    /// The extra headers, checked: sent with the upgrade or every request.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn header_map(&self) -> Result<hyper::HeaderMap, ConnectError> {
+        use hyper::header::{HeaderName, HeaderValue};
+        let mut headers = hyper::HeaderMap::new();
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|err| {
+                ConnectError::InvalidRequest(format!("header name {name:?}: {err}"))
+            })?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|err| ConnectError::InvalidRequest(format!("header {name}: {err}")))?;
+            headers.append(name, value);
+        }
+        Ok(headers)
+    }
+
     /// The TLS settings for `wss://` and `https://`.
     #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn tls_config(&self) -> Arc<rustls::ClientConfig> {

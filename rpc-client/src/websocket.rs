@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
-use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
@@ -29,13 +28,8 @@ impl WsDialer {
         let mut request = url
             .into_client_request()
             .map_err(|err| ConnectError::InvalidRequest(err.to_string()))?;
-        for (name, value) in &builder.headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|err| {
-                ConnectError::InvalidRequest(format!("header name {name:?}: {err}"))
-            })?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|err| ConnectError::InvalidRequest(format!("header {name}: {err}")))?;
-            request.headers_mut().append(name, value);
+        for (name, value) in &builder.header_map()? {
+            request.headers_mut().append(name, value.clone());
         }
         let mut ws_config = WebSocketConfig::default();
         ws_config.max_message_size = Some(builder.max_message_size);

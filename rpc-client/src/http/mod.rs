@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::header::HeaderMap;
 use hyper::Uri;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -66,15 +66,7 @@ impl HttpDialer {
                 "{url:?} names no host"
             )));
         }
-        let mut headers = HeaderMap::new();
-        for (name, value) in &builder.headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|err| {
-                ConnectError::InvalidRequest(format!("header name {name:?}: {err}"))
-            })?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|err| ConnectError::InvalidRequest(format!("header {name}: {err}")))?;
-            headers.append(name, value);
-        }
+        let headers = builder.header_map()?;
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
