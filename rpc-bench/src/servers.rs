@@ -10,7 +10,7 @@ use jsonrpsee::server::{RpcModule, ServerConfig, SubscriptionMessage};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use wirecall::bus::{self, Bus, InProcessBus};
+use wirecall::bus::{self, InProcessBus};
 use wirecall::middleware::{Metrics, Trace};
 use wirecall::{ErrorObject, PendingSubscription};
 
@@ -189,12 +189,7 @@ impl BenchServiceServer for Bench {
     }
 
     async fn topic(&self, sink: PendingSubscription<u64>) {
-        let topic = match self.bus.subscribe("topic").await {
-            Ok(topic) => topic,
-            Err(err) => return sink.reject(err),
-        };
-        let Ok(sink) = sink.accept() else { return };
-        let _ = bus::forward(topic, &sink).await;
+        bus::follow(&self.bus, "topic", sink).await;
     }
 }
 

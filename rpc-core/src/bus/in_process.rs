@@ -1,5 +1,6 @@
-//! The bus inside one process: per topic, a broadcast channel for live
-//! delivery and a bounded history for replay.
+//! The bus inside one process: per topic, the subscriptions it writes into
+//! as it publishes, a broadcast channel for streams, and a bounded history
+//! for replay and for subscriptions catching up.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,13 +10,17 @@ use std::time::{Duration, Instant};
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
+use super::subscriber::{Attach, Attaching, DirectBus, Subscriber};
 use super::{Bus, BusEvent, Position, Resume, TopicStream};
 
 /// Topics created by buses of this process, so every topic's epoch is new.
 static TOPICS_MADE: AtomicU64 = AtomicU64::new(0);
 
-/// A bus inside one process: per topic, a bounded broadcast channel for
-/// live delivery and a bounded history (by count and by age) for replay.
+/// A bus inside one process: per topic, a bounded history (by count and
+/// by age) for replay, and live delivery. A subscription that
+/// [`bus::follow`](super::follow) feeds is written into by the publish
+/// itself, with no task woken per item; a stream from
+/// [`Bus::subscribe`] reads a bounded broadcast channel.
 ///
 /// Every topic has an epoch, made when the topic is (so a restarted server,
 /// or a topic forgotten and begun again, has a new one) and offsets from 1.
@@ -46,7 +51,9 @@ static TOPICS_MADE: AtomicU64 = AtomicU64::new(0);
 /// ```
 #[derive(Debug)]
 pub struct InProcessBus {
-    topics: Mutex<HashMap<String, Topic>>,
+    /// Each topic has a lock of its own, so a publish that writes into
+    /// many subscriptions holds up no other topic.
+    topics: Mutex<HashMap<String, Arc<Mutex<Topic>>>>,
     capacity: usize,
     history_len: usize,
     history_age: Duration,
@@ -61,14 +68,19 @@ struct Topic {
     next: u64,
     sender: broadcast::Sender<(u64, Arc<RawValue>)>,
     history: VecDeque<(u64, Arc<RawValue>, Instant)>,
+    /// Subscriptions written into as items are published.
+    audience: Vec<Arc<Subscriber>>,
+    /// Swept from the bus: whoever holds it looks the topic up again.
+    forgotten: bool,
 }
 
 /// Publishes between two sweeps for topics nobody needs any more.
 const SWEEP_EVERY: u64 = 1024;
 
 impl InProcessBus {
-    /// A bus whose topics buffer `capacity` items per slow subscriber, with
-    /// the default history: the last 1024 items of each topic, at most 5
+    /// A bus whose topics buffer `capacity` items per slow stream (see
+    /// [`Bus::subscribe`]; subscriptions fed by [`bus::follow`](super::follow)
+    /// catch up from history instead), with the default history: the last 1024 items of each topic, at most 5
     /// minutes old.
     pub fn new(capacity: usize) -> InProcessBus {
         InProcessBus {
@@ -91,13 +103,7 @@ impl InProcessBus {
 
     /// Topics the bus holds (with subscribers or history).
     pub fn topic_count(&self) -> usize {
-        self.lock().len()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Topic>> {
-        self.topics
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.topics).len()
     }
 
     fn new_topic(&self) -> Topic {
@@ -107,20 +113,106 @@ impl InProcessBus {
             next: 1,
             sender: broadcast::channel(self.capacity).0,
             history: VecDeque::new(),
+            audience: Vec::new(),
+            forgotten: false,
         }
     }
 
-    /// Forgets topics with no subscribers whose history has expired.
-    fn sweep(&self, topics: &mut HashMap<String, Topic>) {
+    /// Runs `f` on topic `name` under its lock, making the topic if it is
+    /// missing and `make` allows; `None` when it is missing and may not be
+    /// made.
+    fn with_topic<R>(&self, name: &str, make: bool, f: impl FnOnce(&mut Topic) -> R) -> Option<R> {
+        let mut f = Some(f);
+        loop {
+            let topic = {
+                let mut topics = lock(&self.topics);
+                match topics.get(name) {
+                    Some(topic) => topic.clone(),
+                    None if make => {
+                        let topic = Arc::new(Mutex::new(self.new_topic()));
+                        topics.insert(name.to_owned(), topic.clone());
+                        topic
+                    }
+                    None => return None,
+                }
+            };
+            let mut topic = lock(&topic);
+            if !topic.forgotten {
+                topic.expire(Instant::now(), self.history_age);
+                return f.take().map(|f| f(&mut topic));
+            }
+        }
+    }
+
+    /// Forgets topics with no subscribers whose history has expired. A
+    /// topic busy under its own lock is kept until the next sweep.
+    fn sweep(&self) {
         let now = Instant::now();
-        topics.retain(|_, topic| {
+        lock(&self.topics).retain(|_, topic| {
+            let Ok(mut topic) = topic.try_lock() else {
+                return true;
+            };
             topic.expire(now, self.history_age);
-            topic.sender.receiver_count() > 0 || !topic.history.is_empty()
+            topic
+                .audience
+                .retain(|subscriber| !subscriber.sink.token.is_cancelled());
+            topic.renumber();
+            let needed = topic.sender.receiver_count() > 0
+                || !topic.audience.is_empty()
+                || !topic.history.is_empty();
+            topic.forgotten = !needed;
+            needed
         });
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Topic {
+    fn has_subscribers(&self) -> bool {
+        self.sender.receiver_count() > 0 || !self.audience.is_empty()
+    }
+
+    /// The position of the newest item, or offset 0 before any.
+    fn newest(&self) -> Position {
+        Position {
+            epoch: self.epoch.clone(),
+            offset: self.next - 1,
+        }
+    }
+
+    /// Hands `item` to every subscriber in the audience, dropping those
+    /// whose subscriptions have ended.
+    fn deliver(&mut self, item: &RawValue, position: &Position) {
+        let mut slot = 0;
+        while slot < self.audience.len() {
+            if self.audience[slot].deliver(item, position) {
+                slot += 1;
+            } else {
+                self.remove(slot);
+            }
+        }
+    }
+
+    fn remove(&mut self, slot: usize) {
+        let gone = self.audience.swap_remove(slot);
+        gone.slot.store(usize::MAX, Ordering::Relaxed);
+        if let Some(moved) = self.audience.get(slot) {
+            moved.slot.store(slot, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes every subscriber's place in the list after a bulk removal.
+    fn renumber(&mut self) {
+        for (slot, subscriber) in self.audience.iter().enumerate() {
+            subscriber.slot.store(slot, Ordering::Relaxed);
+        }
+    }
+
     fn expire(&mut self, now: Instant, max_age: Duration) {
         while self
             .history
@@ -174,7 +266,7 @@ fn fresh_epoch(made: u64) -> String {
 }
 
 impl Default for InProcessBus {
-    /// 1024 items per topic for slow subscribers; the default history.
+    /// 1024 items per topic for slow streams; the default history.
     fn default() -> InProcessBus {
         InProcessBus::new(1024)
     }
@@ -192,76 +284,63 @@ impl Bus for InProcessBus {
     fn subscribe_from(&self, topic: &str, since: Option<&Position>) -> super::Subscribing<'_> {
         Box::pin(std::future::ready(Ok(self.subscribe_now(topic, since))))
     }
+
+    fn direct(&self) -> Option<&dyn DirectBus> {
+        Some(self)
+    }
 }
 
 impl InProcessBus {
-    /// Gives `item` the topic's next offset, keeps it, and sends it live.
-    fn publish_now(&self, topic: &str, item: Arc<RawValue>) -> Position {
-        let mut topics = self.lock();
+    /// Gives `item` the topic's next offset, keeps it, and hands it to
+    /// every subscriber.
+    fn publish_now(&self, name: &str, item: Arc<RawValue>) -> Position {
         if self.publishes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.sweep(&mut topics);
+            self.sweep();
         }
-        let has_subscribers = topics
-            .get(topic)
-            .is_some_and(|t| t.sender.receiver_count() > 0);
-        if !has_subscribers && self.history_len == 0 {
-            // Nobody to tell and nothing kept: the topic is not made, so
-            // the position names an offset no one will ever see.
-            let topic = topics.get_mut(topic);
-            return match topic {
-                Some(topic) => {
-                    topic.next += 1;
-                    Position {
-                        epoch: topic.epoch.clone(),
-                        offset: topic.next - 1,
-                    }
-                }
-                None => Position {
-                    epoch: Arc::from(""),
-                    offset: 0,
-                },
-            };
-        }
-        let topic = topics
-            .entry(topic.to_owned())
-            .or_insert_with(|| self.new_topic());
-        let offset = topic.next;
-        topic.next += 1;
-        if self.history_len > 0 {
-            topic.expire(Instant::now(), self.history_age);
-            if topic.history.len() >= self.history_len {
-                topic.history.pop_front();
+        let keeps = self.history_len > 0;
+        let published = self.with_topic(name, keeps, move |topic| {
+            topic.next += 1;
+            let position = topic.newest();
+            if !keeps && !topic.has_subscribers() {
+                // Nobody to tell and nothing to keep.
+                return position;
             }
-            topic
-                .history
-                .push_back((offset, item.clone(), Instant::now()));
-        }
-        // No receiver is fine: history keeps it for those who resume.
-        let _ = topic.sender.send((offset, item));
-        Position {
-            epoch: topic.epoch.clone(),
-            offset,
-        }
+            if keeps {
+                if topic.history.len() >= self.history_len {
+                    topic.history.pop_front();
+                }
+                let kept = (position.offset, item.clone(), Instant::now());
+                topic.history.push_back(kept);
+            }
+            topic.deliver(&item, &position);
+            // No receiver is fine: history keeps it for those who resume.
+            let _ = topic.sender.send((position.offset, item));
+            position
+        });
+        // With no subscriber and nothing kept, the topic is not made: the
+        // position names an offset no one will ever see.
+        published.unwrap_or_else(|| Position {
+            epoch: Arc::from(""),
+            offset: 0,
+        })
     }
 
     /// History after `since` (and how the resume goes), then live.
-    fn subscribe_now(&self, topic: &str, since: Option<&Position>) -> TopicStream {
-        let mut topics = self.lock();
-        let topic = topics
-            .entry(topic.to_owned())
-            .or_insert_with(|| self.new_topic());
-        topic.expire(Instant::now(), self.history_age);
-        // Under the lock, so no publish falls between the replay and live.
-        let receiver = topic.sender.subscribe();
-        let epoch = topic.epoch.clone();
-        let (first, replay) = match since {
-            Some(since) => {
-                let (resume, items) = topic.replay(since);
-                (Some(BusEvent::Resumed(resume)), items)
-            }
-            None => (None, Vec::new()),
-        };
-        drop(topics);
+    fn subscribe_now(&self, name: &str, since: Option<&Position>) -> TopicStream {
+        // Under the topic's lock, so no publish falls between the replay
+        // and live.
+        let (receiver, epoch, first, replay) = self
+            .with_topic(name, true, |topic| {
+                let (first, replay) = match since {
+                    Some(since) => {
+                        let (resume, items) = topic.replay(since);
+                        (Some(BusEvent::Resumed(resume)), items)
+                    }
+                    None => (None, Vec::new()),
+                };
+                (topic.sender.subscribe(), topic.epoch.clone(), first, replay)
+            })
+            .expect("a topic is made when missing");
         let replayed = {
             let epoch = epoch.clone();
             replay.into_iter().map(move |(offset, item)| {
@@ -293,114 +372,64 @@ impl InProcessBus {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use futures_util::StreamExt;
-
-    use super::*;
-    use crate::bus::publish;
-
-    async fn item_of(stream: &mut TopicStream) -> (String, u64) {
-        match stream.next().await {
-            Some(BusEvent::Item(item, at)) => (item.get().to_owned(), at.offset),
-            other => panic!("expected an item, got {other:?}"),
-        }
+impl DirectBus for InProcessBus {
+    fn attach<'a>(
+        &'a self,
+        name: &'a str,
+        subscriber: &'a Arc<Subscriber>,
+        since: Option<&'a Position>,
+    ) -> Attaching<'a> {
+        let attached = self.with_topic(name, true, |topic| {
+            if subscriber.slot.load(Ordering::Relaxed) == usize::MAX {
+                subscriber
+                    .slot
+                    .store(topic.audience.len(), Ordering::Relaxed);
+                topic.audience.push(subscriber.clone());
+            }
+            let items = match since {
+                Some(since) => {
+                    let (resume, items) = topic.replay(since);
+                    subscriber.resumed(resume);
+                    items
+                }
+                None => Vec::new(),
+            };
+            if items.is_empty() {
+                subscriber.go_live(topic.next - 1);
+                return Attach::Live;
+            }
+            subscriber.hold();
+            let epoch = &topic.epoch;
+            let at = |offset| Position {
+                epoch: epoch.clone(),
+                offset,
+            };
+            Attach::Behind(
+                items
+                    .into_iter()
+                    .map(|(offset, item)| (item, at(offset)))
+                    .collect(),
+            )
+        });
+        Box::pin(std::future::ready(Ok(
+            attached.expect("a topic is made when missing")
+        )))
     }
 
-    #[tokio::test]
-    async fn a_slow_subscriber_is_told_what_it_missed() {
-        let bus = InProcessBus::new(2);
-        let mut slow = bus.subscribe("t").await.unwrap();
-        for n in 0..5 {
-            publish(&bus, "t", &n).await.unwrap();
-        }
-        assert!(matches!(slow.next().await, Some(BusEvent::Lagged(3))));
-        assert_eq!(item_of(&mut slow).await, ("3".into(), 4));
-        assert_eq!(item_of(&mut slow).await, ("4".into(), 5));
-    }
-
-    #[tokio::test]
-    async fn one_publish_reaches_every_subscriber_once() {
-        let bus = InProcessBus::default();
-        let mut a = bus.subscribe("room").await.unwrap();
-        let mut b = bus.subscribe("room").await.unwrap();
-        let mut other = bus.subscribe("other").await.unwrap();
-        publish(&bus, "room", &"hi").await.unwrap();
-        for stream in [&mut a, &mut b] {
-            assert_eq!(item_of(stream).await, (r#""hi""#.into(), 1));
-        }
-        drop(bus);
-        assert!(a.next().await.is_none());
-        assert!(other.next().await.is_none());
-    }
-
-    #[tokio::test]
-    async fn a_resume_replays_exactly_what_came_after_its_position() {
-        let bus = InProcessBus::default();
-        for n in 1..=5 {
-            publish(&bus, "t", &n).await.unwrap();
-        }
-        let epoch = bus.subscribe("t").await.unwrap();
-        drop(epoch);
-        let since = Position {
-            epoch: bus.lock()["t"].epoch.clone(),
-            offset: 3,
-        };
-        let mut resumed = bus.subscribe_from("t", Some(&since)).await.unwrap();
-        assert!(matches!(
-            resumed.next().await,
-            Some(BusEvent::Resumed(Resume::Exact))
-        ));
-        publish(&bus, "t", &6).await.unwrap();
-        for n in 4..=6 {
-            assert_eq!(item_of(&mut resumed).await, (n.to_string(), n));
-        }
-    }
-
-    #[tokio::test]
-    async fn a_resume_past_history_reports_the_exact_gap() {
-        let bus = InProcessBus::default().with_history(2, Duration::from_secs(60));
-        for n in 1..=10 {
-            publish(&bus, "t", &n).await.unwrap();
-        }
-        let since = Position {
-            epoch: bus.lock()["t"].epoch.clone(),
-            offset: 4,
-        };
-        let mut resumed = bus.subscribe_from("t", Some(&since)).await.unwrap();
-        // 5..=8 are gone; 9 and 10 are kept.
-        assert!(matches!(
-            resumed.next().await,
-            Some(BusEvent::Resumed(Resume::Gap(4)))
-        ));
-        assert_eq!(item_of(&mut resumed).await, ("9".into(), 9));
-        assert_eq!(item_of(&mut resumed).await, ("10".into(), 10));
-    }
-
-    #[tokio::test]
-    async fn another_epoch_is_a_reset_then_all_the_topic_holds() {
-        let bus = InProcessBus::default();
-        publish(&bus, "t", &1).await.unwrap();
-        let since = Position {
-            epoch: Arc::from("an epoch of another bus"),
-            offset: 1,
-        };
-        let mut resumed = bus.subscribe_from("t", Some(&since)).await.unwrap();
-        assert!(matches!(
-            resumed.next().await,
-            Some(BusEvent::Resumed(Resume::Reset))
-        ));
-        assert_eq!(item_of(&mut resumed).await, ("1".into(), 1));
-        publish(&bus, "t", &2).await.unwrap();
-        assert_eq!(item_of(&mut resumed).await, ("2".into(), 2));
-    }
-
-    #[tokio::test]
-    async fn forgotten_topics_are_swept() {
-        let bus = InProcessBus::default().with_history(4, Duration::ZERO);
-        for n in 0..SWEEP_EVERY {
-            publish(&bus, &format!("t{n}"), &n).await.unwrap();
-        }
-        assert!(bus.topic_count() <= 1, "{} topics held", bus.topic_count());
+    fn detach(&self, name: &str, subscriber: &Arc<Subscriber>) {
+        self.with_topic(name, false, |topic| {
+            let slot = subscriber.slot.load(Ordering::Relaxed);
+            if topic
+                .audience
+                .get(slot)
+                .is_some_and(|held| Arc::ptr_eq(held, subscriber))
+            {
+                topic.remove(slot);
+            }
+        });
     }
 }
+
+#[cfg(test)]
+#[path = "in_process_tests.rs"]
+mod tests;

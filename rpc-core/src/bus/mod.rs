@@ -12,11 +12,13 @@
 //! say) implements the same trait and nothing above it changes.
 
 mod error;
+mod follow;
 mod in_process;
 pub mod presence;
 #[cfg(feature = "redis")]
 mod redis;
 mod serve;
+mod subscriber;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,12 +29,13 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 pub use crate::protocol::{Position, Resume};
-use crate::session::{PendingSubscription, SendError, SubscriptionSink};
 pub use error::BusError;
+pub use follow::{follow, forward};
 pub use in_process::InProcessBus;
 #[cfg(feature = "redis")]
 pub use redis::{RedisBus, RedisBusBuilder};
 pub use serve::{serve_topic, TopicMethods};
+use subscriber::DirectBus;
 
 /// What a topic subscriber receives.
 #[derive(Debug, Clone)]
@@ -102,6 +105,14 @@ pub trait Bus: Send + Sync + 'static {
             Ok(stream)
         })
     }
+
+    /// A bus of this crate that writes published items straight into its
+    /// subscribers' sinks answers itself here; [`follow`] then needs no
+    /// task per delivery.
+    #[doc(hidden)]
+    fn direct(&self) -> Option<&dyn DirectBus> {
+        None
+    }
 }
 
 /// Serializes `item` once and publishes it; answers the position it got,
@@ -120,83 +131,4 @@ pub async fn publish<B: Bus + ?Sized, T: Serialize + ?Sized>(
 ) -> Result<Position, BusError> {
     let raw = serde_json::value::to_raw_value(item).map_err(BusError::Serialize)?;
     bus.publish_raw(topic, Arc::from(raw)).await
-}
-
-/// Forwards a topic into a subscription until either ends. Items carry
-/// their positions; a subscriber that falls behind the bus is told with a
-/// lag notice, never silently skipped; a resume's outcome goes first.
-///
-/// # Errors
-///
-/// [`SendError::Closed`] once the subscription has ended.
-pub async fn forward<T: Serialize>(
-    mut topic: TopicStream,
-    sink: &SubscriptionSink<T>,
-) -> Result<(), SendError> {
-    use futures_util::StreamExt;
-    // One wait for the end, kept across items rather than made per item.
-    let closed = sink.closed();
-    tokio::pin!(closed);
-    loop {
-        tokio::select! {
-            event = topic.next() => match event {
-                Some(BusEvent::Item(item, position)) => sink.send_raw_at(&item, &position).await?,
-                Some(BusEvent::Lagged(missed)) => sink.report_lagged(missed),
-                Some(BusEvent::Resumed(resume)) => sink.report_resumed(resume),
-                None => return Ok(()),
-            },
-            () = &mut closed => return Err(SendError::Closed),
-        }
-    }
-}
-
-/// Accepts `pending` and forwards `topic` into it, resuming after the
-/// position the client gave, if it gave one: the whole body of a
-/// topic-fed subscription handler. When the bus cannot start the
-/// subscription (a shared bus whose server does not answer within its
-/// bound), the call is refused with
-/// [`BUS_UNAVAILABLE`](crate::protocol::ErrorCode::BUS_UNAVAILABLE).
-///
-/// # Examples
-///
-/// ```
-/// use std::sync::Arc;
-/// use wirecall::bus::{self, InProcessBus};
-/// use wirecall::{Context, Params, PendingSubscription, Router, SinkConfig};
-///
-/// let news = Arc::new(InProcessBus::default());
-/// let mut router = Router::new();
-/// let bus = news.clone();
-/// router.subscription(
-///     "subscribe_news",
-///     "news",
-///     "unsubscribe_news",
-///     SinkConfig::default(),
-///     move |_: Params<'_>, _: &Context, pending: PendingSubscription<String>| {
-///         let bus = bus.clone();
-///         Ok(async move { bus::follow(&*bus, "news", pending).await })
-///     },
-/// )?;
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// bus::publish(&*news, "news", "wirecall resumes").await?;
-/// # Ok::<(), wirecall::bus::BusError>(())
-/// # }).unwrap();
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub async fn follow<B: Bus + ?Sized, T: Serialize>(
-    bus: &B,
-    topic: &str,
-    pending: PendingSubscription<T>,
-) {
-    // Following before answering: the subscriber gets everything published
-    // after its subscribe call is answered.
-    let stream = match bus.subscribe_from(topic, pending.resume_from()).await {
-        Ok(stream) => stream,
-        Err(err) => {
-            pending.reject(err);
-            return;
-        }
-    };
-    let Ok(sink) = pending.accept() else { return };
-    let _ = forward(stream, &sink).await;
 }

@@ -34,9 +34,18 @@ pub(crate) struct PendingRaw {
     pub(crate) resume_from: Option<Position>,
 }
 
-/// Creates the subscription, registers it with the connection, and starts
-/// its forwarder.
+/// Creates the subscription, registers it with the connection, answers the
+/// call and starts its forwarder.
 pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
+    let (shared, unanswered) = prepare(raw)?;
+    unanswered.answer()?;
+    Ok(shared)
+}
+
+/// Creates the subscription and registers it with the connection, without
+/// answering the call yet: what is sent meanwhile waits in its buffer, and
+/// goes out after the answer.
+pub(crate) fn prepare(raw: PendingRaw) -> Result<(Arc<SinkShared>, Unanswered), AcceptError> {
     let PendingRaw {
         responder,
         session,
@@ -71,23 +80,75 @@ pub(crate) fn accept(raw: PendingRaw) -> Result<Arc<SinkShared>, AcceptError> {
         let _ = responder.send(Err(err.to_error_object()));
         return Err(err);
     }
-    let (release, released) = oneshot::channel();
-    let accepted = Accepted {
-        id_json: shared.id.clone(),
-        release,
+    let unanswered = Unanswered {
+        responder: Some(responder),
+        session,
+        shared: shared.clone(),
     };
-    if responder.send(Ok(accepted)).is_err() {
-        session
-            .subscriptions()
-            .remove(shared.id.get(), &shared.notification);
-        return Err(AcceptError::Closed);
+    Ok((shared, unanswered))
+}
+
+/// A subscription registered with its connection whose call is not
+/// answered yet. Dropped unanswered, it leaves the connection's table and
+/// the call is answered with an internal error.
+pub(crate) struct Unanswered {
+    responder: Option<oneshot::Sender<Result<Accepted, ErrorObject>>>,
+    session: Arc<Session>,
+    shared: Arc<SinkShared>,
+}
+
+impl Unanswered {
+    /// Answers the call with the subscription's id and starts the forwarder.
+    pub(crate) fn answer(mut self) -> Result<(), AcceptError> {
+        let responder = self.responder.take().expect("answered once");
+        let (release, released) = oneshot::channel();
+        let accepted = Accepted {
+            id_json: self.shared.id.clone(),
+            release,
+        };
+        if responder.send(Ok(accepted)).is_err() {
+            self.forget();
+            return Err(AcceptError::Closed);
+        }
+        let forwarded = self.shared.clone();
+        let session = self.session.clone();
+        crate::rt::spawn(async move {
+            forward(&forwarded, released).await;
+            session
+                .subscriptions()
+                .remove(forwarded.id.get(), &forwarded.notification);
+        });
+        Ok(())
     }
-    let forwarded = shared.clone();
-    crate::rt::spawn(async move {
-        forward(&forwarded, released).await;
-        session
+
+    /// Answers the call with `error` instead: no subscription is made.
+    pub(crate) fn refuse(mut self, error: ErrorObject) {
+        if let Some(responder) = self.responder.take() {
+            let _ = responder.send(Err(error));
+        }
+        self.forget();
+    }
+
+    fn forget(&self) {
+        self.shared.finish_quietly();
+        self.session
             .subscriptions()
-            .remove(forwarded.id.get(), &forwarded.notification);
-    });
-    Ok(shared)
+            .remove(self.shared.id.get(), &self.shared.notification);
+    }
+}
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if self.responder.take().is_some() {
+            self.forget();
+        }
+    }
+}
+
+impl std::fmt::Debug for Unanswered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unanswered")
+            .field("id", &self.shared.id)
+            .finish_non_exhaustive()
+    }
 }

@@ -21,3 +21,4 @@ pub(crate) use accept::accept;
 pub(crate) use accept::{Accepted, PendingRaw};
 pub(crate) use byte_budget::ByteBudget;
 pub(crate) use served::SubscriptionTable;
+pub(crate) use sink::{Offer, SinkShared};

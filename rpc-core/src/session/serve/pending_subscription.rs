@@ -4,7 +4,10 @@ use std::marker::PhantomData;
 
 use serde::Serialize;
 
-use super::accept::{self, PendingRaw};
+use std::sync::Arc;
+
+use super::accept::{self, PendingRaw, Unanswered};
+use super::sink::SinkShared;
 use super::sink::SubscriptionSink;
 use super::sink_error::AcceptError;
 use crate::protocol::{ErrorObject, Position};
@@ -74,6 +77,12 @@ impl<T: Serialize> PendingSubscription<T> {
 }
 
 impl<T> PendingSubscription<T> {
+    /// Makes the subscription without answering the call yet (see
+    /// [`accept::prepare`]).
+    pub(crate) fn prepare(self) -> Result<(Arc<SinkShared>, Unanswered), AcceptError> {
+        accept::prepare(self.raw)
+    }
+
     pub(crate) fn from_raw(raw: PendingRaw) -> PendingSubscription<T> {
         PendingSubscription {
             raw,

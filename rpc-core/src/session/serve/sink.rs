@@ -107,8 +107,7 @@ impl<T: Serialize> SubscriptionSink<T> {
     /// Tells the client how a resumed subscription picks up; it arrives in
     /// order with the items (first, when sent before any).
     pub fn report_resumed(&self, resume: Resume) {
-        let notice = envelope::resumed(&self.shared.notification, &self.shared.id, resume);
-        self.shared.push_notice(notice);
+        self.shared.resumed(resume);
     }
 
     /// The subscription id as JSON text (a string literal).
@@ -220,6 +219,17 @@ pub(super) struct SinkState {
     pub(super) forwarder: Forwarder,
 }
 
+/// What became of a frame offered without waiting.
+#[derive(Debug)]
+pub(crate) enum Offer {
+    /// Queued on the connection or in the buffer.
+    Taken,
+    /// The buffer is full and the policy is to wait: the frame, back.
+    Full(String),
+    /// The subscription has ended.
+    Closed,
+}
+
 /// Where the forwarder task stands, for items that would skip it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Forwarder {
@@ -275,66 +285,90 @@ impl SinkShared {
     async fn push(&self, mut frame: String) -> Result<(), SendError> {
         loop {
             let room = self.room_ready.notified();
-            {
-                let mut state = self.state.lock().expect("sink lock");
-                if state.silenced || state.ending.is_some() {
-                    return Err(SendError::Closed);
-                }
-                if state.nothing_ahead() {
-                    // Queued under the lock, so the forwarder cannot take
-                    // a frame meanwhile and be overtaken.
-                    match self.outbound.try_send(Outbound::Text(frame)) {
-                        Ok(()) => {
-                            self.counters.item_sent();
-                            return Ok(());
-                        }
-                        Err(TrySendError::Full(Outbound::Text(back))) => frame = back,
-                        Err(TrySendError::Closed) => return Err(SendError::Closed),
-                        Err(TrySendError::Full(Outbound::Close(_))) => {
-                            unreachable!("a text frame was sent")
-                        }
-                    }
-                }
-                // Past the connection's byte budget, a sink that holds an
-                // item is full; one that holds none may still take one.
-                let full = state.items.len() >= self.config.buffer.max(1)
-                    || (!state.items.is_empty() && self.budget.is_spent());
-                if !full {
-                    self.buffer(&mut state, frame);
-                    drop(state);
-                    self.counters.item_sent();
-                    self.item_ready.notify_one();
-                    return Ok(());
-                }
-                match self.config.policy {
-                    OverflowPolicy::DropOldest => {
-                        self.unbuffer_front(&mut state);
-                        state.lagged += 1;
-                        self.buffer(&mut state, frame);
-                        drop(state);
-                        self.counters.item_sent();
-                        telemetry::items_dropped("drop_oldest", 1);
-                        return Ok(());
-                    }
-                    OverflowPolicy::Close => {
-                        telemetry::items_dropped("close", state.items.len() as u64 + 1);
-                        self.unbuffer_all(&mut state);
-                        state.ending = Some(ErrorObject::new(
-                            ErrorCode::SLOW_SUBSCRIBER,
-                            "subscription closed: the client reads too slowly",
-                        ));
-                        drop(state);
-                        self.item_ready.notify_one();
-                        return Err(SendError::Closed);
-                    }
-                    OverflowPolicy::Wait => {}
-                }
+            match self.offer(frame) {
+                Offer::Taken => return Ok(()),
+                Offer::Closed => return Err(SendError::Closed),
+                Offer::Full(back) => frame = back,
             }
             tokio::select! {
                 () = room => {}
                 () = self.token.cancelled() => return Err(SendError::Closed),
             }
         }
+    }
+
+    /// Builds the frame of `item` at `position` and offers it without
+    /// waiting: what a bus does as it publishes.
+    pub(crate) fn offer_at(&self, item: &RawValue, position: &Position) -> Offer {
+        self.offer(self.frames.item_at(item, position))
+    }
+
+    /// Queues `frame` if that needs no waiting: straight on the connection
+    /// when nothing is ahead of it, else in the buffer, else as the
+    /// overflow policy says. Under [`OverflowPolicy::Wait`] a full buffer
+    /// hands the frame back.
+    fn offer(&self, frame: String) -> Offer {
+        let mut state = self.state.lock().expect("sink lock");
+        if state.silenced || state.ending.is_some() {
+            return Offer::Closed;
+        }
+        let frame = if state.nothing_ahead() {
+            // Queued under the lock, so the forwarder cannot take a frame
+            // meanwhile and be overtaken.
+            match self.outbound.try_send(Outbound::Text(frame)) {
+                Ok(()) => {
+                    self.counters.item_sent();
+                    return Offer::Taken;
+                }
+                Err(TrySendError::Full(Outbound::Text(back))) => back,
+                Err(TrySendError::Closed) => return Offer::Closed,
+                Err(TrySendError::Full(Outbound::Close(_))) => {
+                    unreachable!("a text frame was sent")
+                }
+            }
+        } else {
+            frame
+        };
+        // Past the connection's byte budget, a sink that holds an item is
+        // full; one that holds none may still take one.
+        let full = state.items.len() >= self.config.buffer.max(1)
+            || (!state.items.is_empty() && self.budget.is_spent());
+        if !full {
+            self.buffer(&mut state, frame);
+            drop(state);
+            self.counters.item_sent();
+            self.item_ready.notify_one();
+            return Offer::Taken;
+        }
+        match self.config.policy {
+            OverflowPolicy::DropOldest => {
+                self.unbuffer_front(&mut state);
+                state.lagged += 1;
+                self.buffer(&mut state, frame);
+                drop(state);
+                self.counters.item_sent();
+                telemetry::items_dropped("drop_oldest", 1);
+                Offer::Taken
+            }
+            OverflowPolicy::Close => {
+                telemetry::items_dropped("close", state.items.len() as u64 + 1);
+                self.unbuffer_all(&mut state);
+                state.ending = Some(ErrorObject::new(
+                    ErrorCode::SLOW_SUBSCRIBER,
+                    "subscription closed: the client reads too slowly",
+                ));
+                drop(state);
+                self.item_ready.notify_one();
+                Offer::Closed
+            }
+            OverflowPolicy::Wait => Offer::Full(frame),
+        }
+    }
+
+    /// Queues the notice saying how a resumed subscription picks up.
+    pub(crate) fn resumed(&self, resume: Resume) {
+        let notice = envelope::resumed(&self.notification, &self.id, resume);
+        self.push_notice(notice);
     }
 
     /// Queues a notice in order with the items, past the buffer bound (one
@@ -350,7 +384,7 @@ impl SinkShared {
         self.item_ready.notify_one();
     }
 
-    fn add_lagged(&self, missed: u64) {
+    pub(crate) fn add_lagged(&self, missed: u64) {
         let mut state = self.state.lock().expect("sink lock");
         // Items already buffered were published before the loss: flush them first.
         if state.items.is_empty() {

@@ -14,8 +14,9 @@ pub enum OverflowPolicy {
     Close,
     /// Make [`SubscriptionSink::send`](super::SubscriptionSink::send) wait for room (backpressure to the
     /// producer): nothing is lost. The default. A subscription fed from a
-    /// bus still never holds the bus up: it falls behind the
-    /// bus instead, and the client gets an exact lag notice.
+    /// bus still never holds the bus up: it falls behind and catches up
+    /// from the bus's history, and the client gets an exact lag notice for
+    /// what history no longer holds.
     #[default]
     Wait,
 }
