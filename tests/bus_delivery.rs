@@ -1,8 +1,13 @@
-//! An in-process bus writes each published item straight into its
-//! subscriptions. A subscription that cannot take an item is passed by,
-//! catches up from the topic's history and is then fed again: nothing lost,
-//! nothing doubled, the publisher never held up. A raw socket that does not
-//! read stands in for the slow client, so nothing on our side helps.
+//! A bus writes each published item straight into its subscriptions (an
+//! in-process bus as it publishes, a Redis bus as the node's feed of the
+//! topic receives it). A subscription that cannot take an item is passed
+//! by, catches up from the topic's history and is then fed again: nothing
+//! lost, nothing doubled, the publisher never held up. A raw socket that
+//! does not read stands in for the slow client, so nothing on our side
+//! helps.
+
+#[path = "common/redis.rs"]
+mod redis;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +15,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
-use wirecall::bus::{self, InProcessBus};
+use wirecall::bus::{self, Bus, InProcessBus, RedisBus};
 use wirecall::{Context, Params, PendingSubscription, Router, SinkConfig};
 
 /// Enough bytes to fill the sink's buffer, the connection's queue and both
@@ -18,7 +23,7 @@ use wirecall::{Context, Params, PendingSubscription, Router, SinkConfig};
 const ITEMS: u64 = 12_000;
 const ITEM_BYTES: usize = 2048;
 
-async fn serve(bus: Arc<InProcessBus>) -> wirecall::ServerHandle {
+async fn serve(bus: Arc<dyn Bus>) -> wirecall::ServerHandle {
     let mut router = Router::new();
     let config = SinkConfig {
         buffer: 4,
@@ -76,7 +81,7 @@ async fn subscribe(server: &wirecall::ServerHandle) -> Socket {
 
 /// Publishes every item without reading; all of them must go through at
 /// once, whatever the subscriber does.
-async fn publish_all(bus: &InProcessBus) {
+async fn publish_all(bus: &dyn Bus) {
     let padding = "x".repeat(ITEM_BYTES);
     for n in 1..=ITEMS {
         let item = serde_json::json!({ "n": n, "padding": padding });
@@ -104,16 +109,36 @@ async fn read_all(socket: &mut Socket) -> (Vec<u64>, u64) {
     (seen, lagged)
 }
 
-#[tokio::test]
-async fn a_subscriber_that_fell_behind_catches_up_from_history_with_nothing_lost() {
-    let bus =
-        Arc::new(InProcessBus::default().with_history(ITEMS as usize, Duration::from_secs(300)));
+/// Publishes everything while the subscriber reads nothing, then checks
+/// it gets every item once, in order.
+async fn catches_up_with_nothing_lost(bus: Arc<dyn Bus>) {
     let server = serve(bus.clone()).await;
     let mut socket = subscribe(&server).await;
-    publish_all(&bus).await;
+    publish_all(&*bus).await;
     let (seen, lagged) = read_all(&mut socket).await;
     assert_eq!(lagged, 0, "history held everything it missed");
     assert_eq!(seen, (1..=ITEMS).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_subscriber_that_fell_behind_catches_up_from_history_with_nothing_lost() {
+    let history = Duration::from_secs(300);
+    let bus = InProcessBus::default().with_history(ITEMS as usize, history);
+    catches_up_with_nothing_lost(Arc::new(bus)).await;
+}
+
+#[tokio::test]
+async fn through_redis_a_subscriber_that_fell_behind_catches_up_with_nothing_lost() {
+    if !redis::available() {
+        return;
+    }
+    let redis = redis::RedisServer::start();
+    let bus = RedisBus::builder(redis.url())
+        .history(ITEMS as usize, Duration::from_secs(600))
+        .connect()
+        .await
+        .unwrap();
+    catches_up_with_nothing_lost(Arc::new(bus)).await;
 }
 
 #[tokio::test]
@@ -121,7 +146,7 @@ async fn without_history_a_subscriber_that_fell_behind_is_told_exactly_what_it_m
     let bus = Arc::new(InProcessBus::default().with_history(0, Duration::ZERO));
     let server = serve(bus.clone()).await;
     let mut socket = subscribe(&server).await;
-    publish_all(&bus).await;
+    publish_all(&*bus).await;
     let (seen, lagged) = read_all(&mut socket).await;
     assert!(
         lagged > 0,

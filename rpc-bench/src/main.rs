@@ -10,16 +10,21 @@
 //! wrong or missing one fails the run. `--runs N` interleaves N runs,
 //! rotating the order of the servers, and prints each figure's median.
 //! `--quick` is a small version (a test runs it); `--only seq,batch` picks
-//! scenarios. `rpc-bench instructions` counts each server's instructions
-//! per operation under callgrind (see `instructions.rs`). `rpc-bench soak --minutes N` churns
-//! clients against a wirecall server with invariants checked live (see
-//! `soak.rs`). `rpc-bench reconnect --clients N` restarts a server under N
-//! reconnecting subscribers and reports how fast they resume and what they
-//! lost (see `reconnect.rs`). `rpc-bench cluster-fanout [--subscriptions N]`
-//! fans one topic out over two nodes sharing it through Redis, beside one
-//! node with the in-process bus (see `cluster.rs`). `rpc-bench wasm-size`
-//! weighs a minimal browser app on each library's wasm client (see
-//! `wasm_size.rs`). `rpc-bench serve KIND` is the child.
+//! scenarios; `--servers-from PATH` runs the servers from another build of
+//! rpc-bench (an earlier commit's, for a before-and-after table). Each
+//! server's writes are counted as it runs (see `writes/`).
+//!
+//! `rpc-bench instructions` counts each server's instructions per
+//! operation under callgrind (see `instructions.rs`). `rpc-bench soak
+//! --minutes N` churns clients against a wirecall server with invariants
+//! checked live (see `soak.rs`). `rpc-bench reconnect --clients N` restarts
+//! a server under N reconnecting subscribers and reports how fast they
+//! resume and what they lost (see `reconnect.rs`). `rpc-bench
+//! cluster-fanout [--subscriptions N]` fans one topic out over two nodes
+//! sharing it through Redis, beside one node with the in-process bus (see
+//! `cluster.rs`). `rpc-bench wasm-size` weighs a minimal browser app on
+//! each library's wasm client (see `wasm_size.rs`). `rpc-bench serve KIND`
+//! is the child.
 
 // Measurements count far below 2^52 and convert to f64 for rates.
 #![allow(clippy::cast_precision_loss, clippy::cast_sign_loss)]
@@ -37,6 +42,7 @@ mod report;
 mod servers;
 mod soak;
 mod wasm_size;
+mod writes;
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -101,20 +107,47 @@ fn idle_large() -> usize {
     allowed.min(50_000)
 }
 
+/// The program the servers run from: this one, or another build of
+/// rpc-bench named by `--servers-from` (for before-and-after tables: the
+/// same clients and checks against an earlier server).
+fn server_binary() -> std::path::PathBuf {
+    SERVERS_FROM
+        .get()
+        .cloned()
+        .unwrap_or_else(|| std::env::current_exe().expect("own path"))
+}
+
+static SERVERS_FROM: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
 /// A server in a child process; killed when dropped.
 pub(crate) struct ServerProcess {
     pub(crate) child: Child,
     pub(crate) addr: SocketAddr,
+    /// Its writes, where they can be counted.
+    pub(crate) writes: Option<writes::CountFile>,
 }
 
 impl ServerProcess {
+    /// Starts the server with its writes counted.
     fn start(kind: Kind) -> ServerProcess {
-        ServerProcess::start_with(kind, &[])
+        let counted = writes::CountFile::new();
+        let env = counted.as_ref().map_or(&[][..], |(_, env)| &env[..]);
+        let mut server = ServerProcess::start_with_env(kind, &[], env);
+        server.writes = counted.map(|(file, _)| file);
+        server
     }
 
     /// Starts the server under `wrapper` (e.g. valgrind and its flags).
     pub(crate) fn start_with(kind: Kind, wrapper: &[&str]) -> ServerProcess {
-        let own = std::env::current_exe().expect("own path");
+        ServerProcess::start_with_env(kind, wrapper, &[])
+    }
+
+    fn start_with_env(
+        kind: Kind,
+        wrapper: &[&str],
+        env: &[(&str, std::path::PathBuf)],
+    ) -> ServerProcess {
+        let own = server_binary();
         let mut command = match wrapper.split_first() {
             Some((program, flags)) => {
                 let mut command = Command::new(program);
@@ -124,6 +157,7 @@ impl ServerProcess {
             None => Command::new(own),
         };
         let mut child = command
+            .envs(env.iter().map(|(key, value)| (key, value)))
             .args(["serve", kind.name()])
             .stdout(Stdio::piped())
             .spawn()
@@ -140,6 +174,7 @@ impl ServerProcess {
         ServerProcess {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            writes: None,
         }
     }
 }
@@ -189,6 +224,7 @@ async fn run_once(kind: Kind, scenario: &str, sizes: &Sizes) -> Result<Outcome, 
     let pid = server.child.id();
     let (server_before, client_before) =
         (measure::cpu_us(pid), measure::cpu_us(std::process::id()));
+    let writes_before = server.writes.as_ref().map(writes::CountFile::read);
     let mut outcome = match scenario {
         "seq" => bare::calls(kind, &url, 1, 1, sizes.seq, 1).await,
         "concurrent" => bare::calls(kind, &url, 1, 64, sizes.concurrent, 1).await,
@@ -211,6 +247,9 @@ async fn run_once(kind: Kind, scenario: &str, sizes: &Sizes) -> Result<Outcome, 
     .map_err(|failure| format!("{scenario} against {}: {failure}", kind.name()))?;
     outcome.server_cpu_us = measure::cpu_us(pid).saturating_sub(server_before);
     outcome.client_cpu_us = measure::cpu_us(std::process::id()).saturating_sub(client_before);
+    if let (Some(file), Some(before)) = (&server.writes, writes_before) {
+        outcome.writes = Some(file.read().since(before));
+    }
     Ok(outcome)
 }
 
@@ -277,6 +316,12 @@ fn options(args: &[String]) -> Result<Options, String> {
                     .next()
                     .and_then(|n| n.parse().ok())
                     .ok_or("--runs takes a number")?;
+            }
+            "--servers-from" => {
+                let path = args.next().ok_or("--servers-from takes a path")?;
+                SERVERS_FROM
+                    .set(path.into())
+                    .map_err(|_| "--servers-from given twice")?;
             }
             "--only" => {
                 let list = args.next().ok_or("--only takes scenario names")?;
@@ -375,6 +420,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .block_on(reconnect::run(clients, lose_history))
                 .map_err(|failures| format!("the reconnect run broke invariants:\n{failures}").into())
         }
-        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] | rpc-bench instructions [--quick] [--keep] | rpc-bench soak [--minutes N] [--clients N] | rpc-bench reconnect [--clients N] [--lose-history] | rpc-bench cluster-fanout [--subscriptions N] | rpc-bench wasm-size | rpc-bench serve raw|jsonrpsee|wirecall".into()),
+        _ => Err("usage: rpc-bench all [--quick] [--runs N] [--only a,b] [--servers-from PATH] | rpc-bench instructions [--quick] [--keep] | rpc-bench soak [--minutes N] [--clients N] | rpc-bench reconnect [--clients N] [--lose-history] | rpc-bench cluster-fanout [--subscriptions N] | rpc-bench wasm-size | rpc-bench serve raw|jsonrpsee|wirecall".into()),
     }
 }

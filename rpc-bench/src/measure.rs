@@ -19,6 +19,8 @@ pub(crate) struct Outcome {
     pub(crate) note: String,
     /// A scenario-specific figure compared in the ratios (e.g. KiB/conn).
     pub(crate) figure: Option<f64>,
+    /// The server's writes over the workload, where they were counted.
+    pub(crate) writes: Option<crate::writes::Writes>,
 }
 
 impl Outcome {
@@ -115,6 +117,11 @@ pub(crate) struct Summary {
     pub(crate) server_us: f64,
     pub(crate) client_us: f64,
     pub(crate) figure: Option<f64>,
+    /// Socket writes per operation, bytes per socket write, and other
+    /// writes (wake-ups) per operation.
+    pub(crate) writes_per_op: Option<f64>,
+    pub(crate) bytes_per_write: Option<f64>,
+    pub(crate) wakes_per_op: Option<f64>,
     /// The note of the run with the median rate.
     pub(crate) note: String,
     pub(crate) runs: usize,
@@ -129,6 +136,15 @@ impl Summary {
             server_us: outcome.server_us_per_op(),
             client_us: outcome.client_us_per_op(),
             figure: outcome.figure,
+            writes_per_op: outcome
+                .writes
+                .map(|w| w.to_sockets as f64 / outcome.ops.max(1) as f64),
+            bytes_per_write: outcome
+                .writes
+                .map(|w| w.bytes as f64 / w.to_sockets.max(1) as f64),
+            wakes_per_op: outcome
+                .writes
+                .map(|w| w.other as f64 / outcome.ops.max(1) as f64),
             note: outcome.note,
             runs: 1,
         }
@@ -149,6 +165,9 @@ impl Summary {
         let server_us = of(|s| Some(s.server_us), &runs).unwrap_or(0.0);
         let client_us = of(|s| Some(s.client_us), &runs).unwrap_or(0.0);
         let figure = of(|s| s.figure, &runs);
+        let writes_per_op = of(|s| s.writes_per_op, &runs);
+        let bytes_per_write = of(|s| s.bytes_per_write, &runs);
+        let wakes_per_op = of(|s| s.wakes_per_op, &runs);
         let count = runs.len();
         runs.sort_by(|a, b| a.rate.total_cmp(&b.rate));
         let note = runs.swap_remove(count / 2).note;
@@ -159,6 +178,9 @@ impl Summary {
             server_us,
             client_us,
             figure,
+            writes_per_op,
+            bytes_per_write,
+            wakes_per_op,
             note,
             runs: count,
         }

@@ -9,8 +9,18 @@ type Results<'a> = [(&'a str, Kind, Summary)];
 
 fn line(scenario: &str, kind: Kind, summary: &Summary) {
     let us = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.1}"));
+    let writes = match (
+        summary.writes_per_op,
+        summary.bytes_per_write,
+        summary.wakes_per_op,
+    ) {
+        (Some(per_op), Some(bytes), Some(wakes)) => {
+            format!("writes {per_op:>6.3}/op × {bytes:>7.0} B  wakes {wakes:>6.3}/op  ")
+        }
+        _ => String::new(),
+    };
     println!(
-        "{scenario:<20}{:<10}{:>12.0} ops/s  p50 {:>8} µs  p99 {:>8} µs  server {:>7.2} µs/op  client {:>7.2} µs/op  {}",
+        "{scenario:<20}{:<10}{:>12.0} ops/s  p50 {:>8} µs  p99 {:>8} µs  server {:>7.2} µs/op  client {:>7.2} µs/op  {writes}{}",
         kind.name(),
         summary.rate,
         us(summary.p50_us),

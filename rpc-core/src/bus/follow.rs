@@ -141,9 +141,16 @@ async fn follow_directly<T: Serialize>(
                 Some(at) => since = Some(at),
                 None => return,
             },
-            Attach::Behind(items) => {
+            Attach::Behind { items, after } => {
+                let waiting = items.is_empty();
                 if replay(&sink, items, &mut since).await.is_err() {
                     return;
+                }
+                since = Some(after);
+                if waiting {
+                    // The bus's own feed is behind `after`: it catches up
+                    // within a moment.
+                    tokio::time::sleep(FEED_WAIT).await;
                 }
             }
         }
@@ -153,6 +160,10 @@ async fn follow_directly<T: Serialize>(
         };
     }
 }
+
+/// How long a subscriber ahead of its bus's live feed waits before asking
+/// again.
+const FEED_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Sends what a subscriber missed, waiting for room as it goes.
 async fn replay<T: Serialize>(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
-use super::subscriber::{Attach, Attaching, DirectBus, Subscriber};
+use super::subscriber::{Attach, Attaching, Audience, DirectBus, Subscriber};
 use super::{Bus, BusEvent, Position, Resume, TopicStream};
 
 /// Topics created by buses of this process, so every topic's epoch is new.
@@ -69,7 +69,7 @@ struct Topic {
     sender: broadcast::Sender<(u64, Arc<RawValue>)>,
     history: VecDeque<(u64, Arc<RawValue>, Instant)>,
     /// Subscriptions written into as items are published.
-    audience: Vec<Arc<Subscriber>>,
+    audience: Audience,
     /// Swept from the bus: whoever holds it looks the topic up again.
     forgotten: bool,
 }
@@ -113,7 +113,7 @@ impl InProcessBus {
             next: 1,
             sender: broadcast::channel(self.capacity).0,
             history: VecDeque::new(),
-            audience: Vec::new(),
+            audience: Audience::default(),
             forgotten: false,
         }
     }
@@ -153,12 +153,8 @@ impl InProcessBus {
                 return true;
             };
             topic.expire(now, self.history_age);
-            topic
-                .audience
-                .retain(|subscriber| !subscriber.sink.token.is_cancelled());
-            topic.renumber();
-            let needed = topic.sender.receiver_count() > 0
-                || !topic.audience.is_empty()
+            let needed = !topic.audience.is_empty()
+                || topic.sender.receiver_count() > 0
                 || !topic.history.is_empty();
             topic.forgotten = !needed;
             needed
@@ -173,7 +169,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Topic {
-    fn has_subscribers(&self) -> bool {
+    fn has_subscribers(&mut self) -> bool {
         self.sender.receiver_count() > 0 || !self.audience.is_empty()
     }
 
@@ -182,34 +178,6 @@ impl Topic {
         Position {
             epoch: self.epoch.clone(),
             offset: self.next - 1,
-        }
-    }
-
-    /// Hands `item` to every subscriber in the audience, dropping those
-    /// whose subscriptions have ended.
-    fn deliver(&mut self, item: &RawValue, position: &Position) {
-        let mut slot = 0;
-        while slot < self.audience.len() {
-            if self.audience[slot].deliver(item, position) {
-                slot += 1;
-            } else {
-                self.remove(slot);
-            }
-        }
-    }
-
-    fn remove(&mut self, slot: usize) {
-        let gone = self.audience.swap_remove(slot);
-        gone.slot.store(usize::MAX, Ordering::Relaxed);
-        if let Some(moved) = self.audience.get(slot) {
-            moved.slot.store(slot, Ordering::Relaxed);
-        }
-    }
-
-    /// Writes every subscriber's place in the list after a bulk removal.
-    fn renumber(&mut self) {
-        for (slot, subscriber) in self.audience.iter().enumerate() {
-            subscriber.slot.store(slot, Ordering::Relaxed);
         }
     }
 
@@ -312,7 +280,7 @@ impl InProcessBus {
                 let kept = (position.offset, item.clone(), Instant::now());
                 topic.history.push_back(kept);
             }
-            topic.deliver(&item, &position);
+            topic.audience.deliver(&item, &position);
             // No receiver is fine: history keeps it for those who resume.
             let _ = topic.sender.send((position.offset, item));
             position
@@ -379,13 +347,9 @@ impl DirectBus for InProcessBus {
         subscriber: &'a Arc<Subscriber>,
         since: Option<&'a Position>,
     ) -> Attaching<'a> {
+        let since_offset = since.map_or(0, |since| since.offset);
         let attached = self.with_topic(name, true, |topic| {
-            if subscriber.slot.load(Ordering::Relaxed) == usize::MAX {
-                subscriber
-                    .slot
-                    .store(topic.audience.len(), Ordering::Relaxed);
-                topic.audience.push(subscriber.clone());
-            }
+            topic.audience.add(subscriber);
             let items = match since {
                 Some(since) => {
                     let (resume, items) = topic.replay(since);
@@ -404,12 +368,12 @@ impl DirectBus for InProcessBus {
                 epoch: epoch.clone(),
                 offset,
             };
-            Attach::Behind(
-                items
-                    .into_iter()
-                    .map(|(offset, item)| (item, at(offset)))
-                    .collect(),
-            )
+            let after = at(items.last().map_or(since_offset, |(offset, _)| *offset));
+            let items = items
+                .into_iter()
+                .map(|(offset, item)| (item, at(offset)))
+                .collect();
+            Attach::Behind { items, after }
         });
         Box::pin(std::future::ready(Ok(
             attached.expect("a topic is made when missing")
@@ -417,16 +381,7 @@ impl DirectBus for InProcessBus {
     }
 
     fn detach(&self, name: &str, subscriber: &Arc<Subscriber>) {
-        self.with_topic(name, false, |topic| {
-            let slot = subscriber.slot.load(Ordering::Relaxed);
-            if topic
-                .audience
-                .get(slot)
-                .is_some_and(|held| Arc::ptr_eq(held, subscriber))
-            {
-                topic.remove(slot);
-            }
-        });
+        self.with_topic(name, false, |topic| topic.audience.remove(subscriber));
     }
 }
 

@@ -40,8 +40,70 @@ pub enum Attach {
     /// Nothing after its position is left: it now gets every item as it
     /// is published.
     Live,
-    /// These come first (oldest first); then it asks again after the last.
-    Behind(Vec<(Arc<RawValue>, Position)>),
+    /// `items` come first (oldest first); then it asks again after
+    /// `after`. No items means the bus's live feed has not reached `after`
+    /// yet: it asks again shortly.
+    Behind {
+        items: Vec<(Arc<RawValue>, Position)>,
+        after: Position,
+    },
+}
+
+/// The subscribers a bus writes into, each knowing its place in the list.
+#[derive(Debug, Default)]
+pub(super) struct Audience(Vec<Arc<Subscriber>>);
+
+impl Audience {
+    /// Adds `subscriber`, unless it is here already.
+    pub(super) fn add(&mut self, subscriber: &Arc<Subscriber>) {
+        if subscriber.slot.load(Ordering::Relaxed) == usize::MAX {
+            subscriber.slot.store(self.0.len(), Ordering::Relaxed);
+            self.0.push(subscriber.clone());
+        }
+    }
+
+    pub(super) fn remove(&mut self, subscriber: &Arc<Subscriber>) {
+        let slot = subscriber.slot.load(Ordering::Relaxed);
+        if self
+            .0
+            .get(slot)
+            .is_some_and(|held| Arc::ptr_eq(held, subscriber))
+        {
+            self.remove_at(slot);
+        }
+    }
+
+    fn remove_at(&mut self, slot: usize) {
+        let gone = self.0.swap_remove(slot);
+        gone.slot.store(usize::MAX, Ordering::Relaxed);
+        if let Some(moved) = self.0.get(slot) {
+            moved.slot.store(slot, Ordering::Relaxed);
+        }
+    }
+
+    /// Hands `item` to every subscriber, dropping those whose subscriptions
+    /// have ended.
+    pub(super) fn deliver(&mut self, item: &RawValue, position: &Position) {
+        self.each(|subscriber| subscriber.deliver(item, position));
+    }
+
+    /// Runs `f` on every subscriber, dropping those it answers false for.
+    pub(super) fn each(&mut self, mut f: impl FnMut(&Subscriber) -> bool) {
+        let mut slot = 0;
+        while slot < self.0.len() {
+            if f(&self.0[slot]) {
+                slot += 1;
+            } else {
+                self.remove_at(slot);
+            }
+        }
+    }
+
+    /// Drops ended subscriptions; answers whether anyone is left.
+    pub(super) fn is_empty(&mut self) -> bool {
+        self.each(|subscriber| !subscriber.sink.token.is_cancelled());
+        self.0.is_empty()
+    }
 }
 
 /// A future answering [`DirectBus::attach`].
@@ -105,6 +167,28 @@ impl Subscriber {
     /// How picking up after a position went: the first time, the notice a
     /// resuming client waits for; after falling behind, a lag notice for
     /// what history no longer held.
+    /// Whether a bus holds it in an audience.
+    pub(super) fn is_placed(&self) -> bool {
+        self.slot.load(Ordering::Relaxed) != usize::MAX
+    }
+
+    /// A live subscriber is told that `missed` items are gone for good (one
+    /// that is catching up finds that out from history itself).
+    pub(super) fn missed(&self, missed: u64) -> bool {
+        if !self.behind.load(Ordering::Relaxed) {
+            self.sink.add_lagged(missed);
+        }
+        !self.sink.token.is_cancelled()
+    }
+
+    /// A live subscriber is told its topic began again.
+    pub(super) fn restarted(&self) -> bool {
+        if !self.behind.load(Ordering::Relaxed) {
+            self.sink.resumed(Resume::Reset);
+        }
+        !self.sink.token.is_cancelled()
+    }
+
     pub(super) fn resumed(&self, resume: Resume) {
         if self.resume_untold.swap(false, Ordering::Relaxed) {
             self.sink.resumed(resume);
@@ -115,6 +199,11 @@ impl Subscriber {
             Resume::Gap(missed) => self.sink.add_lagged(missed),
             Resume::Reset => self.sink.resumed(Resume::Reset),
         }
+    }
+
+    /// Whether its subscription has ended.
+    pub(super) fn is_closed(&self) -> bool {
+        self.sink.token.is_cancelled()
     }
 
     /// Takes live items from now on; `last` is the newest published one.

@@ -2,11 +2,12 @@
 //! the pub/sub listener and checks every offset once for the whole node: a
 //! duplicate is dropped, a hole is filled from history, what history no
 //! longer holds is reported as lost, and a new epoch as a reset followed
-//! by that epoch's items from its start. The node's subscribers of the
-//! topic read what it checked from one local broadcast.
+//! by that epoch's items from its start. It writes what it checked into
+//! the node's subscriptions of the topic itself (its audience), and hands
+//! it to the node's streams of the topic through one local broadcast.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use serde_json::value::RawValue;
@@ -14,6 +15,7 @@ use tokio::sync::broadcast;
 
 use super::scripts::Snapshot;
 use super::{Live, Shared};
+use crate::bus::subscriber::{Audience, Subscriber};
 use crate::bus::{BusError, Position};
 
 /// What the feed hands each local subscriber of its topic.
@@ -31,15 +33,80 @@ pub(super) enum Checked {
 /// How often an idle feed checks whether anyone still reads it.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
 
+/// What a node keeps of its feed of a topic: where streams join it, and
+/// the subscriptions it writes into.
+#[derive(Debug, Clone)]
+pub(super) struct FeedHandle {
+    pub(super) sender: broadcast::Sender<Checked>,
+    pub(super) audience: Arc<Mutex<FedAudience>>,
+}
+
+/// The subscriptions a feed writes into, and the last position it handed
+/// on: a subscription resuming exactly there goes live.
+#[derive(Debug, Default)]
+pub(super) struct FedAudience {
+    pub(super) subscribers: Audience,
+    pub(super) epoch: Option<Arc<str>>,
+    pub(super) last: u64,
+}
+
+impl FedAudience {
+    /// Whether `position` is the last one handed on.
+    pub(super) fn stands_at(&self, position: &Position) -> bool {
+        self.epoch.as_deref().unwrap_or("") == &*position.epoch && self.last == position.offset
+    }
+
+    fn hand_on(&mut self, checked: &Checked) {
+        match checked {
+            Checked::Item(item, position) => {
+                if self.epoch.as_deref() != Some(&*position.epoch) {
+                    self.epoch = Some(position.epoch.clone());
+                }
+                self.last = position.offset;
+                self.subscribers.deliver(item, position);
+            }
+            Checked::Lost { epoch, from, to } => {
+                if self.epoch.as_deref() == Some(&**epoch) && *to > self.last {
+                    let missed = to - self.last.max(from - 1);
+                    self.subscribers
+                        .each(|subscriber| subscriber.missed(missed));
+                    self.last = *to;
+                }
+            }
+            Checked::Reset(epoch) => {
+                if self.epoch != *epoch {
+                    if self.epoch.is_some() {
+                        self.subscribers.each(Subscriber::restarted);
+                    }
+                    self.epoch.clone_from(epoch);
+                    self.last = 0;
+                }
+            }
+        }
+    }
+}
+
 /// A receiver of `topic`'s checked items, starting the node's feed of it
-/// if there is none: it follows the channel, then reads the topic's head,
-/// so nothing published in between is missed. One try: the caller bounds it.
+/// if there is none. One try: the caller bounds it.
 pub(super) async fn subscribe(
     shared: &Arc<Shared>,
     topic: &str,
 ) -> Result<broadcast::Receiver<Checked>, BusError> {
+    feed_of(shared, topic, |feed| feed.sender.subscribe()).await
+}
+
+/// Runs `join` on the node's feed of `topic`, starting it if there is none:
+/// it follows the channel, then reads the topic's head, so nothing
+/// published in between is missed. `join` runs under the lock a feed takes
+/// before it ends, so whoever it adds keeps the feed going. One try: the
+/// caller bounds it.
+pub(super) async fn feed_of<R>(
+    shared: &Arc<Shared>,
+    topic: &str,
+    join: impl FnOnce(&FeedHandle) -> R,
+) -> Result<R, BusError> {
     if let Some(feed) = shared.feeds.lock().expect("feeds lock").get(topic) {
-        return Ok(feed.subscribe());
+        return Ok(join(feed));
     }
     let live = shared.follow(topic).await;
     let snapshot = shared
@@ -49,26 +116,34 @@ pub(super) async fn subscribe(
     let mut feeds = shared.feeds.lock().expect("feeds lock");
     if let Some(feed) = feeds.get(topic) {
         // Another subscriber started it meanwhile.
-        return Ok(feed.subscribe());
+        return Ok(join(feed));
     }
-    let (sender, receiver) = broadcast::channel(shared.live_capacity);
-    feeds.insert(topic.to_owned(), sender.clone());
+    let handle = FeedHandle {
+        sender: broadcast::channel(shared.live_capacity).0,
+        audience: Arc::new(Mutex::new(FedAudience {
+            subscribers: Audience::default(),
+            epoch: snapshot.epoch.clone(),
+            last: snapshot.head,
+        })),
+    };
+    let joined = join(&handle);
+    feeds.insert(topic.to_owned(), handle.clone());
     let feed = Feed {
         shared: Arc::downgrade(shared),
         topic: topic.to_owned(),
-        sender,
+        handle,
         epoch: snapshot.epoch,
         last: snapshot.head,
         ready: VecDeque::new(),
     };
     tokio::spawn(feed.run(live));
-    Ok(receiver)
+    Ok(joined)
 }
 
 struct Feed {
     shared: Weak<Shared>,
     topic: String,
-    sender: broadcast::Sender<Checked>,
+    handle: FeedHandle,
     /// The epoch followed, once known.
     epoch: Option<Arc<str>>,
     /// The last offset handed on or accounted for in that epoch.
@@ -106,24 +181,34 @@ impl Feed {
                 }
                 None => {}
             }
-            for checked in self.ready.drain(..) {
-                let _ = self.sender.send(checked);
+            if !self.ready.is_empty() {
+                let mut audience = lock(&self.handle.audience);
+                for checked in self.ready.drain(..) {
+                    audience.hand_on(&checked);
+                    let _ = self.handle.sender.send(checked);
+                }
             }
             // Under the lock new subscribers take, so none joins a feed
             // that is about to end.
             let mut feeds = shared.feeds.lock().expect("feeds lock");
-            if self.sender.receiver_count() == 0 {
+            if !self.is_read() {
                 feeds.remove(&self.topic);
                 return;
             }
         }
     }
 
+    /// Whether anyone on this node still reads the topic.
+    fn is_read(&self) -> bool {
+        self.handle.sender.receiver_count() > 0
+            || !lock(&self.handle.audience).subscribers.is_empty()
+    }
+
     fn forget(&self, shared: &Shared) {
         let mut feeds = shared.feeds.lock().expect("feeds lock");
         if feeds
             .get(&self.topic)
-            .is_some_and(|feed| feed.same_channel(&self.sender))
+            .is_some_and(|feed| feed.sender.same_channel(&self.handle.sender))
         {
             feeds.remove(&self.topic);
         }
@@ -202,10 +287,7 @@ impl Feed {
     /// Reads the topic after `after`, retrying while Redis is away, as
     /// long as anyone on this node still reads the feed.
     async fn read(&self, shared: &Shared, after: u64) -> Option<Snapshot> {
-        read_while(shared, &self.topic, after, || {
-            self.sender.receiver_count() > 0
-        })
-        .await
+        read_while(shared, &self.topic, after, || self.is_read()).await
     }
 
     fn lost(&mut self, from: u64, to: u64) {
@@ -237,6 +319,12 @@ impl Feed {
             offset,
         }
     }
+}
+
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Reads `topic` after `after`, retrying while Redis is away and `wanted`

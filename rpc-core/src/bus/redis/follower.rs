@@ -197,7 +197,7 @@ impl Follower {
 
 /// Items after `after` that the snapshot can no longer give: those before
 /// its first kept item (or up to its head when it keeps none).
-fn missing_before(after: u64, snapshot: &Snapshot) -> u64 {
+pub(super) fn missing_before(after: u64, snapshot: &Snapshot) -> u64 {
     let first_kept = snapshot
         .items
         .first()

@@ -6,11 +6,12 @@
 //! at once, so every node sees the same positions. Each node keeps one
 //! pub/sub connection for the topics its subscribers follow, and one feed
 //! per topic that checks offsets as items arrive, once for all the node's
-//! subscribers of it: a hole (a dropped message, a pub/sub connection that
+//! subscribers of it, and writes them into the node's subscriptions itself: a hole (a dropped message, a pub/sub connection that
 //! came back) is filled from the history, and what history no longer has
 //! is reported as an exact lag. A topic whose epoch changes (Redis lost its
 //! data) is reported as a restart.
 
+mod attach;
 mod builder;
 mod feed;
 mod follower;
@@ -76,7 +77,7 @@ struct Shared {
     /// The topics this node follows, by channel name.
     topics: tokio::sync::Mutex<HashMap<String, listener::Followed>>,
     /// The node's one feed of each topic its subscribers read, by topic.
-    feeds: std::sync::Mutex<HashMap<String, broadcast::Sender<feed::Checked>>>,
+    feeds: std::sync::Mutex<HashMap<String, feed::FeedHandle>>,
     /// The pub/sub connection's generation: 0 while it is down.
     listening: watch::Sender<u64>,
     /// Where new channels are subscribed, while the pub/sub connection is up.
@@ -246,6 +247,10 @@ impl Bus for RedisBus {
             topic.to_owned(),
             since.cloned(),
         ))
+    }
+
+    fn direct(&self) -> Option<&dyn super::DirectBus> {
+        Some(self)
     }
 }
 
