@@ -3,6 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Bytes of frames gathered before tungstenite writes them without waiting
+/// for the flush.
+const WRITE_BUFFER: usize = 64 * 1024;
+
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::handshake::{HandshakeHook, HandshakeRequest, Rejection};
@@ -185,7 +189,10 @@ impl ServerBuilder {
         ws_config.max_message_size = Some(self.max_message_size);
         ws_config.max_frame_size = Some(self.max_message_size);
         ws_config.read_buffer_size = self.read_buffer_size;
-        ws_config.write_buffer_size = 0;
+        // Frames fed in one write turn gather here and go out in one
+        // system call at its flush (or once this much is waiting): with
+        // none, every frame was its own write.
+        ws_config.write_buffer_size = WRITE_BUFFER;
         Server::new(self, router, ws_config)
     }
 }
