@@ -42,9 +42,11 @@ pub async fn forward<T: Serialize>(
 /// the client gave, if it gave one: the whole body of a topic-fed
 /// subscription handler.
 ///
-/// With a bus that delivers directly ([`InProcessBus`](super::InProcessBus))
-/// a publish writes each item into every subscription itself, and this task
-/// sleeps until its subscription ends or falls behind: a subscription whose
+/// With a bus that delivers directly (both of this crate's:
+/// [`InProcessBus`](super::InProcessBus) as it publishes, `RedisBus` as its
+/// node's feed of the topic receives) the bus writes each item into every
+/// subscription itself, and this task sleeps until its subscription ends
+/// or falls behind: a subscription whose
 /// buffer is full (under [`OverflowPolicy::Wait`](crate::OverflowPolicy))
 /// is passed by, catches up from the topic's history, and is then fed
 /// again, with nothing lost or doubled while history holds what it missed
