@@ -35,7 +35,14 @@ async fn many_tasks_share_one_client_without_cross_talk() {
 #[tokio::test]
 async fn a_subscription_delivers_every_item_in_order() {
     let (_server, url) = server::start_default().await;
-    let client = Client::connect(&url).await.unwrap();
+    // Room for every item: the server writes them faster than this loop
+    // takes them, and a smaller queue would (rightly) report lag instead;
+    // the next test checks that.
+    let client = Client::builder()
+        .subscription_buffer(100_000)
+        .connect(&url)
+        .await
+        .unwrap();
     let mut items = client
         .subscribe::<u64>("subscribe_count", [100_000], "unsubscribe_count")
         .await

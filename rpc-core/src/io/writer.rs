@@ -2,6 +2,7 @@
 //! in batches and flushed once, and a write that makes no progress within
 //! the write timeout ends the connection (a peer that stops reading).
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures_util::{Sink, SinkExt};
@@ -28,6 +29,8 @@ where
 {
     let written = crate::rt::timeout(timeout, async {
         let mut next = Some(first);
+        // Taken from the queue a run at a time rather than frame by frame.
+        let mut taken = VecDeque::new();
         let mut count = 0;
         let mut bytes = 0;
         while let Some(outbound) = next.take() {
@@ -43,7 +46,10 @@ where
             }
             count += 1;
             if count < COALESCE {
-                next = queue.try_recv();
+                if taken.is_empty() {
+                    queue.try_recv_many(&mut taken, COALESCE - count);
+                }
+                next = taken.pop_front();
             }
         }
         counters.bytes_sent(bytes);

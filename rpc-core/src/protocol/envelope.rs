@@ -144,6 +144,28 @@ pub(crate) struct ItemFrames {
     prefix: Box<str>,
 }
 
+/// Scratch space kept by each thread for serializing items, up to this size.
+const SCRATCH_KEPT: usize = 64 * 1024;
+
+/// Runs `f` on this thread's empty scratch buffer (a fresh one if it is
+/// already in use).
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            scratch.clear();
+            let result = f(&mut scratch);
+            if scratch.capacity() > SCRATCH_KEPT {
+                *scratch = Vec::new();
+            }
+            result
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
 impl ItemFrames {
     pub(crate) fn new(notification: &str, id: &RawValue) -> ItemFrames {
         let mut prefix = member(notification, id, "result", "");
@@ -162,13 +184,20 @@ impl ItemFrames {
         frame
     }
 
-    /// An item serialized straight into its frame.
+    /// An item serialized into its frame. The item is written into this
+    /// thread's scratch buffer first, so the frame is allocated at its
+    /// exact size (tungstenite then takes it without allocating again)
+    /// and only the item's own bytes are checked as UTF-8.
     pub(crate) fn serialize<T: Serialize + ?Sized>(&self, item: &T) -> serde_json::Result<String> {
-        let mut frame = Vec::with_capacity(self.prefix.len() + 32);
-        frame.extend_from_slice(self.prefix.as_bytes());
-        serde_json::to_writer(&mut frame, item)?;
-        frame.extend_from_slice(b"}}");
-        Ok(String::from_utf8(frame).expect("serde_json writes UTF-8"))
+        with_scratch(|scratch| {
+            serde_json::to_writer(&mut *scratch, item)?;
+            let item = std::str::from_utf8(scratch).expect("serde_json writes UTF-8");
+            let mut frame = String::with_capacity(self.prefix.len() + item.len() + 2);
+            frame.push_str(&self.prefix);
+            frame.push_str(item);
+            frame.push_str("}}");
+            Ok(frame)
+        })
     }
 
     /// An item with its position: the plain item plus a `"position"` member.

@@ -96,6 +96,20 @@ impl Shared {
         self.room.add_permits(1);
         Some(frame)
     }
+
+    /// Moves up to `max` frames into `into` under one lock, freeing their
+    /// slots at once.
+    fn pop_many(&self, into: &mut VecDeque<Outbound>, max: usize) {
+        let taken = {
+            let mut frames = self.lock();
+            let taken = max.min(frames.len());
+            into.extend(frames.drain(..taken));
+            taken
+        };
+        if taken > 0 {
+            self.room.add_permits(taken);
+        }
+    }
 }
 
 impl OutboundSender {
@@ -107,6 +121,29 @@ impl OutboundSender {
             Err(_) => return Err(frame),
         }
         self.shared.push(frame)
+    }
+
+    /// Queues the text frames of `run` in order, as many at a time as
+    /// there is room for (waiting for room for at least one); `Err` once
+    /// the queue is closed, with what was not queued left in `run`.
+    pub(crate) async fn send_run(&self, run: &mut VecDeque<String>) -> Result<(), ()> {
+        while !run.is_empty() {
+            let room = self.shared.room.available_permits().clamp(1, run.len());
+            let permits = u32::try_from(room).unwrap_or(u32::MAX);
+            match self.shared.room.acquire_many(permits).await {
+                Ok(permit) => permit.forget(),
+                Err(_) => return Err(()),
+            }
+            {
+                let mut frames = self.shared.lock();
+                if self.shared.closed.load(Ordering::Acquire) {
+                    return Err(());
+                }
+                frames.extend(run.drain(..permits as usize).map(Outbound::Text));
+            }
+            self.shared.receiver.wake();
+        }
+        Ok(())
     }
 
     /// Queues a frame if there is room now.
@@ -147,6 +184,12 @@ impl OutboundReceiver {
     /// The next frame if one is queued.
     pub(crate) fn try_recv(&mut self) -> Option<Outbound> {
         self.shared.pop()
+    }
+
+    /// Up to `max` queued frames, appended to `into`: one lock and one
+    /// release of their slots for the lot.
+    pub(crate) fn try_recv_many(&mut self, into: &mut VecDeque<Outbound>, max: usize) {
+        self.shared.pop_many(into, max);
     }
 
     /// Refuses new frames; those already queued can still be taken.
@@ -196,6 +239,40 @@ mod tests {
         assert_eq!(text(receiver.recv().await), "2");
         assert_eq!(text(receiver.recv().await), "3");
         assert!(receiver.try_recv().is_none());
+    }
+
+    #[tokio::test]
+    async fn frames_taken_together_free_their_slots_together() {
+        let (sender, mut receiver) = channel(3);
+        for n in ["1", "2", "3"] {
+            sender.try_send(Outbound::Text(n.into())).unwrap();
+        }
+        let mut taken = VecDeque::new();
+        receiver.try_recv_many(&mut taken, 2);
+        let texts: Vec<String> = taken.into_iter().map(|frame| text(Some(frame))).collect();
+        assert_eq!(texts, ["1", "2"]);
+        // Two slots are free again, and the third frame is still first.
+        sender.try_send(Outbound::Text("4".into())).unwrap();
+        sender.try_send(Outbound::Text("5".into())).unwrap();
+        assert!(sender.try_send(Outbound::Text("6".into())).is_err());
+        assert_eq!(text(receiver.try_recv()), "3");
+    }
+
+    #[tokio::test]
+    async fn a_run_goes_in_as_room_allows_and_in_order() {
+        let (sender, mut receiver) = channel(2);
+        let mut run: VecDeque<String> = ["a", "b", "c"].map(String::from).into();
+        let sending =
+            tokio::spawn(async move { sender.send_run(&mut run).await.map(|()| run.len()) });
+        tokio::task::yield_now().await;
+        assert!(!sending.is_finished(), "room for two of three");
+        let texts: Vec<String> = [(); 3].iter().map(|()| String::new()).collect();
+        let mut texts = texts;
+        for slot in &mut texts {
+            *slot = text(receiver.recv().await);
+        }
+        assert_eq!(texts, ["a", "b", "c"]);
+        assert_eq!(sending.await.unwrap(), Ok(0));
     }
 
     #[tokio::test]
