@@ -122,6 +122,7 @@ impl Unanswered {
     }
 
     /// Answers the call with `error` instead: no subscription is made.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn refuse(mut self, error: ErrorObject) {
         if let Some(responder) = self.responder.take() {
             let _ = responder.send(Err(error));

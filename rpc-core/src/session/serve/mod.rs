@@ -21,4 +21,6 @@ pub(crate) use accept::accept;
 pub(crate) use accept::{Accepted, PendingRaw};
 pub(crate) use byte_budget::ByteBudget;
 pub(crate) use served::SubscriptionTable;
+// The bus writes into sinks itself; it is not built for the browser.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) use sink::{Offer, SinkShared};

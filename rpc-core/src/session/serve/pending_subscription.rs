@@ -4,10 +4,7 @@ use std::marker::PhantomData;
 
 use serde::Serialize;
 
-use std::sync::Arc;
-
-use super::accept::{self, PendingRaw, Unanswered};
-use super::sink::SinkShared;
+use super::accept::{self, PendingRaw};
 use super::sink::SubscriptionSink;
 use super::sink_error::AcceptError;
 use crate::protocol::{ErrorObject, Position};
@@ -79,7 +76,10 @@ impl<T: Serialize> PendingSubscription<T> {
 impl<T> PendingSubscription<T> {
     /// Makes the subscription without answering the call yet (see
     /// [`accept::prepare`]).
-    pub(crate) fn prepare(self) -> Result<(Arc<SinkShared>, Unanswered), AcceptError> {
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn prepare(
+        self,
+    ) -> Result<(std::sync::Arc<super::sink::SinkShared>, accept::Unanswered), AcceptError> {
         accept::prepare(self.raw)
     }
 

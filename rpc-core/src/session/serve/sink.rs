@@ -299,6 +299,7 @@ impl SinkShared {
 
     /// Builds the frame of `item` at `position` and offers it without
     /// waiting: what a bus does as it publishes.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn offer_at(&self, item: &RawValue, position: &Position) -> Offer {
         self.offer(self.frames.item_at(item, position))
     }
