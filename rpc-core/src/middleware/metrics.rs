@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram, SharedString};
 
-use crate::router::{Call, Layer, Next, Running};
+use crate::router::{Call, CallKind, Layer, Next, Running};
 use crate::rt::Instant;
 use crate::telemetry::{CALLS, CALLS_IN_FLIGHT, CALL_DURATION, CALL_ERRORS};
 
@@ -33,7 +33,7 @@ impl Metrics {
 
     /// The handles for `method` called as `kind`, from the recorder in
     /// force now.
-    fn handles(&self, method: &str, kind: &'static str) -> (Arc<MethodHandles>, Gauge) {
+    fn handles(&self, method: &str, kind: CallKind) -> (Arc<MethodHandles>, Gauge) {
         let recorder = recorder_identity();
         let mut handles = self.handles.lock().expect("metrics handles lock");
         if handles.recorder != Some(recorder) {
@@ -41,18 +41,18 @@ impl Metrics {
             *handles = Handles {
                 recorder: Some(recorder),
                 in_flight: Some(gauge!(CALLS_IN_FLIGHT)),
-                methods: HashMap::new(),
+                methods: Default::default(),
             };
         }
         let in_flight = handles
             .in_flight
             .get_or_insert_with(|| gauge!(CALLS_IN_FLIGHT))
             .clone();
-        let of_kind = handles.methods.entry(kind).or_default();
+        let of_kind = &mut handles.methods[kind_slot(kind)];
         if let Some(found) = of_kind.get(method) {
             return (found.clone(), in_flight);
         }
-        let made = Arc::new(MethodHandles::new(method, kind));
+        let made = Arc::new(MethodHandles::new(method, kind.as_str()));
         of_kind.insert(method.into(), made.clone());
         (made, in_flight)
     }
@@ -64,8 +64,21 @@ struct Handles {
     /// Which recorder they came from.
     recorder: Option<usize>,
     in_flight: Option<Gauge>,
-    /// By kind of call, then by method.
-    methods: HashMap<&'static str, HashMap<Box<str>, Arc<MethodHandles>>>,
+    /// By kind of call ([`kind_slot`]), then by method: looked up on
+    /// every call, so hashed with Fx, as the router's methods are.
+    methods: [FxHashMap<Box<str>, Arc<MethodHandles>>; 4],
+}
+
+type FxHashMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
+
+/// Where each kind of call keeps its methods' handles.
+fn kind_slot(kind: CallKind) -> usize {
+    match kind {
+        CallKind::Method => 0,
+        CallKind::Notification => 1,
+        CallKind::Subscribe => 2,
+        CallKind::Unsubscribe => 3,
+    }
 }
 
 /// One method's series, for one kind of call.
@@ -119,7 +132,7 @@ impl Layer for Metrics {
         } else {
             "unknown"
         };
-        let (handles, in_flight) = self.handles(method, call.kind().as_str());
+        let (handles, in_flight) = self.handles(method, call.kind());
         let in_flight = InFlight::start(in_flight);
         let started = Instant::now();
         let running = next.run();
